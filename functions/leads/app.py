@@ -1,0 +1,151 @@
+"""Leads: list, create, read, update and delete. Routes only; the rules live in the layer."""
+
+from datetime import date
+from typing import Annotated, Literal
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from leads_shared import lead_listing, leads
+from leads_shared.api import caller, use_api_conventions
+from leads_shared.data import directory_store, lead_store
+from leads_shared.models.common import SuccessBody, responses
+from leads_shared.models.leads import (
+    MAX_PAGE,
+    LeadCreate,
+    LeadOut,
+    LeadPage,
+    LeadStatus,
+    LeadUpdate,
+    Scope,
+    SortBy,
+)
+from leads_shared.observability import logger, metrics, tracer
+
+app = APIGatewayRestResolver(enable_validation=True)
+use_api_conventions(app)
+
+LeadId = Annotated[int, Path(ge=1, le=2**53, description="Lead id (per tenant).")]
+IfMatch = Annotated[
+    str | None,
+    Header(alias="If-Match", description="The lead's ETag: the write fails with 412 if it changed."),
+]
+TAGS = ["Leads"]
+
+
+def _lead_response(lead: leads.Lead, status: int = 200) -> Response[LeadOut]:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=LeadOut.of(lead),
+        headers={"ETag": lead.etag},
+    )
+
+
+@app.get("/leads", summary="List leads", tags=TAGS, responses=responses((200, LeadPage, "A page of leads.")))
+@tracer.capture_method
+def list_leads(
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page number.")] = 1,
+    per_page: Annotated[int, Query(ge=1, description="Page size; above 100 is read as 100.")] = 25,
+    search: Annotated[
+        str | None,
+        Query(
+            max_length=255,
+            description=(
+                "Case-insensitive substring of first name, last name, full name, email, company or phone."
+            ),
+        ),
+    ] = None,
+    status: Annotated[LeadStatus | None, Query()] = None,
+    source: Annotated[str | None, Query(max_length=255, description="Exact source, any case.")] = None,
+    assigned_to: Annotated[int | None, Query(ge=1, le=2**31)] = None,
+    date_from: Annotated[date | None, Query(description="created_at on or after this UTC day.")] = None,
+    date_to: Annotated[date | None, Query(description="created_at on or before this UTC day.")] = None,
+    scope: Annotated[
+        Scope, Query(description="me: assigned to the caller; team: to the caller's team; company: all.")
+    ] = "company",
+    sort_by: Annotated[SortBy, Query()] = "name",
+    sort_dir: Annotated[Literal["ASC", "DESC", "asc", "desc"], Query()] = "ASC",
+) -> LeadPage:
+    query = lead_listing.LeadQuery(
+        page=page,
+        per_page=per_page,
+        search=search or None,
+        status=status,
+        source=source or None,
+        assigned_to=assigned_to,
+        date_from=date_from,
+        date_to=date_to,
+        scope=scope,
+        sort_by=sort_by,
+        sort_dir="DESC" if sort_dir.upper() == "DESC" else "ASC",
+    )
+    result = lead_listing.list_leads(caller(app), query, lead_store(), directory_store())
+    return LeadPage(
+        data=[LeadOut.of(lead) for lead in result.leads],
+        current_page=query.page,
+        last_page=result.last_page,
+        per_page=query.per_page,
+        total=result.total,
+    )
+
+
+@app.post(
+    "/leads",
+    summary="Create lead",
+    tags=TAGS,
+    responses=responses((201, LeadOut, "The created lead (ETag: its version)."), 400, 413),
+)
+@tracer.capture_method
+def create_lead(body: Annotated[LeadCreate, Body()]) -> Response[LeadOut]:
+    lead = leads.create_lead(caller(app), body, lead_store())
+    metrics.add_metric(name="LeadCreated", unit="Count", value=1)
+    return _lead_response(lead, status=201)
+
+
+@app.get(
+    "/leads/<id>",
+    summary="Get lead",
+    tags=TAGS,
+    responses=responses((200, LeadOut, "The lead (ETag: its version)."), 404),
+)
+@tracer.capture_method
+def get_lead(id: LeadId) -> Response[LeadOut]:
+    return _lead_response(leads.get_lead(caller(app), id, lead_store()))
+
+
+@app.put(
+    "/leads/<id>",
+    summary="Update lead",
+    tags=TAGS,
+    description="Fields left out keep their value; `null` clears an optional field.",
+    responses=responses((200, LeadOut, "The updated lead (ETag: its new version)."), 400, 404, 412, 413),
+)
+@tracer.capture_method
+def update_lead(
+    id: LeadId,
+    body: Annotated[LeadUpdate, Body()],
+    if_match: IfMatch = None,
+) -> Response[LeadOut]:
+    lead = leads.update_lead(caller(app), id, body, lead_store(), if_match=if_match)
+    return _lead_response(lead)
+
+
+@app.delete(
+    "/leads/<id>",
+    summary="Delete lead",
+    tags=TAGS,
+    responses=responses((200, SuccessBody, "The lead is deleted."), 404, 412),
+)
+@tracer.capture_method
+def delete_lead(id: LeadId, if_match: IfMatch = None) -> SuccessBody:
+    leads.delete_lead(caller(app), id, lead_store(), if_match=if_match)
+    return SuccessBody()
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

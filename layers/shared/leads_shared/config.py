@@ -1,0 +1,43 @@
+"""Typed configuration, read once from the environment.
+
+Nothing else in the layer reads ``os.environ``: code asks ``get_settings()``.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, Field
+
+
+class Settings(BaseModel):
+    table_name: str = Field(min_length=1)
+    bucket_name: str | None = None
+    stage: str = "dev"
+    # HS256 shared secret. There is no built-in default: the local stack passes
+    # `local-dev-secret` (dev only); a deployment sets JwtSecret or JwtJwksUrl.
+    jwt_secret: str | None = None
+    jwt_jwks_url: str | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    # Largest JSON body accepted before parsing (API Gateway itself stops at 10 MB).
+    max_body_bytes: int = 256 * 1024
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings(
+        table_name=_env("TABLE_NAME") or "",
+        bucket_name=_env("BUCKET_NAME"),
+        stage=_env("STAGE") or "dev",
+        jwt_secret=_env("JWT_SECRET"),
+        jwt_jwks_url=_env("JWT_JWKS_URL"),
+        jwt_issuer=_env("JWT_ISSUER"),
+        jwt_audience=_env("JWT_AUDIENCE"),
+    )

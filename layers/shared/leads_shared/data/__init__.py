@@ -1,0 +1,19 @@
+"""The data layer: the only code that talks to DynamoDB. Stores are built once per process."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from leads_shared.config import get_settings
+from leads_shared.data.directory_store import DirectoryStore
+from leads_shared.data.lead_store import LeadStore
+
+
+@lru_cache(maxsize=1)
+def lead_store() -> LeadStore:
+    return LeadStore(get_settings().table_name)
+
+
+@lru_cache(maxsize=1)
+def directory_store() -> DirectoryStore:
+    return DirectoryStore(get_settings().table_name)

@@ -1,0 +1,156 @@
+"""The DynamoDB client, item (de)serialisation, a request meter, and ClientError translation.
+
+Only the data layer (this package) imports boto3/botocore.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from leads_shared.errors import DomainError, ServiceUnavailable, StoreFailure
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+THROTTLING_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+    }
+)
+
+
+@dataclass
+class DynamoMeter:
+    """Counts DynamoDB requests and items read, per operation. Deterministic, so tests and the
+    benchmark can state what a route costs. One process serves one request at a time on Lambda;
+    the lock keeps counts right when the local stack runs functions in threads."""
+
+    requests: int = 0
+    items_read: int = 0
+    by_operation: dict[str, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.requests = 0
+            self.items_read = 0
+            self.by_operation = {}
+
+    def record(self, operation: str, parsed: Mapping[str, Any]) -> None:
+        with self._lock:
+            self.requests += 1
+            self.by_operation[operation] = self.by_operation.get(operation, 0) + 1
+            self.items_read += _items_read(operation, parsed)
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "requests": self.requests,
+                "items_read": self.items_read,
+                "by_operation": dict(self.by_operation),
+            }
+
+
+def _items_read(operation: str, parsed: Mapping[str, Any]) -> int:
+    if operation == "GetItem":
+        return 1 if "Item" in parsed else 0
+    if operation in ("Query", "Scan"):
+        return int(parsed.get("ScannedCount", parsed.get("Count", 0)))
+    if operation == "BatchGetItem":
+        return sum(len(items) for items in parsed.get("Responses", {}).values())
+    if operation == "TransactGetItems":
+        return sum(1 for response in parsed.get("Responses", []) if "Item" in response)
+    return 0
+
+
+meter = DynamoMeter()
+
+
+def _record_call(http_response: Any, parsed: Mapping[str, Any], model: Any, **_: Any) -> None:
+    meter.record(model.name, parsed)
+
+
+@lru_cache(maxsize=1)
+def dynamodb_client() -> Any:
+    """One client per process, created on first use (not at import: keeps cold starts short).
+    The endpoint comes from the standard ``AWS_ENDPOINT_URL`` when set (the local emulator)."""
+    client = boto3.client(
+        "dynamodb",
+        config=Config(
+            retries={"mode": "standard", "max_attempts": 4},
+            connect_timeout=2,
+            read_timeout=5,
+        ),
+    )
+    client.meta.events.register("after-call.dynamodb", _record_call)
+    return client
+
+
+def to_item(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Python values to a DynamoDB item; ``None`` values are left out."""
+    return {k: _serializer.serialize(v) for k, v in values.items() if v is not None}
+
+
+def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    values = {k: _deserializer.deserialize(v) for k, v in item.items()}
+    # Numbers come back as Decimal; every number we store is an integer.
+    return {k: int(v) if type(v).__name__ == "Decimal" else v for k, v in values.items()}
+
+
+def av(value: Any) -> dict[str, Any]:
+    """One attribute value (for expression values)."""
+    return _serializer.serialize(value)
+
+
+def error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def cancellation_codes(exc: ClientError) -> list[str]:
+    """The per-item reasons of a cancelled transaction, in the order of its items."""
+    reasons = exc.response.get("CancellationReasons", [])
+    return [str(reason.get("Code", "None")) for reason in reasons]
+
+
+def unavailable(exc: ClientError | BotoCoreError) -> DomainError:
+    """What an unexpected store failure becomes. The boto3 text goes to the logs (through the
+    exception's ``__cause__``), never to clients."""
+    if isinstance(exc, ClientError):
+        if error_code(exc) in THROTTLING_CODES:
+            return ServiceUnavailable("The service is busy. Please retry shortly.")
+        return StoreFailure(f"DynamoDB {error_code(exc)}")
+    return ServiceUnavailable("The data store is unavailable. Please retry shortly.")
+
+
+@contextmanager
+def store_errors() -> Iterator[None]:
+    """Turn any boto3 failure inside the block into a domain error."""
+    try:
+        yield
+    except (ClientError, BotoCoreError) as exc:
+        raise unavailable(exc) from exc
+
+
+def query_pages(client: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    """Every page of a Query (the paginator is avoided to keep kwargs explicit)."""
+    while True:
+        page = client.query(**kwargs)
+        yield page
+        last = page.get("LastEvaluatedKey")
+        if not last:
+            return
+        kwargs["ExclusiveStartKey"] = last

@@ -1,0 +1,63 @@
+"""Domain errors. Raised anywhere in the layer; turned into HTTP only by ``http_errors``."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base class: ``message`` is safe to show to the API's clients."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Unauthenticated(DomainError):
+    def __init__(self, reason: str = "") -> None:
+        # The reason is for logs only; clients always see the same message.
+        super().__init__("Unauthenticated.")
+        self.reason = reason
+
+
+class Forbidden(DomainError):
+    def __init__(self) -> None:
+        super().__init__("This action is unauthorized.")
+
+
+class NotFound(DomainError):
+    def __init__(self, resource: str = "Resource") -> None:
+        super().__init__(f"{resource} not found.")
+
+
+class Conflict(DomainError):
+    pass
+
+
+class PreconditionFailed(DomainError):
+    def __init__(self) -> None:
+        super().__init__("The resource was changed by someone else (If-Match does not match).")
+
+
+class BadRequest(DomainError):
+    pass
+
+
+class PayloadTooLarge(DomainError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"The request body must not be larger than {limit} bytes.")
+
+
+class ValidationFailed(DomainError):
+    """A rule that needs data (a user of the tenant, ...) failed: 422 like a schema error."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        first = next(iter(errors.values()))[0]
+        super().__init__(first)
+        self.errors = errors
+
+
+class ServiceUnavailable(DomainError):
+    """The data store is throttling or unreachable; the client may retry."""
+
+
+class StoreFailure(DomainError):
+    """An unexpected data-store error (a bug, not load): a 500 for clients, details in logs."""

@@ -1,0 +1,160 @@
+"""The one place where errors become HTTP answers, all in the API's envelope:
+``{"message": "..."}``, and for validation ``{"message": "...", "errors": {"field": ["..."]}}``.
+
+No stack trace, exception text of a library, or boto3 message ever reaches a client: an
+unexpected failure is logged and answered ``500 {"message": "Server Error"}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from leads_shared import errors
+from leads_shared.observability import logger
+
+STATUS_OF: dict[type[errors.DomainError], int] = {
+    errors.BadRequest: 400,
+    errors.Unauthenticated: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.PreconditionFailed: 412,
+    errors.PayloadTooLarge: 413,
+    errors.ValidationFailed: 422,
+    errors.StoreFailure: 500,
+    errors.ServiceUnavailable: 503,
+}
+SERVER_ERROR = "Server Error"
+
+
+def json_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers or {}
+    )
+
+
+def error_response(error: errors.DomainError) -> Response:
+    status = next((code for cls, code in STATUS_OF.items() if isinstance(error, cls)), 500)
+    if status >= 500:
+        logger.error(
+            "request failed", extra={"error": type(error).__name__, "detail": error.message}, exc_info=error
+        )
+        message = SERVER_ERROR if status == 500 else error.message
+        return json_response(status, {"message": message})
+    headers = {}
+    if isinstance(error, errors.Unauthenticated):
+        headers["WWW-Authenticate"] = "Bearer"
+        logger.info("unauthenticated", extra={"reason": error.reason})
+    body: dict[str, Any] = {"message": error.message}
+    if isinstance(error, errors.ValidationFailed):
+        body = validation_body(error.errors)
+    return json_response(status, body, headers)
+
+
+# ------------------------------------------------------------------ validation messages
+def attribute_name(field: str) -> str:
+    return field.replace("_", " ")
+
+
+def _message(error: dict[str, Any], field: str) -> str:
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    attr = attribute_name(field)
+    if kind == "missing" or (kind == "string_too_short" and ctx.get("min_length") == 1):
+        return f"The {attr} field is required."
+    templates = {
+        "string_too_long": "The {attr} field must not be greater than {max_length} characters.",
+        "string_type": "The {attr} field must be a string.",
+        "int_parsing": "The {attr} field must be an integer.",
+        "int_type": "The {attr} field must be an integer.",
+        "int_from_float": "The {attr} field must be an integer.",
+        "greater_than_equal": "The {attr} field must be at least {ge}.",
+        "less_than_equal": "The {attr} field must not be greater than {le}.",
+        "literal_error": "The selected {attr} is invalid.",
+        "enum": "The selected {attr} is invalid.",
+        "bool_parsing": "The {attr} field must be true or false.",
+        "bool_type": "The {attr} field must be true or false.",
+        "date_from_datetime_parsing": "The {attr} field must be a valid date (YYYY-MM-DD).",
+        "date_parsing": "The {attr} field must be a valid date (YYYY-MM-DD).",
+        "date_type": "The {attr} field must be a valid date (YYYY-MM-DD).",
+        "model_attributes_type": "The request body must be a JSON object.",
+        "dict_type": "The request body must be a JSON object.",
+        "model_type": "The request body must be a JSON object.",
+    }
+    if kind in templates:
+        return templates[kind].format(attr=attr, **{k: v for k, v in ctx.items() if k != "attr"})
+    # Our own validators already speak the API's language (PydanticCustomError).
+    return str(error.get("msg") or f"The {attr} field is invalid.")
+
+
+def _field(loc: Sequence[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def field_errors(raw: Sequence[dict[str, Any]]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for error in raw:
+        field = _field(error.get("loc", ()))
+        message = _message(error, field.rsplit(".", 1)[-1])
+        found.setdefault(field, [])
+        if message not in found[field]:
+            found[field].append(message)
+    return found
+
+
+def validation_body(found: dict[str, list[str]]) -> dict[str, Any]:
+    messages = [m for ms in found.values() for m in ms]
+    message = messages[0]
+    if len(messages) > 1:
+        more = len(messages) - 1
+        message += f" (and {more} more error{'s' if more > 1 else ''})"
+    return {"message": message, "errors": found}
+
+
+def request_validation_response(exc: RequestValidationError) -> Response:
+    raw = list(exc.errors())
+    if any(e.get("type") == "json_invalid" for e in raw):
+        return json_response(400, {"message": "The request body is not valid JSON."})
+    return json_response(422, validation_body(field_errors(raw)))
+
+
+# ------------------------------------------------------------------ registration
+def register_error_handlers(
+    app: APIGatewayRestResolver, before_validation_errors: Callable[[], None] | None = None
+) -> None:
+    """Install the mapping on a resolver. ``before_validation_errors`` runs before a 422 is
+    sent (authentication: Powertools validates a request before any middleware runs, and a
+    caller without a valid token must get 401, not a description of our validation rules)."""
+
+    @app.exception_handler(errors.DomainError)
+    def _domain(error: errors.DomainError) -> Response:
+        return error_response(error)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(exc: RequestValidationError) -> Response:
+        if before_validation_errors is not None:
+            try:
+                before_validation_errors()
+            except errors.DomainError as error:
+                return error_response(error)
+        return request_validation_response(exc)
+
+    @app.exception_handler(RecursionError)
+    def _too_deep(_: RecursionError) -> Response:
+        return json_response(400, {"message": "The request body is nested too deeply."})
+
+    @app.not_found
+    def _not_found(_: Exception) -> Response:
+        path = app.current_event.path.strip("/")
+        return json_response(404, {"message": f"The route {path} could not be found."})
+
+    @app.exception_handler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        logger.exception("unhandled error")
+        return json_response(HTTPStatus.INTERNAL_SERVER_ERROR, {"message": SERVER_ERROR})

@@ -1,0 +1,181 @@
+"""``GET /leads``: filters, scopes, sorts and pages.
+
+Two ways to answer, chosen per request (the README's access-pattern table):
+
+* **index pages**: sorted by name with no filter, or with only one status or one assignee
+  (``assigned_to`` / ``scope=me``), or sorted by creation time with no filter. One Query on the
+  index that already holds that order reads just the leads up to the page's end, and ``total``
+  comes from the tenant's counters item: the cost does not grow with the number of leads.
+* **narrow list**: anything else (search, source, dates, team scope, other sorts, combined
+  filters) reads the tenant's narrow list index (only the attributes filters and sorts need),
+  filters and sorts in memory with the same sort keys as the indexes, and fetches the page's
+  full leads with one BatchGetItem.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+from leads_shared.auth import Principal
+from leads_shared.data.directory_store import DirectoryStore
+from leads_shared.data.lead_store import LeadStats, LeadStore
+from leads_shared.errors import ValidationFailed
+from leads_shared.keys import LeadKeys, LeadStatsKeys, name_sort_key, text_sort_key
+from leads_shared.models.leads import MAX_PER_PAGE, Lead, LeadStatus, Scope, SortBy
+
+
+@dataclass(frozen=True)
+class LeadQuery:
+    page: int = 1
+    per_page: int = 25
+    search: str | None = None
+    status: LeadStatus | None = None
+    source: str | None = None
+    assigned_to: int | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    scope: Scope = "company"
+    sort_by: SortBy = "name"
+    sort_dir: Literal["ASC", "DESC"] = "ASC"
+
+    def __post_init__(self) -> None:
+        # Values over the maximum are clamped, as the contract says, not refused.
+        object.__setattr__(self, "per_page", min(self.per_page, MAX_PER_PAGE))
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise ValidationFailed(
+                {"date_to": ["The date to field must be a date after or equal to date from."]}
+            )
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.per_page
+
+
+@dataclass
+class LeadPageResult:
+    leads: list[Lead]
+    total: int
+    query: LeadQuery
+    plan: str = field(default="")
+
+    @property
+    def last_page(self) -> int:
+        return max(1, math.ceil(self.total / self.query.per_page))
+
+
+# Sort keys of the narrow path; ``name`` is the very key GSI1-3 are sorted by.
+SORT_KEYS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "name": lambda r: name_sort_key(r["first_name"], r["last_name"], r["id"]),
+    "email": lambda r: text_sort_key(r.get("email"), r["id"]),
+    "company_name": lambda r: text_sort_key(r.get("company"), r["id"]),
+    "status": lambda r: text_sort_key(r.get("status"), r["id"]),
+    "source": lambda r: text_sort_key(r.get("source"), r["id"]),
+    "assigned_to_name": lambda r: text_sort_key(r.get("assigned_to_name"), r["id"]),
+    "created_at": lambda r: text_sort_key(r.get("created_at"), r["id"]),
+}
+SEARCHED_FIELDS = ("first_name", "last_name", "email", "company", "phone")
+
+
+def _assignees(principal: Principal, query: LeadQuery, directory: DirectoryStore) -> frozenset[int] | None:
+    """The assignees a lead must have to be listed, or None for "any"."""
+    wanted: frozenset[int] | None = None
+    if query.scope == "me":
+        wanted = frozenset({principal.user_id})
+    elif query.scope == "team":
+        team_id = principal.team_id
+        users = directory.users(principal.tenant_id)
+        if team_id is None:
+            team_id = next((u.team_id for u in users if u.id == principal.user_id), None)
+        wanted = frozenset(u.id for u in users if team_id is not None and u.team_id == team_id)
+    if query.assigned_to is not None:
+        only = frozenset({query.assigned_to})
+        wanted = only if wanted is None else wanted & only
+    return wanted
+
+
+def _matches(row: dict[str, Any], query: LeadQuery, assignees: frozenset[int] | None) -> bool:
+    if query.status and row.get("status") != query.status:
+        return False
+    if query.source and (row.get("source") or "").casefold() != query.source.casefold():
+        return False
+    if assignees is not None and row.get("assigned_to") not in assignees:
+        return False
+    day = (row.get("created_at") or "")[:10]
+    if query.date_from and day < query.date_from.isoformat():
+        return False
+    if query.date_to and day > query.date_to.isoformat():
+        return False
+    if query.search:
+        term = query.search.casefold()
+        texts = [row.get(name) or "" for name in SEARCHED_FIELDS]
+        texts.append(f"{row.get('first_name', '')} {row.get('last_name', '')}")
+        if not any(term in text.casefold() for text in texts):
+            return False
+    return True
+
+
+def _index_plan(
+    query: LeadQuery, assignees: frozenset[int] | None, tenant_id: str
+) -> tuple[str, tuple[str, str], str] | None:
+    """(index, partition, counter) when one index partition holds exactly the answer in order."""
+    if query.search or query.source or query.date_from or query.date_to:
+        return None
+    if query.sort_by == "name":
+        if assignees is None and query.status is None:
+            return "GSI1", ("GSI1PK", LeadKeys.all_leads(tenant_id)), "total"
+        if assignees is None and query.status is not None:
+            return (
+                "GSI2",
+                ("GSI2PK", LeadKeys.by_status(tenant_id, query.status)),
+                LeadStatsKeys.status_counter(query.status),
+            )
+        if assignees is not None and len(assignees) == 1 and query.status is None:
+            (user_id,) = assignees
+            return (
+                "GSI3",
+                ("GSI3PK", LeadKeys.by_assignee(tenant_id, user_id)),
+                LeadStatsKeys.assignee_counter(user_id),
+            )
+    if query.sort_by == "created_at" and assignees is None and query.status is None:
+        return "LIST", ("LISTPK", LeadKeys.all_leads(tenant_id)), "total"
+    return None
+
+
+def list_leads(
+    principal: Principal, query: LeadQuery, store: LeadStore, directory: DirectoryStore
+) -> LeadPageResult:
+    tenant_id = principal.tenant_id
+    assignees = _assignees(principal, query, directory)
+    if assignees is not None and not assignees:
+        return LeadPageResult([], 0, query, plan="empty")
+    forward = query.sort_dir == "ASC"
+    plan = _index_plan(query, assignees, tenant_id)
+    if plan is not None:
+        index, partition, counter = plan
+        stats: LeadStats = store.stats(tenant_id)
+        total = stats.count(counter)
+        if query.offset >= total:
+            return LeadPageResult([], total, query, plan=index)
+        end = query.offset + query.per_page
+        if index == "LIST":
+            rows = store.list_rows(tenant_id, forward=forward, count=end)[query.offset :]
+            return LeadPageResult(_full_leads(tenant_id, rows, store), total, query, plan=index)
+        leads = store.query_index(index, partition, forward=forward, count=end)
+        return LeadPageResult(leads[query.offset :], total, query, plan=index)
+
+    rows = [row for row in store.list_rows(tenant_id) if _matches(row, query, assignees)]
+    rows.sort(key=SORT_KEYS[query.sort_by], reverse=not forward)
+    page = rows[query.offset : query.offset + query.per_page]
+    return LeadPageResult(_full_leads(tenant_id, page, store), len(rows), query, plan="narrow")
+
+
+def _full_leads(tenant_id: str, rows: list[dict[str, Any]], store: LeadStore) -> list[Lead]:
+    if not rows:
+        return []
+    found = store.get_many(tenant_id, (row["id"] for row in rows))
+    # A lead deleted between the two reads is left out rather than failing the page.
+    return [found[row["id"]] for row in rows if row["id"] in found]

@@ -1,0 +1,115 @@
+"""Lead rules: create, read, replace and delete, for one caller's tenant.
+
+Every function takes the caller (``Principal``) and works only under its tenant: an id of
+another tenant is simply not found.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from leads_shared.auth import Principal
+from leads_shared.clock import utc_now
+from leads_shared.data.lead_store import LeadStore, SequenceTaken, VersionConflict
+from leads_shared.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
+from leads_shared.models.directory import User
+from leads_shared.models.leads import Lead, LeadCreate, LeadUpdate
+
+# How often a write is retried when a concurrent writer got there first.
+MAX_WRITE_ATTEMPTS = 8
+ASSIGNEE_INVALID = {"assigned_to": ["The selected assigned to is invalid."]}
+
+
+def _check_assignee(wanted: int | None, user: User | None) -> None:
+    if wanted is not None and user is None:
+        raise ValidationFailed(ASSIGNEE_INVALID)
+
+
+def matches_etag(if_match: str | None, lead: Lead) -> bool:
+    """``If-Match`` absent, ``*``, or one of its entity tags equal to the lead's (weak or strong)."""
+    if if_match is None:
+        return True
+    tags = [tag.strip().removeprefix("W/") for tag in if_match.split(",")]
+    return "*" in tags or lead.etag in tags
+
+
+def create_lead(principal: Principal, data: LeadCreate, store: LeadStore) -> Lead:
+    """Two DynamoDB requests: read the id sequence (with the assignee), then one transaction."""
+    for _ in range(MAX_WRITE_ATTEMPTS):
+        stats, user = store.stats_with_user(principal.tenant_id, data.assigned_to)
+        _check_assignee(data.assigned_to, user)
+        now = utc_now()
+        lead = Lead(
+            tenant_id=principal.tenant_id,
+            id=stats.lead_seq + 1,
+            **data.model_dump(),
+            assigned_to_name=user.name if user else None,
+            created_at=now,
+            updated_at=now,
+            version=1,
+        )
+        try:
+            store.insert(lead, previous_seq=stats.lead_seq)
+            return lead
+        except SequenceTaken:
+            continue
+    raise Conflict("Too many leads are being created at once. Please retry.")
+
+
+def get_lead(principal: Principal, lead_id: int, store: LeadStore) -> Lead:
+    lead = store.get(principal.tenant_id, lead_id)
+    if lead is None:
+        raise NotFound("Lead")
+    return lead
+
+
+def _apply(current: Lead, changes: dict[str, Any], user: User | None) -> Lead:
+    updated = current.model_copy(update=changes)
+    if "assigned_to" in changes:
+        updated.assigned_to_name = user.name if user else None
+    return updated
+
+
+def update_lead(
+    principal: Principal, lead_id: int, data: LeadUpdate, store: LeadStore, if_match: str | None = None
+) -> Lead:
+    """At most two requests: read the lead (with the new assignee), then a conditional write.
+    A write that loses a race is a 412 when the client sent ``If-Match``; otherwise it is
+    applied again on the fresh lead (the body says what the client wants the fields to be)."""
+    changes = data.changes()
+    wanted_user = changes.get("assigned_to")
+    for _ in range(MAX_WRITE_ATTEMPTS):
+        current, user = store.get_with_user(principal.tenant_id, lead_id, wanted_user)
+        if current is None:
+            raise NotFound("Lead")
+        if not matches_etag(if_match, current):
+            raise PreconditionFailed()
+        _check_assignee(wanted_user, user)
+        updated = _apply(current, changes, user)
+        if updated == current:
+            return current
+        updated.version = current.version + 1
+        updated.updated_at = utc_now()
+        try:
+            store.replace(current, updated)
+            return updated
+        except VersionConflict:
+            if if_match is not None:
+                raise PreconditionFailed() from None
+    raise Conflict("The lead is being changed by others. Please retry.")
+
+
+def delete_lead(principal: Principal, lead_id: int, store: LeadStore, if_match: str | None = None) -> None:
+    for _ in range(MAX_WRITE_ATTEMPTS):
+        current = store.get(principal.tenant_id, lead_id)
+        if current is None:
+            raise NotFound("Lead")
+        if not matches_etag(if_match, current):
+            raise PreconditionFailed()
+        try:
+            store.delete(current)
+            return
+        except VersionConflict:
+            if if_match is not None:
+                raise PreconditionFailed() from None
+    raise Conflict("The lead is being changed by others. Please retry.")

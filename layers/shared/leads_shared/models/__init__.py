@@ -1,0 +1,1 @@
+"""Pydantic models, one set per boundary: request bodies, responses, domain records."""

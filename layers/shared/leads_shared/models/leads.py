@@ -1,0 +1,139 @@
+"""Lead models: request bodies, the domain record, and the response shapes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
+
+from leads_shared.models.common import (
+    OptionalLongText,
+    OptionalPhone,
+    OptionalText255,
+    OptionalText1000,
+    RequiredName,
+    blank_to_none,
+)
+
+LeadStatus = Literal["new", "contacted", "qualified", "disqualified"]
+LEAD_STATUSES: tuple[str, ...] = ("new", "contacted", "qualified", "disqualified")
+SortBy = Literal["name", "email", "company_name", "status", "source", "assigned_to_name", "created_at"]
+Scope = Literal["me", "team", "company"]
+# Highest page number accepted (deeper offsets belong to an export, not to paging).
+MAX_PAGE = 10_000
+MAX_PER_PAGE = 100
+
+
+def _checked_email(value: Any) -> Any:
+    if value is None or not isinstance(value, str):
+        return value
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise PydanticCustomError("email", "The email field must be a valid email address.") from exc
+    return value
+
+
+OptionalEmail = Annotated[OptionalText255, BeforeValidator(_checked_email)]
+UserId = Annotated[int | None, Field(ge=1, le=2**31), BeforeValidator(blank_to_none)]
+
+
+class LeadFields(BaseModel):
+    """Fields a client may write. Anything else in the body (``id``, ``created_at``,
+    ``tenant_id``, key attributes, ...) is ignored, never stored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    first_name: RequiredName
+    last_name: RequiredName
+    email: OptionalEmail = None
+    phone: OptionalPhone = None
+    company: OptionalText255 = None
+    job_title: OptionalText255 = None
+    source: OptionalText255 = None
+    notes: OptionalLongText = None
+    tags: OptionalText1000 = None
+    assigned_to: UserId = Field(default=None, description="A user id of the caller's tenant.")
+
+
+class LeadCreate(LeadFields):
+    status: LeadStatus = "new"
+
+
+class LeadUpdate(LeadFields):
+    """``PUT /leads/{id}``: ``first_name`` and ``last_name`` are required as in the contract;
+    any other field that is left out keeps its value, and ``null`` clears it."""
+
+    status: LeadStatus | None = None
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _status_not_null(cls, value: Any) -> Any:
+        # Only runs when the client sent the field: `status: null` is not a status.
+        if value is None:
+            raise PydanticCustomError("literal_error", "The selected status is invalid.")
+        return value
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the client sent, with their validated values."""
+        return {name: getattr(self, name) for name in self.model_fields_set}
+
+
+class Lead(BaseModel):
+    """The domain record of a lead (what the data layer stores, without keys)."""
+
+    tenant_id: str
+    id: int
+    first_name: str
+    last_name: str
+    email: str | None = None
+    phone: str | None = None
+    company: str | None = None
+    job_title: str | None = None
+    source: str | None = None
+    status: LeadStatus = "new"
+    notes: str | None = None
+    tags: str | None = None
+    assigned_to: int | None = None
+    assigned_to_name: str | None = None
+    created_at: str
+    updated_at: str
+    version: int = 1
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.version}"'
+
+
+class LeadOut(BaseModel):
+    """A lead as the API returns it: the contract's fields plus ``assigned_to_name``."""
+
+    id: int
+    first_name: str
+    last_name: str
+    email: str | None
+    phone: str | None
+    company: str | None
+    job_title: str | None
+    source: str | None
+    status: LeadStatus
+    notes: str | None
+    tags: str | None
+    assigned_to: int | None
+    assigned_to_name: str | None
+    created_at: str = Field(examples=["2026-01-15T09:30:00.000000Z"])
+    updated_at: str = Field(examples=["2026-01-15T09:30:00.000000Z"])
+
+    @classmethod
+    def of(cls, lead: Lead) -> LeadOut:
+        return cls.model_validate(lead.model_dump(exclude={"tenant_id", "version"}))
+
+
+class LeadPage(BaseModel):
+    data: list[LeadOut]
+    current_page: int
+    last_page: int
+    per_page: int
+    total: int

@@ -1,0 +1,151 @@
+"""An in-process moto server with the template's tables, buckets and queues created on it.
+
+Moto keeps its state per process: starting an emulator resets that state, so run one at a time.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import requests
+from moto.server import ThreadedMotoServer
+
+from tests.devstack.template import REGION, LocalResource, Template, TemplateError
+
+TABLE = "AWS::DynamoDB::Table"
+BUCKET = "AWS::S3::Bucket"
+QUEUE = "AWS::SQS::Queue"
+
+_TABLE_KEYS = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "LocalSecondaryIndexes",
+               "BillingMode", "ProvisionedThroughput")
+_QUEUE_ATTRIBUTES = ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "MaximumMessageSize",
+                     "ReceiveMessageWaitTimeSeconds", "FifoQueue", "ContentBasedDeduplication")
+
+
+@dataclass
+class Emulator:
+    endpoint_url: str
+    template: Template  # bound to endpoint_url, so queue Refs resolve to emulator URLs
+    resources: dict[str, LocalResource]  # logical id -> local name, ARN and (queues) URL
+    _server: ThreadedMotoServer
+
+    @property
+    def client_environment(self) -> dict[str, str]:
+        """What boto3 (and the layer's plain `boto3.client(...)`) needs to talk to the emulator."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+        }
+
+    def client(self, service: str, **kwargs: Any) -> Any:
+        return boto3.session.Session().client(service, endpoint_url=self.endpoint_url, region_name=REGION,
+                            aws_access_key_id="testing", aws_secret_access_key="testing", **kwargs)
+
+    def stop(self) -> None:
+        self._server.stop()
+
+
+def start_emulator(template: Template) -> Emulator:
+    """Start moto on 127.0.0.1 (a free port) and create the template's tables, buckets and queues."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint_url = f"http://{host}:{port}"
+    try:
+        requests.post(f"{endpoint_url}/moto-api/reset", timeout=10).raise_for_status()
+        template = template.with_endpoint(endpoint_url)
+        emulator = Emulator(endpoint_url, template, {}, server)
+        for resource_type, create in ((QUEUE, _create_queue), (TABLE, _create_table), (BUCKET, _create_bucket)):
+            for logical_id in template.resources_of_type(resource_type):
+                emulator.resources[logical_id] = create(emulator, template, logical_id)
+        for logical_id in template.resources_of_type(QUEUE):  # once every dead-letter queue exists
+            _apply_redrive_policy(emulator, template, logical_id)
+    except BaseException:
+        server.stop()
+        raise
+    return emulator
+
+
+def _create_table(emulator: Emulator, template: Template, logical_id: str) -> LocalResource:
+    resource = template.resource(logical_id)
+    properties = template.resolve(template.properties(logical_id))
+    arguments = {key: properties[key] for key in _TABLE_KEYS if key in properties}
+    if "StreamSpecification" in properties:
+        arguments["StreamSpecification"] = {"StreamEnabled": True, **properties["StreamSpecification"]}
+    dynamodb = emulator.client("dynamodb")
+    dynamodb.create_table(TableName=resource.name, **arguments)
+    ttl = properties.get("TimeToLiveSpecification")
+    if ttl and ttl.get("Enabled"):
+        dynamodb.update_time_to_live(
+            TableName=resource.name,
+            TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
+        )
+    return resource
+
+
+def _create_bucket(emulator: Emulator, template: Template, logical_id: str) -> LocalResource:
+    resource = template.resource(logical_id)
+    properties = template.resolve(template.properties(logical_id))
+    s3 = emulator.client("s3")
+    s3.create_bucket(Bucket=resource.name)
+    if (properties.get("VersioningConfiguration") or {}).get("Status") == "Enabled":
+        s3.put_bucket_versioning(Bucket=resource.name, VersioningConfiguration={"Status": "Enabled"})
+    if "CorsConfiguration" in properties:
+        s3.put_bucket_cors(Bucket=resource.name, CORSConfiguration={"CORSRules": [
+            _cors_rule(rule) for rule in properties["CorsConfiguration"]["CorsRules"]
+        ]})
+    notifications = properties.get("NotificationConfiguration") or {}
+    unsupported = set(notifications) - {"QueueConfigurations"}
+    if unsupported:
+        raise TemplateError(f"{logical_id}: the local stack supports only QueueConfigurations, not {unsupported}")
+    if notifications:
+        s3.put_bucket_notification_configuration(
+            Bucket=resource.name,
+            NotificationConfiguration={"QueueConfigurations": [
+                _queue_notification(config) for config in notifications["QueueConfigurations"]
+            ]},
+        )
+    return resource
+
+
+def _cors_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    renamed = {"ExposedHeaders": "ExposeHeaders", "MaxAge": "MaxAgeSeconds"}
+    return {renamed.get(key, key): value for key, value in rule.items()}
+
+
+def _queue_notification(config: dict[str, Any]) -> dict[str, Any]:
+    notification: dict[str, Any] = {"QueueArn": config["Queue"], "Events": [config["Event"]]}
+    rules = ((config.get("Filter") or {}).get("S3Key") or {}).get("Rules")
+    if rules:
+        notification["Filter"] = {"Key": {"FilterRules": rules}}
+    return notification
+
+
+def _create_queue(emulator: Emulator, template: Template, logical_id: str) -> LocalResource:
+    resource = template.resource(logical_id)
+    properties = template.resolve(template.properties(logical_id))
+    attributes = {key: _attribute_value(properties[key]) for key in _QUEUE_ATTRIBUTES if key in properties}
+    url = emulator.client("sqs").create_queue(QueueName=resource.name, Attributes=attributes)["QueueUrl"]
+    if url != resource.url:
+        raise RuntimeError(f"queue {logical_id}: emulator URL {url} differs from the template's {resource.url}")
+    return resource
+
+
+def _apply_redrive_policy(emulator: Emulator, template: Template, logical_id: str) -> None:
+    redrive_policy = template.resolve(template.properties(logical_id).get("RedrivePolicy"))
+    if redrive_policy:
+        emulator.client("sqs").set_queue_attributes(
+            QueueUrl=emulator.resources[logical_id].url,
+            Attributes={"RedrivePolicy": json.dumps(redrive_policy)},
+        )
+
+
+def _attribute_value(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
