@@ -27,10 +27,11 @@ MAX_PER_PAGE = 100
 
 
 def _checked_email(value: Any) -> Any:
+    value = blank_to_none(value)
     if value is None or not isinstance(value, str):
         return value
     try:
-        validate_email(value, check_deliverability=False)
+        validate_email(value.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
         raise PydanticCustomError("email", "The email field must be a valid email address.") from exc
     return value

@@ -1,0 +1,41 @@
+"""Settings every test shares: a fake AWS account, the dev JWT secret, and no real AWS calls."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+TEST_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_XRAY_SDK_ENABLED": "false",
+    "POWERTOOLS_TRACE_DISABLED": "1",
+    "POWERTOOLS_SERVICE_NAME": "leads",
+    "POWERTOOLS_METRICS_NAMESPACE": "Leads",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "JWT_SECRET": "local-dev-secret",
+    "TABLE_NAME": "leads-test",
+    "BUCKET_NAME": "leads-test-bucket",
+}
+# Never let a test reach a real AWS endpoint from the developer's environment.
+for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "JWT_JWKS_URL", "JWT_ISSUER", "JWT_AUDIENCE"):
+    os.environ.pop(name, None)
+os.environ.update(TEST_ENV)
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings():
+    """Settings and clients are cached per process (as on Lambda); tests that change the
+    environment get fresh ones."""
+    from leads_shared import config
+    from leads_shared.data import directory_store, dynamo, lead_store
+
+    caches = (config.get_settings, dynamo.dynamodb_client, lead_store, directory_store)
+    for cache in caches:
+        cache.cache_clear()
+    yield
+    for cache in caches:
+        cache.cache_clear()

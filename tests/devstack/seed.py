@@ -1,0 +1,119 @@
+"""Demo data of the local stack: two tenants, the same on every start.
+
+- ``acme``: teams 1 Inbound, 2 Enterprise; users 1 Alice Admin (admin, team 1), 2 Bob Baker
+  (team 1), 3 Carol Chen (team 2); deal stages 1-5; 50 demo leads.
+- ``globex``: team 1 Sales; users 1 Gina Admin (admin), 2 Hank Hill; the same stages; no leads.
+
+Leads are written through the data layer (same keys and counters as the API writes), with
+fixed timestamps so that the data really is the same on every start.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from leads_shared.clock import format_timestamp
+from leads_shared.data import directory_store, lead_store
+from leads_shared.models.directory import DealStage, Team, User
+from leads_shared.models.leads import Lead, LeadCreate
+from tests.devstack.tokens import mint_token
+
+STAGES = ["Prospecting", "Proposal", "Negotiation", "Closed Won", "Closed Lost"]
+TEAMS = {"acme": {1: "Inbound", 2: "Enterprise"}, "globex": {1: "Sales"}}
+USERS = {
+    "acme": [
+        (1, "Alice Admin", "alice@acme.test", "admin", 1),
+        (2, "Bob Baker", "bob@acme.test", "user", 1),
+        (3, "Carol Chen", "carol@acme.test", "user", 2),
+    ],
+    "globex": [
+        (1, "Gina Admin", "gina@globex.test", "admin", 1),
+        (2, "Hank Hill", "hank@globex.test", "user", 1),
+    ],
+}
+DEMO_LEADS = {"acme": 50, "globex": 0}
+FIRST = ["John", "Maria", "Wei", "Aisha", "Lukas", "Sofia", "Noah", "Emma", "Ravi", "Olivia",
+         "Mateo", "Hana", "Liam", "Zara", "Ethan", "Chloe", "Omar", "Ines", "Kai", "Nora"]
+LAST = ["Doe", "Garcia", "Zhang", "Khan", "Müller", "Rossi", "Smith", "Johnson", "Patel",
+        "Brown", "Silva", "Sato", "Nguyen", "Ali", "Martin", "Dubois", "Kowalski", "Berg"]
+COMPANIES = ["Doe Industries", "Globex Corp", "Initech LLC", "Umbrella Ltd", "Stark GmbH",
+             "Wayne Enterprises", "Hooli Inc", "Vandelay Imports", "Soylent Co", None]
+SOURCES = ["Website", "Referral", "LinkedIn", "Trade Show", "Cold Call", "Webinar"]
+STATUSES = ["new"] * 5 + ["contacted"] * 3 + ["qualified", "disqualified"]
+TITLES = ["CEO", "CTO", "Head of Sales", "Procurement Manager", "Engineer", None]
+FIRST_DAY = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class DemoToken:
+    tenant_id: str
+    user_id: int
+    name: str
+    role: str
+    token: str
+
+
+def demo_users(tenant_id: str) -> list[User]:
+    return [User(tenant_id=tenant_id, id=i, name=n, email=e, role=r, team_id=t)
+            for i, n, e, r, t in USERS[tenant_id]]
+
+
+def demo_user(tenant_id: str, user_id: int) -> User:
+    for user in demo_users(tenant_id):
+        if user.id == user_id:
+            return user
+    raise SystemExit(f"no demo user {user_id} in tenant {tenant_id!r}")
+
+
+def demo_leads(tenant_id: str) -> list[Lead]:
+    rng = random.Random(f"leads-{tenant_id}")  # noqa: S311 - demo data, not security
+    names = {u.id: u.name for u in demo_users(tenant_id)}
+    leads = []
+    for number in range(1, DEMO_LEADS[tenant_id] + 1):
+        first, last, company = rng.choice(FIRST), rng.choice(LAST), rng.choice(COMPANIES)
+        domain = (company or "example").split()[0].lower()
+        assignee = rng.choice([1, 2, 3, 2, 3, None])
+        fields = LeadCreate(
+            first_name=first,
+            last_name=last,
+            email=f"{first}.{last}{number}@{domain}.test".lower().replace("ü", "u"),
+            phone=f"+1-555-{rng.randint(100, 999)}-{rng.randint(1000, 9999)}",
+            company=company,
+            job_title=rng.choice(TITLES),
+            source=rng.choice(SOURCES),
+            status=rng.choice(STATUSES),
+            notes=rng.choice([None, "Asked for a demo.", "Budget approved for Q3."]),
+            tags=rng.choice([None, "vip", "inbound,priority", "event"]),
+            assigned_to=assignee,
+        )
+        created = format_timestamp(FIRST_DAY + timedelta(hours=13 * number))
+        leads.append(Lead(tenant_id=tenant_id, id=number, **fields.model_dump(),
+                          assigned_to_name=names.get(assignee) if assignee else None,
+                          created_at=created, updated_at=created))
+    return leads
+
+
+def seed_demo_data() -> None:
+    directory, leads = directory_store(), lead_store()
+    for tenant_id, teams in TEAMS.items():
+        for team_id, name in teams.items():
+            directory.put_team(Team(tenant_id=tenant_id, id=team_id, name=name))
+        for user in demo_users(tenant_id):
+            directory.put_user(user)
+        for position, name in enumerate(STAGES, start=1):
+            directory.put_stage(DealStage(tenant_id=tenant_id, id=position, name=name,
+                                          position=position))
+        for lead in demo_leads(tenant_id):
+            leads.insert(lead, previous_seq=lead.id - 1)
+
+
+def demo_tokens() -> list[DemoToken]:
+    return [
+        DemoToken(user.tenant_id, user.id, user.name, user.role,
+                  mint_token(user.id, user.tenant_id, role=user.role, team_id=user.team_id,
+                             name=user.name, email=user.email))
+        for tenant_id in USERS
+        for user in demo_users(tenant_id)
+    ]

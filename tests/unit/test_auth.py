@@ -1,0 +1,155 @@
+"""Token verification: who gets in, and that nothing else does."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from leads_shared.auth import Principal, authenticate, require_admin
+from leads_shared.config import Settings
+from leads_shared.errors import Forbidden, Unauthenticated
+from tests.devstack.tokens import mint_token
+
+SECRET = "unit-secret-0123456789abcdef0123456789"
+HS = Settings(table_name="t", jwt_secret=SECRET)
+
+
+def bearer(token: str) -> str:
+    return f"Bearer {token}"
+
+
+def test_valid_token_gives_the_caller():
+    token = mint_token(7, "acme", role="admin", team_id=2, name="Ann", email="a@x.test", secret=SECRET)
+    principal = authenticate(bearer(token), HS)
+    assert principal == Principal(user_id=7, tenant_id="acme", role="admin", team_id=2,
+                                  name="Ann", email="a@x.test")
+    assert principal.is_admin
+
+
+def test_integer_sub_and_default_role_are_accepted():
+    now = int(time.time())
+    token = jwt.encode({"sub": 5, "tenant_id": "acme", "exp": now + 60}, SECRET, algorithm="HS256")
+    principal = authenticate(bearer(token), HS)
+    assert (principal.user_id, principal.role, principal.team_id) == (5, "user", None)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [None, "", "Bearer", "Bearer ", "Basic abc", "garbage", "Bearer not.a.jwt"],
+)
+def test_missing_or_malformed_header_is_unauthenticated(header):
+    with pytest.raises(Unauthenticated):
+        authenticate(header, HS)
+
+
+def _claims(**overrides):
+    claims = {"sub": "1", "tenant_id": "acme", "exp": int(time.time()) + 60}
+    claims.update(overrides)
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        _claims(exp=int(time.time()) - 3600),  # expired
+        _claims(exp=None),  # no exp
+        _claims(sub=None),
+        _claims(sub="alice"),
+        _claims(sub="0"),
+        _claims(sub=True),
+        _claims(tenant_id=None),
+        _claims(tenant_id=""),
+        _claims(tenant_id="acme#LEAD#1"),  # would reach into other keys
+        _claims(tenant_id=42),
+        _claims(role="superuser"),
+        _claims(team_id="blue"),
+    ],
+    ids=["expired", "no-exp", "no-sub", "text-sub", "zero-sub", "bool-sub", "no-tenant",
+         "empty-tenant", "tenant-with-hash", "int-tenant", "unknown-role", "bad-team"],
+)
+def test_bad_claims_are_unauthenticated(claims):
+    token = jwt.encode(claims, SECRET, algorithm="HS256")
+    with pytest.raises(Unauthenticated):
+        authenticate(bearer(token), HS)
+
+
+def test_other_secret_and_alg_none_are_refused():
+    forged = jwt.encode(_claims(), "another-secret-0123456789abcdef012345", algorithm="HS256")
+    unsigned = jwt.encode(_claims(), None, algorithm="none")
+    for token in (forged, unsigned):
+        with pytest.raises(Unauthenticated):
+            authenticate(bearer(token), HS)
+
+
+def test_no_configured_key_refuses_everything():
+    token = mint_token(1, "acme", secret=SECRET)
+    with pytest.raises(Unauthenticated):
+        authenticate(bearer(token), Settings(table_name="t"))
+
+
+def test_issuer_and_audience_are_checked_when_configured():
+    settings = Settings(table_name="t", jwt_secret=SECRET, jwt_issuer="https://idp", jwt_audience="leads")
+    good = jwt.encode(_claims(iss="https://idp", aud="leads"), SECRET, algorithm="HS256")
+    assert authenticate(bearer(good), settings).user_id == 1
+    for claims in (_claims(iss="https://evil", aud="leads"), _claims(iss="https://idp", aud="other"),
+                   _claims(aud="leads"), _claims(iss="https://idp")):
+        with pytest.raises(Unauthenticated):
+            authenticate(bearer(jwt.encode(claims, SECRET, algorithm="HS256")), settings)
+
+
+def test_require_admin():
+    require_admin(Principal(user_id=1, tenant_id="a", role="admin"))
+    with pytest.raises(Forbidden):
+        require_admin(Principal(user_id=1, tenant_id="a", role="user"))
+
+
+# ------------------------------------------------------------------ JWKS (RS256 / ES256)
+@pytest.fixture(scope="module")
+def jwks_server():
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ec_key = ec.generate_private_key(ec.SECP256R1())
+    keys = []
+    for kid, key, alg in (("rsa1", rsa_key, "RS256"), ("ec1", ec_key, "ES256")):
+        cls = jwt.algorithms.RSAAlgorithm if alg == "RS256" else jwt.algorithms.ECAlgorithm
+        jwk = json.loads(cls.to_jwk(key.public_key()))
+        jwk.update(kid=kid, alg=alg, use="sig")
+        keys.append(jwk)
+    body = json.dumps({"keys": keys}).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/jwks.json", rsa_key, ec_key
+    server.shutdown()
+
+
+def test_jwks_tokens_are_verified_and_hs256_is_refused(jwks_server):
+    url, rsa_key, ec_key = jwks_server
+    settings = Settings(table_name="t", jwt_jwks_url=url, jwt_secret=SECRET)
+    rs = jwt.encode(_claims(), rsa_key, algorithm="RS256", headers={"kid": "rsa1"})
+    es = jwt.encode(_claims(), ec_key, algorithm="ES256", headers={"kid": "ec1"})
+    assert authenticate(bearer(rs), settings).tenant_id == "acme"
+    assert authenticate(bearer(es), settings).tenant_id == "acme"
+    # With a JWKS configured, an HS256 token is refused even if signed with JWT_SECRET.
+    hs = jwt.encode({**_claims()}, SECRET, algorithm="HS256", headers={"kid": "rsa1"})
+    with pytest.raises(Unauthenticated):
+        authenticate(bearer(hs), settings)
+    unknown_kid = jwt.encode(_claims(), rsa_key, algorithm="RS256", headers={"kid": "nope"})
+    with pytest.raises(Unauthenticated):
+        authenticate(bearer(unknown_kid), settings)
