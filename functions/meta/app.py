@@ -11,9 +11,10 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
 from leads_shared.api import use_api_conventions
 from leads_shared.observability import logger, metrics, tracer
-from pydantic import BaseModel
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent
 TITLE = "Leads API"
@@ -51,7 +52,7 @@ def health() -> Health:
 
 
 @app.get("/openapi.json", summary="OpenAPI document", include_in_schema=False)
-def openapi_document() -> Response:
+def openapi_document() -> Response[str]:
     return Response(
         status_code=200, content_type=content_types.APPLICATION_JSON, body=app.get_openapi_merge_json_schema()
     )

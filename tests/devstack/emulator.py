@@ -19,10 +19,23 @@ TABLE = "AWS::DynamoDB::Table"
 BUCKET = "AWS::S3::Bucket"
 QUEUE = "AWS::SQS::Queue"
 
-_TABLE_KEYS = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "LocalSecondaryIndexes",
-               "BillingMode", "ProvisionedThroughput")
-_QUEUE_ATTRIBUTES = ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "MaximumMessageSize",
-                     "ReceiveMessageWaitTimeSeconds", "FifoQueue", "ContentBasedDeduplication")
+_TABLE_KEYS = (
+    "AttributeDefinitions",
+    "KeySchema",
+    "GlobalSecondaryIndexes",
+    "LocalSecondaryIndexes",
+    "BillingMode",
+    "ProvisionedThroughput",
+)
+_QUEUE_ATTRIBUTES = (
+    "VisibilityTimeout",
+    "MessageRetentionPeriod",
+    "DelaySeconds",
+    "MaximumMessageSize",
+    "ReceiveMessageWaitTimeSeconds",
+    "FifoQueue",
+    "ContentBasedDeduplication",
+)
 
 
 @dataclass
@@ -44,8 +57,14 @@ class Emulator:
         }
 
     def client(self, service: str, **kwargs: Any) -> Any:
-        return boto3.session.Session().client(service, endpoint_url=self.endpoint_url, region_name=REGION,
-                            aws_access_key_id="testing", aws_secret_access_key="testing", **kwargs)
+        return boto3.session.Session().client(
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            **kwargs,
+        )
 
     def stop(self) -> None:
         self._server.stop()
@@ -61,7 +80,11 @@ def start_emulator(template: Template) -> Emulator:
         requests.post(f"{endpoint_url}/moto-api/reset", timeout=10).raise_for_status()
         template = template.with_endpoint(endpoint_url)
         emulator = Emulator(endpoint_url, template, {}, server)
-        for resource_type, create in ((QUEUE, _create_queue), (TABLE, _create_table), (BUCKET, _create_bucket)):
+        for resource_type, create in (
+            (QUEUE, _create_queue),
+            (TABLE, _create_table),
+            (BUCKET, _create_bucket),
+        ):
             for logical_id in template.resources_of_type(resource_type):
                 emulator.resources[logical_id] = create(emulator, template, logical_id)
         for logical_id in template.resources_of_type(QUEUE):  # once every dead-letter queue exists
@@ -97,19 +120,26 @@ def _create_bucket(emulator: Emulator, template: Template, logical_id: str) -> L
     if (properties.get("VersioningConfiguration") or {}).get("Status") == "Enabled":
         s3.put_bucket_versioning(Bucket=resource.name, VersioningConfiguration={"Status": "Enabled"})
     if "CorsConfiguration" in properties:
-        s3.put_bucket_cors(Bucket=resource.name, CORSConfiguration={"CORSRules": [
-            _cors_rule(rule) for rule in properties["CorsConfiguration"]["CorsRules"]
-        ]})
+        s3.put_bucket_cors(
+            Bucket=resource.name,
+            CORSConfiguration={
+                "CORSRules": [_cors_rule(rule) for rule in properties["CorsConfiguration"]["CorsRules"]]
+            },
+        )
     notifications = properties.get("NotificationConfiguration") or {}
     unsupported = set(notifications) - {"QueueConfigurations"}
     if unsupported:
-        raise TemplateError(f"{logical_id}: the local stack supports only QueueConfigurations, not {unsupported}")
+        raise TemplateError(
+            f"{logical_id}: the local stack supports only QueueConfigurations, not {unsupported}"
+        )
     if notifications:
         s3.put_bucket_notification_configuration(
             Bucket=resource.name,
-            NotificationConfiguration={"QueueConfigurations": [
-                _queue_notification(config) for config in notifications["QueueConfigurations"]
-            ]},
+            NotificationConfiguration={
+                "QueueConfigurations": [
+                    _queue_notification(config) for config in notifications["QueueConfigurations"]
+                ]
+            },
         )
     return resource
 
@@ -133,7 +163,9 @@ def _create_queue(emulator: Emulator, template: Template, logical_id: str) -> Lo
     attributes = {key: _attribute_value(properties[key]) for key in _QUEUE_ATTRIBUTES if key in properties}
     url = emulator.client("sqs").create_queue(QueueName=resource.name, Attributes=attributes)["QueueUrl"]
     if url != resource.url:
-        raise RuntimeError(f"queue {logical_id}: emulator URL {url} differs from the template's {resource.url}")
+        raise RuntimeError(
+            f"queue {logical_id}: emulator URL {url} differs from the template's {resource.url}"
+        )
     return resource
 
 
@@ -148,4 +180,3 @@ def _apply_redrive_policy(emulator: Emulator, template: Template, logical_id: st
 
 def _attribute_value(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
-

@@ -16,7 +16,7 @@ import re
 import time
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from werkzeug.datastructures import Headers
@@ -37,8 +37,11 @@ _DEFAULT_RESPONSES = {
     "REQUEST_TOO_LARGE": (413, '{"message":"Request Too Long"}'),
     "INTEGRATION_FAILURE": (502, '{"message": "Internal server error"}'),
 }
-_FALLBACK_TYPES = {"MISSING_AUTHENTICATION_TOKEN": "DEFAULT_4XX", "REQUEST_TOO_LARGE": "DEFAULT_4XX",
-                   "INTEGRATION_FAILURE": "DEFAULT_5XX"}
+_FALLBACK_TYPES = {
+    "MISSING_AUTHENTICATION_TOKEN": "DEFAULT_4XX",
+    "REQUEST_TOO_LARGE": "DEFAULT_4XX",
+    "INTEGRATION_FAILURE": "DEFAULT_5XX",
+}
 
 
 def rule_path(template_path: str) -> str:
@@ -51,13 +54,17 @@ def _media_type(header_value: str | None) -> str:
 
 
 def _matches(media_types: Iterable[str], patterns: Iterable[str]) -> bool:
-    return any(fnmatch.fnmatch(media, pattern.lower()) for media in media_types if media for pattern in patterns)
+    return any(
+        fnmatch.fnmatch(media, pattern.lower()) for media in media_types if media for pattern in patterns
+    )
 
 
 class LocalGateway:
     """The WSGI application. Handlers run in-process; each function serves one request at a time."""
 
-    def __init__(self, routes: list[ApiRoute], apis: Mapping[str, ApiSpec], functions: Mapping[str, LambdaFunction]):
+    def __init__(
+        self, routes: list[ApiRoute], apis: Mapping[str, ApiSpec], functions: Mapping[str, LambdaFunction]
+    ):
         self._routes = {(route.path, route.method): route for route in routes}
         self._apis = apis
         self._functions = functions
@@ -78,8 +85,12 @@ class LocalGateway:
         route = self._routes.get((resource, request.method)) or self._routes.get((resource, "ANY"))
         if route is None:
             allowed = sorted(method for path, method in self._routes if path == resource)
-            return Response(json.dumps({"message": "Method Not Allowed."}), 405,
-                            {"Allow": ", ".join(allowed)}, content_type="application/json")
+            return Response(
+                json.dumps({"message": "Method Not Allowed."}),
+                405,
+                {"Allow": ", ".join(allowed)},
+                content_type="application/json",
+            )
         api = self._apis[route.api_id]
         body = self._read_body(request)
         if body is None:
@@ -109,7 +120,9 @@ class LocalGateway:
             raise ValueError(f"Malformed Lambda proxy response (statusCode missing or invalid): {result!r}")
         body = result.get("body")
         if body is not None and not isinstance(body, str):
-            raise ValueError(f"Malformed Lambda proxy response (body must be a string): {type(body).__name__}")
+            raise ValueError(
+                f"Malformed Lambda proxy response (body must be a string): {type(body).__name__}"
+            )
         multi_value_headers = result.get("multiValueHeaders") or {}
         headers = Headers()
         for name, values in multi_value_headers.items():
@@ -140,10 +153,11 @@ class LocalGateway:
         return Response(body, int(custom.get("StatusCode", status)), headers)
 
 
-def proxy_event(request: Request, route: ApiRoute, api: ApiSpec,
-                path_parameters: Mapping[str, str], body: bytes) -> dict[str, Any]:
+def proxy_event(
+    request: Request, route: ApiRoute, api: ApiSpec, path_parameters: Mapping[str, str], body: bytes
+) -> dict[str, Any]:
     """The REST API (v1) Lambda proxy integration event for request."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     headers = {name: value for name, value in request.headers.items()}
     headers.setdefault("X-Forwarded-For", request.remote_addr or "127.0.0.1")
     headers.setdefault("X-Forwarded-Proto", request.scheme)
@@ -180,9 +194,16 @@ def proxy_event(request: Request, route: ApiRoute, api: ApiSpec,
             "identity": {
                 "sourceIp": request.remote_addr or "127.0.0.1",
                 "userAgent": request.headers.get("User-Agent"),
-                "accessKey": None, "accountId": None, "caller": None, "cognitoIdentityId": None,
-                "cognitoIdentityPoolId": None, "cognitoAuthenticationProvider": None,
-                "cognitoAuthenticationType": None, "principalOrgId": None, "user": None, "userArn": None,
+                "accessKey": None,
+                "accountId": None,
+                "caller": None,
+                "cognitoIdentityId": None,
+                "cognitoIdentityPoolId": None,
+                "cognitoAuthenticationProvider": None,
+                "cognitoAuthenticationType": None,
+                "principalOrgId": None,
+                "user": None,
+                "userArn": None,
             },
         },
         "body": text_body if body else None,

@@ -24,7 +24,9 @@ WAIT_TIME_SECONDS = 1  # short long-polls, so that stop() is quick
 
 
 class SqsPoller:
-    def __init__(self, emulator: Emulator, sources: list[SqsEventSource], functions: Mapping[str, LambdaFunction]):
+    def __init__(
+        self, emulator: Emulator, sources: list[SqsEventSource], functions: Mapping[str, LambdaFunction]
+    ):
         self._emulator = emulator
         self._sources = sources
         self._functions = functions
@@ -33,8 +35,9 @@ class SqsPoller:
 
     def start(self) -> None:
         for source in self._sources:
-            thread = threading.Thread(target=self._poll, args=(source,), daemon=True,
-                                      name=f"sqs-poller-{source.function_id}")
+            thread = threading.Thread(
+                target=self._poll, args=(source,), daemon=True, name=f"sqs-poller-{source.function_id}"
+            )
             thread.start()
             self._threads.append(thread)
 
@@ -62,33 +65,46 @@ class SqsPoller:
                     logger.exception("SQS poller for %s failed", source.function_id)
                     self._stopping.wait(1)
 
-    def _process_batch(self, source: SqsEventSource, messages: list[dict[str, Any]], queue_arn: str, sqs: Any) -> None:
+    def _process_batch(
+        self, source: SqsEventSource, messages: list[dict[str, Any]], queue_arn: str, sqs: Any
+    ) -> None:
         event = {"Records": [sqs_record(message, queue_arn) for message in messages]}
         try:
             result = self._functions[source.function_id].invoke(event)
         except Exception:
-            logger.exception("function %s failed on an SQS batch; the messages stay on the queue",
-                             source.function_id)
+            logger.exception(
+                "function %s failed on an SQS batch; the messages stay on the queue", source.function_id
+            )
             return
         failed_ids = self._failed_ids(source, result, {message["MessageId"] for message in messages})
         done = [message for message in messages if message["MessageId"] not in failed_ids]
         if done:
-            sqs.delete_message_batch(QueueUrl=self._emulator.resources[source.queue_id].url, Entries=[
-                {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]} for index, message in enumerate(done)
-            ])
+            sqs.delete_message_batch(
+                QueueUrl=self._emulator.resources[source.queue_id].url,
+                Entries=[
+                    {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}
+                    for index, message in enumerate(done)
+                ],
+            )
 
     @staticmethod
     def _failed_ids(source: SqsEventSource, result: Any, batch_ids: set[str]) -> set[str]:
         failures = result.get("batchItemFailures") if isinstance(result, dict) else None
         if not source.report_batch_item_failures:
             if failures:
-                logger.warning("%s returned batchItemFailures without FunctionResponseTypes: "
-                               "[ReportBatchItemFailures]; Lambda ignores them", source.function_id)
+                logger.warning(
+                    "%s returned batchItemFailures without FunctionResponseTypes: "
+                    "[ReportBatchItemFailures]; Lambda ignores them",
+                    source.function_id,
+                )
             return set()
         failed_ids = {str((failure or {}).get("itemIdentifier")) for failure in failures or []}
         if not failed_ids <= batch_ids:  # Lambda treats an unknown or empty identifier as a failed batch
-            logger.error("%s returned invalid batchItemFailures %r; the whole batch failed",
-                         source.function_id, failures)
+            logger.error(
+                "%s returned invalid batchItemFailures %r; the whole batch failed",
+                source.function_id,
+                failures,
+            )
             return batch_ids
         return failed_ids
 
@@ -104,10 +120,12 @@ def sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
             name: {
                 "stringValue": attribute.get("StringValue"),
                 "binaryValue": base64.b64encode(attribute["BinaryValue"]).decode()
-                if "BinaryValue" in attribute else None,
+                if "BinaryValue" in attribute
+                else None,
                 "stringListValues": attribute.get("StringListValues", []),
-                "binaryListValues": [base64.b64encode(value).decode()
-                                     for value in attribute.get("BinaryListValues", [])],
+                "binaryListValues": [
+                    base64.b64encode(value).decode() for value in attribute.get("BinaryListValues", [])
+                ],
                 "dataType": attribute["DataType"],
             }
             for name, attribute in message.get("MessageAttributes", {}).items()

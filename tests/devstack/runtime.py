@@ -67,7 +67,8 @@ class LambdaFunction:
             raise
         finally:
             sys.path.remove(code_root)
-        return getattr(module, self.spec.handler_name)
+        handler: Callable[[Any, LambdaContext], Any] = getattr(module, self.spec.handler_name)
+        return handler
 
     def invoke(self, event: dict[str, Any]) -> Any:
         """Call the handler with event and a fresh context; exceptions propagate."""

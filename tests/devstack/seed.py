@@ -24,22 +24,70 @@ STAGES = ["Prospecting", "Proposal", "Negotiation", "Closed Won", "Closed Lost"]
 TEAMS = {"acme": {1: "Inbound", 2: "Enterprise"}, "globex": {1: "Sales"}}
 USERS = {
     "acme": [
-        (1, "Alice Admin", "alice@acme.test", "admin", 1),
-        (2, "Bob Baker", "bob@acme.test", "user", 1),
-        (3, "Carol Chen", "carol@acme.test", "user", 2),
+        (1, "Alice Admin", "alice@acme.com", "admin", 1),
+        (2, "Bob Baker", "bob@acme.com", "user", 1),
+        (3, "Carol Chen", "carol@acme.com", "user", 2),
     ],
     "globex": [
-        (1, "Gina Admin", "gina@globex.test", "admin", 1),
-        (2, "Hank Hill", "hank@globex.test", "user", 1),
+        (1, "Gina Admin", "gina@globex.com", "admin", 1),
+        (2, "Hank Hill", "hank@globex.com", "user", 1),
     ],
 }
 DEMO_LEADS = {"acme": 50, "globex": 0}
-FIRST = ["John", "Maria", "Wei", "Aisha", "Lukas", "Sofia", "Noah", "Emma", "Ravi", "Olivia",
-         "Mateo", "Hana", "Liam", "Zara", "Ethan", "Chloe", "Omar", "Ines", "Kai", "Nora"]
-LAST = ["Doe", "Garcia", "Zhang", "Khan", "Müller", "Rossi", "Smith", "Johnson", "Patel",
-        "Brown", "Silva", "Sato", "Nguyen", "Ali", "Martin", "Dubois", "Kowalski", "Berg"]
-COMPANIES = ["Doe Industries", "Globex Corp", "Initech LLC", "Umbrella Ltd", "Stark GmbH",
-             "Wayne Enterprises", "Hooli Inc", "Vandelay Imports", "Soylent Co", None]
+FIRST = [
+    "John",
+    "Maria",
+    "Wei",
+    "Aisha",
+    "Lukas",
+    "Sofia",
+    "Noah",
+    "Emma",
+    "Ravi",
+    "Olivia",
+    "Mateo",
+    "Hana",
+    "Liam",
+    "Zara",
+    "Ethan",
+    "Chloe",
+    "Omar",
+    "Ines",
+    "Kai",
+    "Nora",
+]
+LAST = [
+    "Doe",
+    "Garcia",
+    "Zhang",
+    "Khan",
+    "Müller",
+    "Rossi",
+    "Smith",
+    "Johnson",
+    "Patel",
+    "Brown",
+    "Silva",
+    "Sato",
+    "Nguyen",
+    "Ali",
+    "Martin",
+    "Dubois",
+    "Kowalski",
+    "Berg",
+]
+COMPANIES = [
+    "Doe Industries",
+    "Globex Corp",
+    "Initech LLC",
+    "Umbrella Ltd",
+    "Stark GmbH",
+    "Wayne Enterprises",
+    "Hooli Inc",
+    "Vandelay Imports",
+    "Soylent Co",
+    None,
+]
 SOURCES = ["Website", "Referral", "LinkedIn", "Trade Show", "Cold Call", "Webinar"]
 STATUSES = ["new"] * 5 + ["contacted"] * 3 + ["qualified", "disqualified"]
 TITLES = ["CEO", "CTO", "Head of Sales", "Procurement Manager", "Engineer", None]
@@ -56,8 +104,10 @@ class DemoToken:
 
 
 def demo_users(tenant_id: str) -> list[User]:
-    return [User(tenant_id=tenant_id, id=i, name=n, email=e, role=r, team_id=t)
-            for i, n, e, r, t in USERS[tenant_id]]
+    return [
+        User(tenant_id=tenant_id, id=i, name=n, email=e, role=r, team_id=t)
+        for i, n, e, r, t in USERS[tenant_id]
+    ]
 
 
 def demo_user(tenant_id: str, user_id: int) -> User:
@@ -68,7 +118,7 @@ def demo_user(tenant_id: str, user_id: int) -> User:
 
 
 def demo_leads(tenant_id: str) -> list[Lead]:
-    rng = random.Random(f"leads-{tenant_id}")  # noqa: S311 - demo data, not security
+    rng = random.Random(f"leads-{tenant_id}")
     names = {u.id: u.name for u in demo_users(tenant_id)}
     leads = []
     for number in range(1, DEMO_LEADS[tenant_id] + 1):
@@ -78,7 +128,7 @@ def demo_leads(tenant_id: str) -> list[Lead]:
         fields = LeadCreate(
             first_name=first,
             last_name=last,
-            email=f"{first}.{last}{number}@{domain}.test".lower().replace("ü", "u"),
+            email=f"{first}.{last}{number}@{domain}.com".lower().replace("ü", "u"),
             phone=f"+1-555-{rng.randint(100, 999)}-{rng.randint(1000, 9999)}",
             company=company,
             job_title=rng.choice(TITLES),
@@ -89,9 +139,16 @@ def demo_leads(tenant_id: str) -> list[Lead]:
             assigned_to=assignee,
         )
         created = format_timestamp(FIRST_DAY + timedelta(hours=13 * number))
-        leads.append(Lead(tenant_id=tenant_id, id=number, **fields.model_dump(),
-                          assigned_to_name=names.get(assignee) if assignee else None,
-                          created_at=created, updated_at=created))
+        leads.append(
+            Lead(
+                tenant_id=tenant_id,
+                id=number,
+                **fields.model_dump(),
+                assigned_to_name=names.get(assignee) if assignee else None,
+                created_at=created,
+                updated_at=created,
+            )
+        )
     return leads
 
 
@@ -103,17 +160,27 @@ def seed_demo_data() -> None:
         for user in demo_users(tenant_id):
             directory.put_user(user)
         for position, name in enumerate(STAGES, start=1):
-            directory.put_stage(DealStage(tenant_id=tenant_id, id=position, name=name,
-                                          position=position))
+            directory.put_stage(DealStage(tenant_id=tenant_id, id=position, name=name, position=position))
         for lead in demo_leads(tenant_id):
             leads.insert(lead, previous_seq=lead.id - 1)
 
 
 def demo_tokens() -> list[DemoToken]:
     return [
-        DemoToken(user.tenant_id, user.id, user.name, user.role,
-                  mint_token(user.id, user.tenant_id, role=user.role, team_id=user.team_id,
-                             name=user.name, email=user.email))
+        DemoToken(
+            user.tenant_id,
+            user.id,
+            user.name,
+            user.role,
+            mint_token(
+                user.id,
+                user.tenant_id,
+                role=user.role,
+                team_id=user.team_id,
+                name=user.name,
+                email=user.email,
+            ),
+        )
         for tenant_id in USERS
         for user in demo_users(tenant_id)
     ]

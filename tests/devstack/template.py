@@ -57,7 +57,7 @@ def _construct_short_tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.No
     elif isinstance(node, yaml.SequenceNode):
         value = loader.construct_sequence(node, deep=True)
     else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+        value = loader.construct_mapping(node, deep=True)
     if tag_suffix in ("Ref", "Condition"):
         return {tag_suffix: value}
     if tag_suffix == "GetAtt" and isinstance(value, str):
@@ -70,7 +70,7 @@ CloudFormationLoader.add_multi_constructor("!", _construct_short_tag)
 
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
     with path.open(encoding="utf-8") as stream:
-        document = yaml.load(stream, Loader=CloudFormationLoader)  # noqa: S506 (safe loader subclass)
+        document = yaml.load(stream, Loader=CloudFormationLoader)
     if not isinstance(document, dict) or "Resources" not in document:
         raise TemplateError(f"{path} is not a CloudFormation template")
     return document
@@ -194,7 +194,9 @@ class Template:
     endpoint_url: str | None = None  # the emulator; needed only for SQS queue URLs
 
     @classmethod
-    def load(cls, path: Path = TEMPLATE_PATH, parameter_overrides: Mapping[str, str] | None = None) -> Template:
+    def load(
+        cls, path: Path = TEMPLATE_PATH, parameter_overrides: Mapping[str, str] | None = None
+    ) -> Template:
         return cls(load_template(path), path.resolve().parent, dict(parameter_overrides or {}))
 
     def with_endpoint(self, endpoint_url: str) -> Template:
@@ -202,7 +204,8 @@ class Template:
 
     @property
     def resources(self) -> dict[str, dict[str, Any]]:
-        return self.document["Resources"]
+        resources: dict[str, dict[str, Any]] = self.document["Resources"]
+        return resources
 
     def resources_of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
         return {lid: res for lid, res in self.resources.items() if res.get("Type") == resource_type}
@@ -210,11 +213,16 @@ class Template:
     def properties(self, logical_id: str) -> dict[str, Any]:
         """The resource's Properties, with SAM Globals merged in for functions and APIs."""
         resource = self.resources[logical_id]
-        own = resource.get("Properties") or {}
-        globals_section = {"AWS::Serverless::Function": "Function", "AWS::Serverless::Api": "Api"}.get(resource["Type"])
+        own: dict[str, Any] = resource.get("Properties") or {}
+        globals_section = {"AWS::Serverless::Function": "Function", "AWS::Serverless::Api": "Api"}.get(
+            resource["Type"]
+        )
         if globals_section is None:
             return own
-        return _merge_globals((self.document.get("Globals") or {}).get(globals_section) or {}, own)
+        merged: dict[str, Any] = _merge_globals(
+            (self.document.get("Globals") or {}).get(globals_section) or {}, own
+        )
+        return merged
 
     # -------------------------------------------------------------------------- resolution
     def parameter(self, name: str) -> Any:
@@ -235,8 +243,14 @@ class Template:
         resource_type = self.resources[logical_id]["Type"]
         name_property = _NAME_PROPERTIES.get(resource_type)
         explicit_name = self.properties(logical_id).get(name_property) if name_property else None
-        name = str(self.resolve(explicit_name)) if explicit_name else f"{LOCAL_NAME_PREFIX}-{logical_id.lower()}"
-        if resource_type == "AWS::SQS::Queue" and self.properties(logical_id).get("FifoQueue") and not explicit_name:
+        name = (
+            str(self.resolve(explicit_name)) if explicit_name else f"{LOCAL_NAME_PREFIX}-{logical_id.lower()}"
+        )
+        if (
+            resource_type == "AWS::SQS::Queue"
+            and self.properties(logical_id).get("FifoQueue")
+            and not explicit_name
+        ):
             name += ".fifo"
         service = resource_type.split("::")[1].lower()
         arn_format = _ARN_FORMATS.get(resource_type, f"arn:aws:{service}:{{region}}:{{account}}:{{name}}")
@@ -252,7 +266,7 @@ class Template:
 
     def _evaluate_condition(self, expression: Any) -> bool:
         if isinstance(expression, dict) and len(expression) == 1:
-            (function, argument), = expression.items()
+            ((function, argument),) = expression.items()
             if function == "Condition":
                 return self.condition(argument)
             if function == "Fn::Not":
@@ -384,7 +398,9 @@ class Template:
         apis = {}
         for api_id in {route.api_id for route in self.api_routes()}:
             explicit = api_id in self.resources
-            properties = self.properties(api_id) if explicit else (self.document.get("Globals") or {}).get("Api") or {}
+            properties = (
+                self.properties(api_id) if explicit else (self.document.get("Globals") or {}).get("Api") or {}
+            )
             binary_media_types = self.resolve(properties.get("BinaryMediaTypes") or [])
             apis[api_id] = ApiSpec(
                 logical_id=api_id,
@@ -412,7 +428,8 @@ class Template:
                     function_id=function_id,
                     queue_id=queue_id,
                     batch_size=int(self.resolve(event.get("BatchSize", 10))),
-                    report_batch_item_failures="ReportBatchItemFailures" in (event.get("FunctionResponseTypes") or []),
+                    report_batch_item_failures="ReportBatchItemFailures"
+                    in (event.get("FunctionResponseTypes") or []),
                 )
             )
         return sources

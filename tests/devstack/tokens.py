@@ -12,7 +12,7 @@ from typing import Any
 
 import jwt
 
-LOCAL_DEV_SECRET = "local-dev-secret"  # noqa: S105 - documented as the local stack's only
+LOCAL_DEV_SECRET = "local-dev-secret"
 
 
 def local_secret() -> str:
@@ -51,8 +51,11 @@ def main() -> None:
     parser.add_argument("--tenant", default="acme")
     args = parser.parse_args()
     user = demo_user(args.tenant, args.user)
-    print(mint_token(user.id, user.tenant_id, role=user.role, team_id=user.team_id,
-                     name=user.name, email=user.email))
+    print(
+        mint_token(
+            user.id, user.tenant_id, role=user.role, team_id=user.team_id, name=user.name, email=user.email
+        )
+    )
 
 
 if __name__ == "__main__":

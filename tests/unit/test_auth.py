@@ -27,8 +27,9 @@ def bearer(token: str) -> str:
 def test_valid_token_gives_the_caller():
     token = mint_token(7, "acme", role="admin", team_id=2, name="Ann", email="a@x.test", secret=SECRET)
     principal = authenticate(bearer(token), HS)
-    assert principal == Principal(user_id=7, tenant_id="acme", role="admin", team_id=2,
-                                  name="Ann", email="a@x.test")
+    assert principal == Principal(
+        user_id=7, tenant_id="acme", role="admin", team_id=2, name="Ann", email="a@x.test"
+    )
     assert principal.is_admin
 
 
@@ -70,8 +71,20 @@ def _claims(**overrides):
         _claims(role="superuser"),
         _claims(team_id="blue"),
     ],
-    ids=["expired", "no-exp", "no-sub", "text-sub", "zero-sub", "bool-sub", "no-tenant",
-         "empty-tenant", "tenant-with-hash", "int-tenant", "unknown-role", "bad-team"],
+    ids=[
+        "expired",
+        "no-exp",
+        "no-sub",
+        "text-sub",
+        "zero-sub",
+        "bool-sub",
+        "no-tenant",
+        "empty-tenant",
+        "tenant-with-hash",
+        "int-tenant",
+        "unknown-role",
+        "bad-team",
+    ],
 )
 def test_bad_claims_are_unauthenticated(claims):
     token = jwt.encode(claims, SECRET, algorithm="HS256")
@@ -97,8 +110,12 @@ def test_issuer_and_audience_are_checked_when_configured():
     settings = Settings(table_name="t", jwt_secret=SECRET, jwt_issuer="https://idp", jwt_audience="leads")
     good = jwt.encode(_claims(iss="https://idp", aud="leads"), SECRET, algorithm="HS256")
     assert authenticate(bearer(good), settings).user_id == 1
-    for claims in (_claims(iss="https://evil", aud="leads"), _claims(iss="https://idp", aud="other"),
-                   _claims(aud="leads"), _claims(iss="https://idp")):
+    for claims in (
+        _claims(iss="https://evil", aud="leads"),
+        _claims(iss="https://idp", aud="other"),
+        _claims(aud="leads"),
+        _claims(iss="https://idp"),
+    ):
         with pytest.raises(Unauthenticated):
             authenticate(bearer(jwt.encode(claims, SECRET, algorithm="HS256")), settings)
 
@@ -123,7 +140,7 @@ def jwks_server():
     body = json.dumps({"keys": keys}).encode()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.end_headers()

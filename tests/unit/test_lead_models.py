@@ -24,19 +24,44 @@ def test_defaults_blank_strings_and_trimming():
 
 
 def test_unknown_and_protected_fields_are_ignored():
-    lead = LeadCreate.model_validate({
-        "first_name": "A", "last_name": "B", "id": 99, "created_at": "x", "tenant_id": "other",
-        "PK": "TENANT#other", "GSI1PK": "x", "version": 7,
-    })
+    lead = LeadCreate.model_validate(
+        {
+            "first_name": "A",
+            "last_name": "B",
+            "id": 99,
+            "created_at": "x",
+            "tenant_id": "other",
+            "PK": "TENANT#other",
+            "GSI1PK": "x",
+            "version": 7,
+        }
+    )
     assert set(lead.model_dump()) == {
-        "first_name", "last_name", "email", "phone", "company", "job_title", "source",
-        "status", "notes", "tags", "assigned_to",
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "company",
+        "job_title",
+        "source",
+        "status",
+        "notes",
+        "tags",
+        "assigned_to",
     }
 
 
 def test_messages_name_each_field_in_the_api_style():
-    found = errors_of(LeadCreate, {"first_name": "", "email": "not-an-email", "status": "won",
-                                   "assigned_to": "x", "company": "c" * 256})
+    found = errors_of(
+        LeadCreate,
+        {
+            "first_name": "",
+            "email": "not-an-email",
+            "status": "won",
+            "assigned_to": "x",
+            "company": "c" * 256,
+        },
+    )
     assert found == {
         "first_name": ["The first name field is required."],
         "last_name": ["The last name field is required."],
@@ -63,5 +88,4 @@ def test_update_refuses_null_status_but_allows_leaving_it_out():
 
 @pytest.mark.parametrize("value", [0, -1, 2**31 + 1])
 def test_assigned_to_must_be_a_positive_id(value):
-    assert "assigned_to" in errors_of(LeadCreate, {"first_name": "A", "last_name": "B",
-                                                   "assigned_to": value})
+    assert "assigned_to" in errors_of(LeadCreate, {"first_name": "A", "last_name": "B", "assigned_to": value})

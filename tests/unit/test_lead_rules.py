@@ -18,22 +18,29 @@ NOW = "2026-01-15T09:30:00.000000Z"
 
 
 def lead(**fields) -> Lead:
-    base = dict(tenant_id="acme", id=1, first_name="John", last_name="Doe", created_at=NOW,
-                updated_at=NOW)
+    base = dict(tenant_id="acme", id=1, first_name="John", last_name="Doe", created_at=NOW, updated_at=NOW)
     return Lead(**{**base, **fields})
 
 
 def test_name_key_orders_by_first_then_last_name_ignoring_case_then_id():
-    people = [("anna", "B", 5), ("Ann", "Smith", 9), ("ANN", "smith", 2), ("Ann", "Adams", 7),
-              ("Bob", "A", 1), ("ann marie", "A", 3)]
+    people = [
+        ("anna", "B", 5),
+        ("Ann", "Smith", 9),
+        ("ANN", "smith", 2),
+        ("Ann", "Adams", 7),
+        ("Bob", "A", 1),
+        ("ann marie", "A", 3),
+    ]
     ordered = sorted(people, key=lambda p: name_sort_key(*p))
     expected = sorted(people, key=lambda p: (p[0].casefold(), p[1].casefold(), p[2]))
     assert ordered == expected
 
 
 def test_narrow_sort_keys_match_the_index_key():
-    rows = [{"id": i, "first_name": random.choice("AbBa"), "last_name": random.choice("xYz"),
-             "created_at": NOW} for i in range(1, 60)]
+    rows = [
+        {"id": i, "first_name": random.choice("AbBa"), "last_name": random.choice("xYz"), "created_at": NOW}
+        for i in range(1, 60)
+    ]
     by_rows = sorted(rows, key=SORT_KEYS["name"])
     by_index = sorted(rows, key=lambda r: name_sort_key(r["first_name"], r["last_name"], r["id"]))
     assert by_rows == by_index
@@ -44,8 +51,12 @@ def test_counter_deltas_follow_status_and_assignee():
     after = lead(status="contacted", assigned_to=2)
     assert counter_deltas(None, before) == {"total": 1, "status_new": 1, "user_1": 1}
     assert counter_deltas(before, None) == {"total": -1, "status_new": -1, "user_1": -1}
-    assert counter_deltas(before, after) == {"status_new": -1, "status_contacted": 1,
-                                             "user_1": -1, "user_2": 1}
+    assert counter_deltas(before, after) == {
+        "status_new": -1,
+        "status_contacted": 1,
+        "user_1": -1,
+        "user_2": 1,
+    }
     assert counter_deltas(before, lead(status="new", assigned_to=1, notes="x")) == {}
 
 
@@ -58,8 +69,15 @@ def test_keys_of_an_unassigned_lead_leave_it_out_of_the_assignee_index():
 
 @pytest.mark.parametrize(
     ("header", "ok"),
-    [(None, True), ("*", True), ('"3"', True), ('W/"3"', True), ('"1", "3"', True),
-     ('"2"', False), ("3", False)],
+    [
+        (None, True),
+        ("*", True),
+        ('"3"', True),
+        ('W/"3"', True),
+        ('"1", "3"', True),
+        ('"2"', False),
+        ("3", False),
+    ],
 )
 def test_if_match(header, ok):
     assert matches_etag(header, lead(version=3)) is ok
@@ -71,16 +89,29 @@ def test_index_plans():
     assert _index_plan(LeadQuery(status="new"), None, t)[0] == "GSI2"
     assert _index_plan(LeadQuery(), frozenset({3}), t)[:2] == ("GSI3", ("GSI3PK", "TENANT#acme#LEADS#USER#3"))
     assert _index_plan(LeadQuery(sort_by="created_at", sort_dir="DESC"), None, t)[0] == "LIST"
-    for query, assignees in [(LeadQuery(search="x"), None), (LeadQuery(source="Web"), None),
-                             (LeadQuery(status="new"), frozenset({1})), (LeadQuery(), frozenset({1, 2})),
-                             (LeadQuery(sort_by="email"), None)]:
+    for query, assignees in [
+        (LeadQuery(search="x"), None),
+        (LeadQuery(source="Web"), None),
+        (LeadQuery(status="new"), frozenset({1})),
+        (LeadQuery(), frozenset({1, 2})),
+        (LeadQuery(sort_by="email"), None),
+    ]:
         assert _index_plan(query, assignees, t) is None
 
 
 def test_matches_search_filters_and_dates():
-    row = {"id": 1, "first_name": "John", "last_name": "Doe", "email": "JD@Example.test",
-           "company": "Doe Industries", "phone": "+1 555", "status": "new", "source": "Website",
-           "assigned_to": 2, "created_at": "2026-01-15T23:59:59.000000Z"}
+    row = {
+        "id": 1,
+        "first_name": "John",
+        "last_name": "Doe",
+        "email": "JD@Example.test",
+        "company": "Doe Industries",
+        "phone": "+1 555",
+        "status": "new",
+        "source": "Website",
+        "assigned_to": 2,
+        "created_at": "2026-01-15T23:59:59.000000Z",
+    }
     assert _matches(row, LeadQuery(search="john doe"), None)
     assert _matches(row, LeadQuery(search="example"), None)
     assert _matches(row, LeadQuery(search="555"), None)

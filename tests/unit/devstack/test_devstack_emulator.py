@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote_plus
+
+import pytest
+import requests
+from botocore.config import Config
+
+from tests.devstack.emulator import Emulator, start_emulator
+from tests.devstack.template import Template, load_template
+
+WriteProject = Callable[[str, dict[str, str]], Path]  # the conftest fixture
+PRESIGNING = Config(signature_version="s3v4", s3={"addressing_style": "path"})  # as the layer signs
+
+
+@pytest.fixture
+def emulator() -> Iterator[Emulator]:
+    started = start_emulator(Template.load())
+    yield started
+    started.stop()
+
+
+def _key_schema(items: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [(item["AttributeName"], item["KeyType"]) for item in items]
+
+
+def test_table_has_the_template_key_schema_gsis_and_ttl(emulator: Emulator) -> None:
+    expected = load_template()["Resources"]["LeadsTable"]["Properties"]
+    dynamodb = emulator.client("dynamodb")
+    table = dynamodb.describe_table(TableName=emulator.resources["LeadsTable"].name)["Table"]
+
+    assert _key_schema(table["KeySchema"]) == _key_schema(expected["KeySchema"])
+    assert {(a["AttributeName"], a["AttributeType"]) for a in table["AttributeDefinitions"]} == {
+        (a["AttributeName"], a["AttributeType"]) for a in expected["AttributeDefinitions"]
+    }
+    indexes = {index["IndexName"]: index for index in table["GlobalSecondaryIndexes"]}
+    assert set(indexes) == {index["IndexName"] for index in expected["GlobalSecondaryIndexes"]}
+    for index in expected["GlobalSecondaryIndexes"]:
+        created = indexes[index["IndexName"]]
+        assert _key_schema(created["KeySchema"]) == _key_schema(index["KeySchema"])
+        assert created["Projection"]["ProjectionType"] == index["Projection"]["ProjectionType"]
+        assert sorted(created["Projection"].get("NonKeyAttributes", [])) == sorted(
+            index["Projection"].get("NonKeyAttributes", [])
+        )
+    assert table["BillingModeSummary"]["BillingMode"] == expected["BillingMode"]
+    ttl = dynamodb.describe_time_to_live(TableName=table["TableName"])["TimeToLiveDescription"]
+    assert ttl == {
+        "TimeToLiveStatus": "ENABLED",
+        "AttributeName": expected["TimeToLiveSpecification"]["AttributeName"],
+    }
+
+
+def test_bucket_exists_with_versioning(emulator: Emulator) -> None:
+    bucket = emulator.resources["DataBucket"].name
+    assert bucket == "leads-local-databucket"
+    assert emulator.client("s3").get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+
+
+def test_presigned_put_get_and_post_work_against_the_emulator(emulator: Emulator) -> None:
+    bucket = emulator.resources["DataBucket"].name
+    s3 = emulator.client("s3", config=PRESIGNING)
+
+    put_url = s3.generate_presigned_url(
+        "put_object", Params={"Bucket": bucket, "Key": "tmp/a.csv"}, ExpiresIn=60
+    )
+    assert put_url.startswith(f"{emulator.endpoint_url}/{bucket}/tmp/a.csv?")
+    assert "X-Amz-Signature=" in put_url
+    assert requests.put(put_url, data=b"name,email\n", timeout=10).status_code == 200
+
+    get_url = s3.generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": "tmp/a.csv"}, ExpiresIn=60
+    )
+    download = requests.get(get_url, timeout=10)
+    assert (download.status_code, download.content) == (200, b"name,email\n")
+
+    post = s3.generate_presigned_post(
+        bucket, "tmp/b.csv", Conditions=[["content-length-range", 1, 1024]], ExpiresIn=60
+    )
+    assert post["url"] == f"{emulator.endpoint_url}/{bucket}"
+    upload = requests.post(post["url"], data=post["fields"], files={"file": ("b.csv", b"x,y\n")}, timeout=10)
+    assert upload.status_code == 204
+    assert s3.get_object(Bucket=bucket, Key="tmp/b.csv")["Body"].read() == b"x,y\n"
+
+
+def test_queues_and_bucket_notifications_follow_the_template(write_project: WriteProject) -> None:
+    template_path = write_project(
+        """\
+        Resources:
+          Uploads:
+            Type: AWS::S3::Bucket
+            Properties:
+              NotificationConfiguration:
+                QueueConfigurations:
+                  - Event: "s3:ObjectCreated:*"
+                    Queue: !GetAtt ImportQueue.Arn
+                    Filter: {S3Key: {Rules: [{Name: prefix, Value: imports/}]}}
+          ImportQueue:
+            Type: AWS::SQS::Queue
+            Properties:
+              VisibilityTimeout: 45
+              RedrivePolicy: {deadLetterTargetArn: !GetAtt ImportDeadLetters.Arn, maxReceiveCount: 3}
+          ImportDeadLetters:
+            Type: AWS::SQS::Queue
+            Properties: {QueueName: import-dead-letters}
+        """,
+        {},
+    )
+    emulator = start_emulator(Template.load(template_path))
+    try:
+        queue = emulator.resources["ImportQueue"]
+        sqs = emulator.client("sqs")
+        attributes = sqs.get_queue_attributes(QueueUrl=queue.url, AttributeNames=["All"])["Attributes"]
+        assert attributes["VisibilityTimeout"] == "45"
+        assert json.loads(attributes["RedrivePolicy"]) == {
+            "deadLetterTargetArn": emulator.resources["ImportDeadLetters"].arn,
+            "maxReceiveCount": 3,
+        }
+        assert emulator.resources["ImportDeadLetters"].name == "import-dead-letters"
+
+        s3 = emulator.client("s3")
+        s3.put_object(Bucket=emulator.resources["Uploads"].name, Key="other/skip.csv", Body=b"-")
+        s3.put_object(Bucket=emulator.resources["Uploads"].name, Key="imports/leads.csv", Body=b"-")
+        messages = sqs.receive_message(QueueUrl=queue.url, MaxNumberOfMessages=10, WaitTimeSeconds=1)[
+            "Messages"
+        ]
+        keys = [
+            unquote_plus(record["s3"]["object"]["key"])  # S3 (and moto) URL-encode keys
+            for message in messages
+            for record in json.loads(message["Body"]).get("Records", [])
+        ]
+        assert keys == ["imports/leads.csv"]
+    finally:
+        emulator.stop()
+
+
+def test_starting_an_emulator_starts_from_an_empty_state() -> None:
+    first = start_emulator(Template.load())
+    first.client("s3").create_bucket(Bucket="left-over")
+    first.stop()
+    again = start_emulator(Template.load())
+    try:
+        buckets = {bucket["Name"] for bucket in again.client("s3").list_buckets()["Buckets"]}
+        assert buckets == {"leads-local-databucket"}
+    finally:
+        again.stop()
