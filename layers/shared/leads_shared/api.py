@@ -24,7 +24,7 @@ def caller(app: APIGatewayRestResolver) -> Principal:
     if principal is None:
         settings = get_settings()
         body = app.current_event.body
-        principal = authenticate(app.current_event.get_header_value("Authorization"), settings)
+        principal = authenticate(app.current_event.headers.get("Authorization"), settings)
         if body is not None and len(body) > settings.max_body_bytes:
             raise PayloadTooLarge(settings.max_body_bytes)
         app.append_context(**{PRINCIPAL: principal})

@@ -34,26 +34,27 @@ def matches_etag(if_match: str | None, lead: Lead) -> bool:
 
 
 def create_lead(principal: Principal, data: LeadCreate, store: LeadStore) -> Lead:
-    """Two DynamoDB requests: read the id sequence (with the assignee), then one transaction."""
-    for _ in range(MAX_WRITE_ATTEMPTS):
-        stats, user = store.stats_with_user(principal.tenant_id, data.assigned_to)
-        _check_assignee(data.assigned_to, user)
-        now = utc_now()
-        lead = Lead(
-            tenant_id=principal.tenant_id,
-            id=stats.lead_seq + 1,
-            **data.model_dump(),
-            assigned_to_name=user.name if user else None,
-            created_at=now,
-            updated_at=now,
-            version=1,
-        )
-        try:
-            store.insert(lead, previous_seq=stats.lead_seq)
-            return lead
-        except SequenceTaken:
-            continue
-    raise Conflict("Too many leads are being created at once. Please retry.")
+    """Two DynamoDB requests: read the id sequence (with the assignee), then one transaction that
+    takes the next id. If a concurrent create took it first, reserve an id atomically instead
+    (two more requests), so a busy tenant never sees a failure."""
+    stats, user = store.stats_with_user(principal.tenant_id, data.assigned_to)
+    _check_assignee(data.assigned_to, user)
+    now = utc_now()
+    lead = Lead(
+        tenant_id=principal.tenant_id,
+        id=stats.lead_seq + 1,
+        **data.model_dump(),
+        assigned_to_name=user.name if user else None,
+        created_at=now,
+        updated_at=now,
+        version=1,
+    )
+    try:
+        store.insert(lead, previous_seq=stats.lead_seq)
+    except SequenceTaken:
+        lead.id = store.reserve_ids(principal.tenant_id)
+        store.insert(lead, previous_seq=None)
+    return lead
 
 
 def get_lead(principal: Principal, lead_id: int, store: LeadStore) -> Lead:

@@ -3,7 +3,8 @@
 Every write that changes what ``total`` counts updates the tenant's stats item in the same
 transaction, so counts never drift from the leads. Lead ids come from the stats item's
 ``lead_seq``: a create reads it and writes ``lead_seq + 1`` with a condition, so two creates can
-never take the same id (the loser retries with the next one).
+never take the same id. The loser of such a race reserves an id with an atomic ``ADD`` instead
+(``reserve_ids``), which cannot conflict: contention costs two more requests, never a failure.
 """
 
 from __future__ import annotations
@@ -244,11 +245,27 @@ class LeadStore:
         return {lead.id: lead for lead in leads}
 
     # ------------------------------------------------------------------ writes
-    def insert(self, lead: Lead, previous_seq: int) -> None:
-        """Write a new lead whose id is ``previous_seq + 1``, with its counters, atomically."""
-        stats = _stats_update(
-            lead.tenant_id, counter_deltas(None, lead), set_seq=lead.id, expected_seq=previous_seq
-        )
+    def reserve_ids(self, tenant_id: str, count: int = 1) -> int:
+        """Take ``count`` ids atomically; returns the last one (the first is ``last - count + 1``)."""
+        with store_errors():
+            response = self.client.update_item(
+                TableName=self.table,
+                Key=to_item(LeadStatsKeys.primary(tenant_id)),
+                UpdateExpression="ADD lead_seq :n",
+                ExpressionAttributeValues={":n": av(count)},
+                ReturnValues="UPDATED_NEW",
+            )
+        return int(response["Attributes"]["lead_seq"]["N"])
+
+    def insert(self, lead: Lead, previous_seq: int | None) -> None:
+        """Write a new lead with its counters, atomically. With ``previous_seq``, the lead's id
+        must be the next of the sequence (``SequenceTaken`` if another writer took it); without,
+        the id was reserved with ``reserve_ids``."""
+        deltas = counter_deltas(None, lead)
+        if previous_seq is None:
+            stats = _stats_update(lead.tenant_id, deltas)
+        else:
+            stats = _stats_update(lead.tenant_id, deltas, set_seq=lead.id, expected_seq=previous_seq)
         stats["TableName"] = self.table
         put = {
             "TableName": self.table,

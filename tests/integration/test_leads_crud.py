@@ -1,0 +1,211 @@
+"""POST/GET/PUT/DELETE /leads/{id}: the contract's fields, validation, tenancy, versions."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from leads_shared.auth import Principal
+from leads_shared.data import lead_store
+from leads_shared.leads import create_lead
+from leads_shared.models.leads import LeadCreate
+from tests.integration.conftest import lead_body
+
+LEAD_FIELDS = {
+    "id", "first_name", "last_name", "email", "phone", "company", "job_title", "source",
+    "status", "notes", "tags", "assigned_to", "assigned_to_name", "created_at", "updated_at",
+}  # fmt: skip
+TIMESTAMP = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$"
+FULL = {
+    "first_name": "John", "last_name": "Doe", "email": "john.doe@example.com", "phone": "+1 555 0100",
+    "company": "Doe Industries", "job_title": "CTO", "source": "Website", "status": "contacted",
+    "notes": "Met at the booth.", "tags": "vip,inbound", "assigned_to": 3,
+}  # fmt: skip
+
+
+def test_create_returns_the_lead_with_the_contract_fields(bob):
+    response = bob.post("/leads", FULL)
+    assert response.status_code == 201
+    lead = response.json
+    assert set(lead) == LEAD_FIELDS
+    assert {k: lead[k] for k in FULL} == FULL
+    assert lead["id"] == 1 and lead["assigned_to_name"] == "Carol Chen"
+    assert lead["created_at"] == lead["updated_at"]
+    assert __import__("re").match(TIMESTAMP, lead["created_at"])
+    assert response.headers["ETag"] == '"1"'
+    assert bob.get("/leads/1").json == lead
+
+
+def test_ids_are_sequential_per_tenant(bob, other_tenant):
+    assert [bob.post("/leads", lead_body()).json["id"] for _ in range(3)] == [1, 2, 3]
+    assert other_tenant.as_user(2).post("/leads", lead_body()).json["id"] == 1
+
+
+def test_create_minimal_lead_defaults(bob):
+    lead = bob.post("/leads", {"first_name": "Ann", "last_name": "Lee"}).json
+    assert lead["status"] == "new"
+    assert all(lead[k] is None for k in ("email", "phone", "company", "assigned_to", "assigned_to_name"))
+
+
+def test_fields_a_client_may_not_set_are_ignored(bob):
+    body = lead_body(id=999, created_at="2000-01-01T00:00:00.000000Z", tenant_id="evil", version=50,
+                     PK="TENANT#evil", SK="LEAD", GSI1PK="x", assigned_to_name="Nobody")  # fmt: skip
+    lead = bob.post("/leads", body).json
+    assert lead["id"] == 1 and lead["created_at"] != body["created_at"]
+    assert lead["assigned_to_name"] is None
+    assert bob.get("/leads/1").headers["ETag"] == '"1"'
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ({"last_name": "Doe"}, "first_name", "The first name field is required."),
+        (lead_body(first_name="   "), "first_name", "The first name field is required."),
+        (lead_body(email="not-an-email"), "email", "The email field must be a valid email address."),
+        (lead_body(status="won"), "status", "The selected status is invalid."),
+        (lead_body(assigned_to="bob"), "assigned_to", "The assigned to field must be an integer."),
+        (lead_body(assigned_to=42), "assigned_to", "The selected assigned to is invalid."),
+        (lead_body(phone="1" * 51), "phone", "The phone field must not be greater than 50 characters."),
+        (lead_body(first_name=7), "first_name", "The first name field must be a string."),
+    ],
+)
+def test_invalid_bodies_are_422_naming_the_field(bob, body, field, message):
+    response = bob.post("/leads", body)
+    assert response.status_code == 422
+    assert response.json["errors"][field] == [message]
+    assert response.json["message"].startswith(message.rstrip("."))
+    assert bob.get("/leads", query={"per_page": 1}).json["total"] == 0  # nothing written
+
+
+def test_assignee_of_another_tenant_is_invalid(bob, other_tenant, gateway):
+    # User ids are per tenant: user 3 exists in both, user 4 in neither.
+    response = bob.post("/leads", lead_body(assigned_to=4))
+    assert response.status_code == 422 and "assigned_to" in response.json["errors"]
+
+
+@pytest.mark.parametrize(
+    ("data", "status", "message"),
+    [
+        ("{not json", 400, "The request body is not valid JSON."),
+        ("[1, 2]", 422, "The request body must be a JSON object."),
+        ('"text"', 422, "The request body must be a JSON object."),
+    ],
+)
+def test_malformed_bodies(bob, data, status, message):
+    response = bob.request("POST", "/leads", data=data, headers={"Content-Type": "application/json"})
+    assert response.status_code == status
+    assert response.json["message"] == message
+
+
+def test_deeply_nested_and_oversized_bodies_are_4xx(bob):
+    deep = "[" * 100_000 + "]" * 100_000
+    response = bob.request("POST", "/leads", data=deep, headers={"Content-Type": "application/json"})
+    assert 400 <= response.status_code < 500
+    huge = json.dumps(lead_body(notes="x" * 2_000_000))
+    response = bob.request("POST", "/leads", data=huge, headers={"Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert bob.get("/leads").json["total"] == 0
+
+
+def test_get_unknown_and_malformed_ids(bob):
+    assert bob.get("/leads/12345").status_code == 404
+    assert bob.get("/leads/12345").json == {"message": "Lead not found."}
+    response = bob.get("/leads/abc")
+    assert response.status_code == 422 and "id" in response.json["errors"]
+
+
+def test_another_tenants_lead_is_not_found_and_not_writable(bob, other_tenant):
+    lead_id = bob.post("/leads", FULL).json["id"]
+    intruder = other_tenant.as_user(1)  # even its admin
+    assert intruder.get(f"/leads/{lead_id}").status_code == 404
+    assert intruder.put(f"/leads/{lead_id}", lead_body(first_name="Hacked")).status_code == 404
+    assert intruder.delete(f"/leads/{lead_id}").status_code == 404
+    assert intruder.get("/leads").json["total"] == 0
+    assert bob.get(f"/leads/{lead_id}").json["first_name"] == "John"
+
+
+def test_update_changes_sent_fields_keeps_the_rest_and_null_clears(bob):
+    created = bob.post("/leads", FULL).json
+    response = bob.put(
+        "/leads/1", {"first_name": "Johnny", "last_name": "Doe", "phone": None, "assigned_to": 2}
+    )
+    assert response.status_code == 200
+    lead = response.json
+    assert lead["first_name"] == "Johnny" and lead["phone"] is None
+    assert lead["assigned_to"] == 2 and lead["assigned_to_name"] == "Bob Baker"
+    assert lead["company"] == FULL["company"] and lead["status"] == "contacted"
+    assert lead["created_at"] == created["created_at"] and lead["updated_at"] > created["updated_at"]
+    assert response.headers["ETag"] == '"2"'
+    assert bob.get("/leads/1").json == lead
+
+
+def test_update_without_changes_writes_nothing(bob):
+    bob.post("/leads", FULL)
+    response = bob.put("/leads/1", {"first_name": "John", "last_name": "Doe"})
+    assert response.status_code == 200 and response.headers["ETag"] == '"1"'
+    assert bob.last_cost["by_operation"] == {"BatchGetItem": 1}
+
+
+def test_update_requires_names_and_validates(bob):
+    bob.post("/leads", FULL)
+    response = bob.put("/leads/1", {"email": "x@y.com"})
+    assert response.status_code == 422
+    assert set(response.json["errors"]) == {"first_name", "last_name"}
+    response = bob.put("/leads/1", lead_body(status=None))
+    assert response.json["errors"] == {"status": ["The selected status is invalid."]}
+    response = bob.put("/leads/1", lead_body(assigned_to=99))
+    assert response.status_code == 422
+    assert bob.get("/leads/1").json["email"] == FULL["email"]
+
+
+def test_if_match_prevents_lost_updates(bob, alice):
+    etag = bob.post("/leads", FULL).headers["ETag"]
+    first = alice.put("/leads/1", lead_body(notes="Alice was here"), headers={"If-Match": etag})
+    assert first.status_code == 200 and first.headers["ETag"] == '"2"'
+    stale = bob.put("/leads/1", lead_body(notes="Bob overwrites"), headers={"If-Match": etag})
+    assert stale.status_code == 412
+    assert set(stale.json) == {"message"}
+    assert bob.get("/leads/1").json["notes"] == "Alice was here"
+    assert bob.delete("/leads/1", headers={"If-Match": etag}).status_code == 412
+    assert bob.get("/leads/1").status_code == 200
+    assert bob.delete("/leads/1", headers={"If-Match": first.headers["ETag"]}).status_code == 200
+
+
+def test_delete_removes_the_lead_and_its_counts(bob):
+    bob.post("/leads", lead_body(assigned_to=2, status="contacted"))
+    bob.post("/leads", lead_body())
+    response = bob.delete("/leads/1")
+    assert response.status_code == 200 and response.json == {"success": True}
+    assert bob.get("/leads/1").status_code == 404
+    assert bob.delete("/leads/1").status_code == 404
+    assert bob.get("/leads").json["total"] == 1
+    assert bob.get("/leads", query={"status": "contacted"}).json["total"] == 0
+    assert bob.get("/leads", query={"scope": "me"}).json["total"] == 0
+
+
+def test_concurrent_creates_get_distinct_ids_and_exact_counts(tenant):
+    principal = Principal(user_id=2, tenant_id=tenant.tenant_id)
+    store = lead_store()
+
+    def create(i: int) -> int:
+        return create_lead(principal, LeadCreate(first_name=f"N{i}", last_name="X", status="new"), store).id
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        ids = list(pool.map(create, range(20)))
+    assert sorted(ids) == list(range(1, 21))
+    stats = store.stats(tenant.tenant_id)
+    assert (stats.total, stats.count("status_new"), stats.lead_seq) == (20, 20, 20)
+
+
+# ------------------------------------------------------------------ cost (DynamoDB requests)
+def test_each_route_stays_within_its_request_budget(bob):
+    bob.post("/leads", FULL)
+    assert bob.last_cost["requests"] <= 2
+    bob.get("/leads/1")
+    assert bob.last_cost["requests"] == 1 and bob.last_cost["items_read"] == 1
+    bob.put("/leads/1", lead_body(status="new", assigned_to=1))
+    assert bob.last_cost["requests"] <= 2
+    bob.delete("/leads/1")
+    assert bob.last_cost["requests"] <= 2
