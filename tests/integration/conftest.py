@@ -113,7 +113,8 @@ class Tenant:
 
     def as_user(self, user_id: int = 2, **claims: Any) -> Caller:
         role = "admin" if user_id == 1 else "user"
-        token = mint_token(user_id, self.tenant_id, role=role, team_id=TEAM_OF.get(user_id), **claims)
+        claims.setdefault("team_id", TEAM_OF.get(user_id))
+        token = mint_token(user_id, self.tenant_id, role=role, **claims)
         return Caller(self.gateway, self.tenant_id, user_id, role, token)
 
     def anonymous(self) -> Caller:

@@ -1,0 +1,223 @@
+"""GET /leads: every query parameter of the contract, paging, order, scope, and what it costs."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from typing import Any
+
+import pytest
+
+from leads_shared.data import lead_store
+from leads_shared.data.lead_store import counter_deltas, lead_to_item
+from leads_shared.keys import LeadStatsKeys
+from leads_shared.models.leads import Lead
+from tests.integration.conftest import NAMES, Caller, Tenant
+
+PAGE_KEYS = {"data", "current_page", "last_page", "per_page", "total"}
+FIRSTS = ["ann", "Ann", "anna", "Bob", "bob", "Zoe", "Émile", "carl"]
+LASTS = ["Smith", "adams", "Adams", "O'Neil", "zed"]
+SOURCES = ["Website", "Referral", "LinkedIn"]
+STATUSES = ["new", "contacted", "qualified", "disqualified"]
+
+
+def bulk_leads(tenant_id: str, count: int, seed: int = 7) -> list[Lead]:
+    """``count`` varied leads written straight to the table (with their counters), created one
+    hour apart from 2026-01-01: the same items the API writes, without paying for the API."""
+    rng = random.Random(seed)
+    leads = []
+    for i in range(1, count + 1):
+        assignee = rng.choice([1, 2, 3, None])
+        day, hour = divmod(i, 24)
+        created = f"2026-{1 + day // 28:02d}-{1 + day % 28:02d}T{hour:02d}:00:00.000000Z"
+        leads.append(
+            Lead(
+                tenant_id=tenant_id,
+                id=i,
+                first_name=rng.choice(FIRSTS),
+                last_name=rng.choice(LASTS),
+                email=rng.choice([None, f"Lead{i}@Example.com"]),
+                phone=rng.choice([None, f"+1 555 {i:04d}"]),
+                company=rng.choice([None, "Acme Inc", "beta GmbH", "Zeta LLC"]),
+                source=rng.choice(SOURCES),
+                status=rng.choice(STATUSES),
+                assigned_to=assignee,
+                assigned_to_name=NAMES.get(assignee) if assignee else None,
+                created_at=created,
+                updated_at=created,
+            )
+        )
+    store = lead_store()
+    client = store.client
+    for start in range(0, len(leads), 25):
+        chunk = leads[start : start + 25]
+        client.batch_write_item(
+            RequestItems={store.table: [{"PutRequest": {"Item": lead_to_item(lead)}} for lead in chunk]}
+        )
+    totals: dict[str, int] = {}
+    for lead in leads:
+        for name, delta in counter_deltas(None, lead).items():
+            totals[name] = totals.get(name, 0) + delta
+    names = {f"#c{i}": name for i, name in enumerate(totals)}
+    values = {f":c{i}": {"N": str(totals[name])} for i, name in enumerate(totals)}
+    values[":seq"] = {"N": str(count)}
+    key = {k: {"S": v} for k, v in LeadStatsKeys.primary(tenant_id).items()}
+    client.update_item(
+        TableName=store.table,
+        Key=key,
+        UpdateExpression="SET lead_seq = :seq, " + ", ".join(f"{n} = {v}" for n, v in zip(names, values)),
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues=values,
+    )
+    return leads
+
+
+def all_pages(caller: Caller, per_page: int, **query: Any) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for page in itertools.count(1):
+        body = caller.get("/leads", query={**query, "page": page, "per_page": per_page}).json
+        found.extend(body["data"])
+        if page >= body["last_page"]:
+            return found
+
+
+def expected_order(leads: list[Lead], sort_by: str, descending: bool) -> list[int]:
+    field = {"company_name": "company"}.get(sort_by, sort_by)
+
+    def key(lead: Lead) -> tuple:
+        if sort_by == "name":
+            return (lead.first_name.casefold(), lead.last_name.casefold(), lead.id)
+        return ((getattr(lead, field) or "").casefold(), lead.id)
+
+    return [lead.id for lead in sorted(leads, key=key, reverse=descending)]
+
+
+@pytest.fixture
+def seeded(tenant: Tenant) -> tuple[Tenant, list[Lead]]:
+    return tenant, bulk_leads(tenant.tenant_id, 120)
+
+
+def test_default_page_is_by_name_with_the_contract_shape(seeded):
+    tenant, leads = seeded
+    body = tenant.as_user(2).get("/leads").json
+    assert set(body) == PAGE_KEYS
+    assert (body["current_page"], body["last_page"], body["per_page"], body["total"]) == (1, 5, 25, 120)
+    assert [lead["id"] for lead in body["data"]] == expected_order(leads, "name", False)[:25]
+
+
+@pytest.mark.parametrize("sort_by", ["name", "email", "company_name", "status", "source", "assigned_to_name",
+                                     "created_at"])  # fmt: skip
+@pytest.mark.parametrize("sort_dir", ["ASC", "desc"])
+def test_every_sort_pages_through_all_leads_once_in_order(seeded, sort_by, sort_dir):
+    tenant, leads = seeded
+    found = all_pages(tenant.as_user(2), 50, sort_by=sort_by, sort_dir=sort_dir)
+    assert [lead["id"] for lead in found] == expected_order(leads, sort_by, sort_dir.upper() == "DESC")
+
+
+@pytest.mark.parametrize(
+    ("query", "predicate"),
+    [
+        ({"status": "contacted"}, lambda lead: lead.status == "contacted"),
+        ({"source": "referral"}, lambda lead: lead.source == "Referral"),
+        ({"assigned_to": 3}, lambda lead: lead.assigned_to == 3),
+        ({"search": "ANN ADAMS"}, lambda lead: f"{lead.first_name} {lead.last_name}".casefold() == "ann adams"),
+        ({"search": "example.com"}, lambda lead: lead.email is not None),
+        ({"search": "gmbh"}, lambda lead: lead.company == "beta GmbH"),
+        ({"search": "555 0042"}, lambda lead: lead.phone == "+1 555 0042"),
+        ({"date_from": "2026-01-03", "date_to": "2026-01-04"},
+         lambda lead: "2026-01-03" <= lead.created_at[:10] <= "2026-01-04"),
+        ({"status": "new", "assigned_to": 1}, lambda lead: lead.status == "new" and lead.assigned_to == 1),
+        ({"scope": "me"}, lambda lead: lead.assigned_to == 2),
+        ({"scope": "team"}, lambda lead: lead.assigned_to in (1, 2)),
+        ({"scope": "company"}, lambda lead: True),
+        ({"scope": "me", "assigned_to": 3}, lambda lead: False),
+        ({"scope": "team", "status": "qualified", "sort_by": "created_at"},
+         lambda lead: lead.assigned_to in (1, 2) and lead.status == "qualified"),
+    ],
+)  # fmt: skip
+def test_filters_and_scopes(seeded, query, predicate):
+    tenant, leads = seeded
+    bob = tenant.as_user(2)  # team 1 with Alice
+    found = all_pages(bob, 100, **query)
+    wanted = [lead for lead in leads if predicate(lead)]
+    assert sorted(lead["id"] for lead in found) == sorted(lead.id for lead in wanted)
+    assert bob.get("/leads", query={**query, "per_page": 5}).json["total"] == len(wanted)
+
+
+def test_team_scope_follows_the_users_team_when_the_token_has_none(seeded):
+    tenant, leads = seeded
+    carol = tenant.as_user(3, team_id=None)  # her user record says team 2
+    found = all_pages(carol, 100, scope="team")
+    assert sorted(lead["id"] for lead in found) == sorted(lead.id for lead in leads if lead.assigned_to == 3)
+
+
+def test_paging_edges(seeded):
+    tenant, _ = seeded
+    bob = tenant.as_user(2)
+    past = bob.get("/leads", query={"page": 99}).json
+    assert past["data"] == [] and past["total"] == 120 and past["current_page"] == 99
+    assert past["last_page"] == 5
+    clamped = bob.get("/leads", query={"per_page": 500}).json
+    assert clamped["per_page"] == 100 and len(clamped["data"]) == 100 and clamped["last_page"] == 2
+    last = bob.get("/leads", query={"page": 5}).json
+    assert len(last["data"]) == 20
+
+
+def test_empty_tenant(tenant):
+    body = tenant.as_user(2).get("/leads").json
+    assert body == {"data": [], "current_page": 1, "last_page": 1, "per_page": 25, "total": 0}
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"page": "0"}, "page"),
+        ({"page": "abc"}, "page"),
+        ({"page": str(10**9)}, "page"),
+        ({"per_page": "0"}, "per_page"),
+        ({"status": "won"}, "status"),
+        ({"assigned_to": "bob"}, "assigned_to"),
+        ({"date_from": "15/01/2026"}, "date_from"),
+        ({"date_from": "2026-02-01", "date_to": "2026-01-01"}, "date_to"),
+        ({"scope": "world"}, "scope"),
+        ({"sort_by": "password"}, "sort_by"),
+        ({"sort_dir": "sideways"}, "sort_dir"),
+        ({"search": "x" * 100_000}, "search"),
+    ],
+)
+def test_invalid_query_values_are_422_naming_the_field(bob, query, field):
+    response = bob.get("/leads", query=query)
+    assert response.status_code == 422
+    assert field in response.json["errors"]
+    assert response.json["message"]
+
+
+# ------------------------------------------------------------------ cost
+def _page_cost(caller: Caller, **query: Any) -> dict[str, Any]:
+    response = caller.get("/leads", query=query)
+    assert response.status_code == 200
+    return caller.last_cost
+
+
+@pytest.mark.parametrize("query", [{}, {"status": "new"}, {"assigned_to": 2}, {"scope": "me"},
+                                   {"sort_by": "created_at", "sort_dir": "desc"}])  # fmt: skip
+def test_first_page_cost_does_not_grow_with_the_number_of_leads(gateway, query):
+    from tests.integration.conftest import make_tenant
+
+    costs = []
+    for count in (200, 2000):
+        tenant = make_tenant(gateway)
+        bulk_leads(tenant.tenant_id, count)
+        costs.append(_page_cost(tenant.as_user(2), **query))
+        assert tenant.as_user(2).get("/leads", query=query).json["total"] > 25
+    small, large = costs
+    assert small == large
+    assert small["requests"] <= 3
+    assert small["items_read"] <= 25 + 1 + 25  # the page, the counters, (narrow rows)
+
+
+def test_free_text_search_reads_only_the_narrow_index_and_the_page(seeded):
+    tenant, _ = seeded
+    cost = _page_cost(tenant.as_user(2), search="ann")
+    assert cost["by_operation"] == {"Query": 1, "BatchGetItem": 1}
+    assert cost["items_read"] <= 120 + 25
