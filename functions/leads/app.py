@@ -1,17 +1,18 @@
 """Leads: list, create, read, update and delete. Routes only; the rules live in the layer."""
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BeforeValidator
 
 from leads_shared import lead_listing, leads
 from leads_shared.api import caller, use_api_conventions
 from leads_shared.data import directory_store, lead_store
-from leads_shared.models.common import SuccessBody, responses
+from leads_shared.models.common import SuccessBody, blank_to, blank_to_none, responses
 from leads_shared.models.leads import (
     MAX_PAGE,
     LeadCreate,
@@ -20,7 +21,10 @@ from leads_shared.models.leads import (
     LeadStatus,
     LeadUpdate,
     Scope,
+    SearchText,
     SortBy,
+    SortDir,
+    UserIdParam,
 )
 from leads_shared.observability import logger, metrics, tracer
 
@@ -47,34 +51,46 @@ def _lead_response(lead: leads.Lead, status: int = 200) -> Response[LeadOut]:
 @app.get("/leads", summary="List leads", tags=TAGS, responses=responses((200, LeadPage, "A page of leads.")))
 @tracer.capture_method
 def list_leads(
-    page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page number.")] = 1,
-    per_page: Annotated[int, Query(ge=1, description="Page size; above 100 is read as 100.")] = 25,
+    page: Annotated[
+        int, BeforeValidator(blank_to(1)), Query(ge=1, le=MAX_PAGE, description="Page number.")
+    ] = 1,
+    per_page: Annotated[
+        int, BeforeValidator(blank_to(25)), Query(ge=1, description="Page size; above 100 is read as 100.")
+    ] = 25,
     search: Annotated[
-        str | None,
-        Query(
-            max_length=255,
-            description=(
-                "Case-insensitive substring of first name, last name, full name, email, company or phone."
-            ),
-        ),
+        SearchText | None,
+        BeforeValidator(blank_to_none),
+        Query(description="Case-insensitive substring of first, last or full name, email, company or phone."),
     ] = None,
-    status: Annotated[LeadStatus | None, Query()] = None,
-    source: Annotated[str | None, Query(max_length=255, description="Exact source, any case.")] = None,
-    assigned_to: Annotated[int | None, Query(ge=1, le=2**31)] = None,
-    date_from: Annotated[date | None, Query(description="created_at on or after this UTC day.")] = None,
-    date_to: Annotated[date | None, Query(description="created_at on or before this UTC day.")] = None,
+    status: Annotated[LeadStatus | None, BeforeValidator(blank_to_none), Query()] = None,
+    source: Annotated[
+        SearchText | None, BeforeValidator(blank_to_none), Query(description="Exact source, any case.")
+    ] = None,
+    assigned_to: Annotated[UserIdParam | None, BeforeValidator(blank_to_none), Query()] = None,
+    date_from: Annotated[
+        date | None, BeforeValidator(blank_to_none), Query(description="created_at on or after this UTC day.")
+    ] = None,
+    date_to: Annotated[
+        date | None,
+        BeforeValidator(blank_to_none),
+        Query(description="created_at on or before this UTC day."),
+    ] = None,
     scope: Annotated[
-        Scope, Query(description="me: assigned to the caller; team: to the caller's team; company: all.")
+        Scope,
+        BeforeValidator(blank_to("company")),
+        Query(description="me: assigned to the caller; team: to the caller's team; company: all."),
     ] = "company",
-    sort_by: Annotated[SortBy, Query()] = "name",
-    sort_dir: Annotated[Literal["ASC", "DESC", "asc", "desc"], Query()] = "ASC",
+    sort_by: Annotated[SortBy, BeforeValidator(blank_to("name")), Query()] = "name",
+    sort_dir: Annotated[
+        SortDir, BeforeValidator(blank_to("ASC")), Query(description="ASC or DESC, any case.")
+    ] = "ASC",
 ) -> LeadPage:
     query = lead_listing.LeadQuery(
         page=page,
         per_page=per_page,
-        search=search or None,
+        search=search,
         status=status,
-        source=source or None,
+        source=source,
         assigned_to=assigned_to,
         date_from=date_from,
         date_to=date_to,

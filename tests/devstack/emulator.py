@@ -6,12 +6,15 @@ Moto keeps its state per process: starting an emulator resets that state, so run
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 import requests
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.server import ThreadedMotoServer
+from werkzeug.serving import make_server
 
 from tests.devstack.template import REGION, LocalResource, Template, TemplateError
 
@@ -70,9 +73,37 @@ class Emulator:
         self._server.stop()
 
 
+class _AtomicDynamoDB:
+    """WSGI middleware: DynamoDB applies each request atomically, but moto's backend is not
+    thread-safe (concurrent transactions fail inside moto with "dictionary changed size").
+    So DynamoDB requests are applied one at a time; clients still race *between* requests, as
+    they do on AWS. Other services (SQS long polls) stay concurrent."""
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+            return self._app(environ, start_response)
+        with self._lock:
+            # Consume the whole response inside the lock: the request is applied by then.
+            return list(self._app(environ, start_response))
+
+
+class _EmulatorServer(ThreadedMotoServer):
+    def _server_entry(self) -> None:
+        app = _AtomicDynamoDB(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server(
+            self._ip_address, self._port, app, threaded=True, request_handler=MotoRequestHandler
+        )
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+
 def start_emulator(template: Template) -> Emulator:
     """Start moto on 127.0.0.1 (a free port) and create the template's tables, buckets and queues."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = _EmulatorServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
     endpoint_url = f"http://{host}:{port}"

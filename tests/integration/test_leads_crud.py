@@ -9,6 +9,7 @@ import pytest
 
 from leads_shared.auth import Principal
 from leads_shared.data import lead_store
+from leads_shared.data.lead_store import LeadStats
 from leads_shared.leads import create_lead
 from leads_shared.models.leads import LeadCreate
 from tests.integration.conftest import lead_body
@@ -197,6 +198,18 @@ def test_concurrent_creates_get_distinct_ids_and_exact_counts(tenant):
     assert sorted(ids) == list(range(1, 21))
     stats = store.stats(tenant.tenant_id)
     assert (stats.total, stats.count("status_new"), stats.lead_seq) == (20, 20, 20)
+
+
+def test_a_create_that_loses_the_id_race_takes_the_next_free_id(tenant, monkeypatch):
+    principal = Principal(user_id=2, tenant_id=tenant.tenant_id)
+    store = lead_store()
+    first = create_lead(principal, LeadCreate(first_name="First", last_name="X"), store)
+    # The second writer read the sequence before the first one committed.
+    monkeypatch.setattr(store, "stats_with_user", lambda *_: (LeadStats(lead_seq=0, counters={}), None))
+    second = create_lead(principal, LeadCreate(first_name="Second", last_name="X"), store)
+    assert (first.id, second.id) == (1, 2)
+    assert store.get(tenant.tenant_id, 1).first_name == "First"
+    assert store.stats(tenant.tenant_id).total == 2
 
 
 # ------------------------------------------------------------------ cost (DynamoDB requests)

@@ -27,6 +27,15 @@ def blank_to_none(value: Any) -> Any:
     return value
 
 
+def blank_to(default: Any) -> Any:
+    """A before-validator: an empty query value means the parameter's default."""
+
+    def validator(value: Any) -> Any:
+        return default if isinstance(value, str) and not value.strip() else value
+
+    return validator
+
+
 def _plain_text(max_length: int) -> Any:
     return Annotated[str, StringConstraints(strip_whitespace=True, max_length=max_length)]
 

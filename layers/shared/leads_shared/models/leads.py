@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
 from pydantic_core import PydanticCustomError
 
 from leads_shared.models.common import (
@@ -21,6 +21,9 @@ LeadStatus = Literal["new", "contacted", "qualified", "disqualified"]
 LEAD_STATUSES: tuple[str, ...] = ("new", "contacted", "qualified", "disqualified")
 SortBy = Literal["name", "email", "company_name", "status", "source", "assigned_to_name", "created_at"]
 Scope = Literal["me", "team", "company"]
+SortDir = Literal["ASC", "DESC", "asc", "desc"]
+SearchText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)]
+UserIdParam = Annotated[int, Field(ge=1, le=2**31)]
 # Highest page number accepted (deeper offsets belong to an export, not to paging).
 MAX_PAGE = 10_000
 MAX_PER_PAGE = 100
@@ -38,7 +41,7 @@ def _checked_email(value: Any) -> Any:
 
 
 OptionalEmail = Annotated[OptionalText255, BeforeValidator(_checked_email)]
-UserId = Annotated[int | None, Field(ge=1, le=2**31), BeforeValidator(blank_to_none)]
+UserId = Annotated[UserIdParam | None, BeforeValidator(blank_to_none)]
 
 
 class LeadFields(BaseModel):

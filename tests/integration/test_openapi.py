@@ -1,0 +1,170 @@
+"""The API describes itself: `/openapi.json` documents every route of template.yaml (with its
+success body, the auth and validation error envelopes), `/docs` serves Swagger UI, and the meta
+routes need no token."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import jsonschema
+import pytest
+from werkzeug.test import Client
+
+from tests.devstack.template import Template
+from tests.integration.conftest import Caller, lead_body
+
+META_ROUTES = {"/health", "/openapi.json", "/docs"}  # public, not part of the documented API
+HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+
+def openapi_path(template_path: str) -> str:
+    """API Gateway path -> OpenAPI path: `{id}` stays, a greedy `{proxy+}` becomes `{proxy}`."""
+    return re.sub(r"\{(\w+)\+\}", r"{\1}", template_path)
+
+
+def template_operations() -> set[tuple[str, str]]:
+    return {
+        (openapi_path(route.path), route.method.lower())
+        for route in Template.load().api_routes()
+        if route.path not in META_ROUTES
+    }
+
+
+TEMPLATE_OPERATIONS = sorted(template_operations())
+
+
+def documented_operations(document: dict[str, Any]) -> set[tuple[str, str]]:
+    return {
+        (path, method)
+        for path, item in document.get("paths", {}).items()
+        for method in item
+        if method in HTTP_METHODS
+    }
+
+
+def resolve(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        target: Any = document
+        for part in schema["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        schema = target
+    return schema
+
+
+def response_schema(document: dict[str, Any], operation: dict[str, Any], status: str) -> dict[str, Any]:
+    response = operation["responses"][status]
+    content = response.get("content") or {}
+    assert "application/json" in content, f"{status}: no application/json body documented"
+    schema = content["application/json"].get("schema")
+    assert schema, f"{status}: no schema for its body"
+    return dict(schema)
+
+
+def validate_body(document: dict[str, Any], schema: dict[str, Any], body: Any) -> None:
+    """Validate body against a schema of the document (its $refs resolve inside the document)."""
+    jsonschema.Draft202012Validator({**schema, "components": document.get("components", {})}).validate(body)
+
+
+@pytest.fixture(scope="module")
+def document(gateway: Client) -> dict[str, Any]:
+    response = gateway.get("/openapi.json")  # no Authorization header
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.mimetype == "application/json"
+    body = response.get_json()
+    assert isinstance(body, dict)
+    return body
+
+
+def test_openapi_document_is_valid_openapi_3(document: dict[str, Any]) -> None:
+    assert str(document.get("openapi", "")).startswith("3.")
+    assert document["info"]["title"] and document["info"]["version"]
+    assert isinstance(document.get("paths"), dict)
+    try:
+        from openapi_spec_validator import validate
+    except ImportError:  # structure checked above and per operation below
+        return
+    validate(document)
+
+
+def test_openapi_document_has_every_route_of_the_template(document: dict[str, Any]) -> None:
+    assert TEMPLATE_OPERATIONS, "template.yaml declares no API routes besides the meta routes"
+    missing = set(TEMPLATE_OPERATIONS) - documented_operations(document)
+    assert not missing, f"routes of template.yaml missing from /openapi.json: {sorted(missing)}"
+
+
+def test_openapi_document_has_no_route_the_template_does_not_serve(document: dict[str, Any]) -> None:
+    extra = documented_operations(document) - set(TEMPLATE_OPERATIONS)
+    assert not extra, f"/openapi.json documents routes API Gateway would not route: {sorted(extra)}"
+
+
+@pytest.mark.parametrize(("path", "method"), TEMPLATE_OPERATIONS, ids=lambda v: str(v))
+def test_operation_documents_success_and_error_envelopes(
+    document: dict[str, Any], path: str, method: str
+) -> None:
+    operation = document["paths"].get(path, {}).get(method)
+    assert operation is not None, f"{method.upper()} {path} is not documented"
+    responses = operation.get("responses") or {}
+
+    successes = [status for status in responses if re.fullmatch(r"2\d\d", str(status))]
+    assert successes, f"{method.upper()} {path}: no 2xx response documented"
+    for status in successes:
+        assert resolve(document, response_schema(document, operation, status))
+
+    assert {"401", "422"} <= set(responses), f"{method.upper()} {path}: {sorted(responses)}"
+    unauthenticated = resolve(document, response_schema(document, operation, "401"))
+    assert "message" in unauthenticated.get("required", [])
+    invalid = resolve(document, response_schema(document, operation, "422"))
+    assert {"message", "errors"} <= set(invalid.get("required", []))
+
+
+@pytest.mark.parametrize(("path", "method"), TEMPLATE_OPERATIONS, ids=lambda v: str(v))
+def test_operation_requires_a_bearer_token(document: dict[str, Any], path: str, method: str) -> None:
+    operation = document["paths"][path][method]
+    requirements = operation.get("security", document.get("security")) or []
+    schemes = document.get("components", {}).get("securitySchemes", {})
+    bearer = {
+        name
+        for name, scheme in schemes.items()
+        if scheme.get("type") == "http" and scheme.get("scheme", "").lower() == "bearer"
+    }
+    assert any(set(requirement) & bearer for requirement in requirements), (
+        f"{method.upper()} {path} does not declare the bearer token it needs"
+    )
+
+
+def test_documented_bodies_match_real_answers(document: dict[str, Any], bob: Caller) -> None:
+    """A client generated from the document can read what the API really sends."""
+    leads, lead = document["paths"]["/leads"]["get"], document["paths"]["/leads"]["post"]
+
+    created = bob.post("/leads", lead_body())
+    assert created.status_code == 201
+    validate_body(document, response_schema(document, lead, "201"), created.get_json())
+
+    listed = bob.get("/leads")
+    assert listed.status_code == 200
+    validate_body(document, response_schema(document, leads, "200"), listed.get_json())
+
+    invalid = bob.post("/leads", {"last_name": "Doe"})
+    assert invalid.status_code == 422
+    validate_body(document, response_schema(document, lead, "422"), invalid.get_json())
+
+    anonymous = bob.request("GET", "/leads", headers={"Authorization": "Bearer not-a-token"})
+    assert anonymous.status_code == 401
+    validate_body(document, response_schema(document, leads, "401"), anonymous.get_json())
+
+
+def test_docs_serves_swagger_ui_without_a_token(gateway: Client) -> None:
+    response = gateway.get("/docs")
+    assert response.status_code == 200
+    assert response.mimetype == "text/html"
+    page = response.get_data(as_text=True)
+    assert "<html" in page.lower()
+    assert "swagger" in page.lower()
+
+
+def test_health_answers_without_a_token(gateway: Client) -> None:
+    response = gateway.get("/health")
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    assert isinstance(response.get_json(), dict)
