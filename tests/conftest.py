@@ -31,9 +31,9 @@ def fresh_settings():
     """Settings and clients are cached per process (as on Lambda); tests that change the
     environment get fresh ones."""
     from leads_shared import config
-    from leads_shared.data import directory_store, dynamo, lead_store
+    from leads_shared.data import dynamo, get_directory_store, get_lead_store
 
-    caches = (config.get_settings, dynamo.dynamodb_client, lead_store, directory_store)
+    caches = (config.get_settings, dynamo.dynamodb_client, get_lead_store, get_directory_store)
     for cache in caches:
         cache.cache_clear()
     yield

@@ -11,7 +11,7 @@ from pydantic import BeforeValidator
 
 from leads_shared import lead_listing, leads
 from leads_shared.api import caller, use_api_conventions
-from leads_shared.data import directory_store, lead_store
+from leads_shared.data import get_directory_store, get_lead_store
 from leads_shared.models.common import SuccessBody, blank_to, blank_to_none, responses
 from leads_shared.models.leads import (
     MAX_PAGE,
@@ -98,7 +98,7 @@ def list_leads(
         sort_by=sort_by,
         sort_dir="DESC" if sort_dir.upper() == "DESC" else "ASC",
     )
-    result = lead_listing.list_leads(caller(app), query, lead_store(), directory_store())
+    result = lead_listing.list_leads(caller(app), query, get_lead_store(), get_directory_store())
     return LeadPage(
         data=[LeadOut.of(lead) for lead in result.leads],
         current_page=query.page,
@@ -116,7 +116,7 @@ def list_leads(
 )
 @tracer.capture_method
 def create_lead(body: Annotated[LeadCreate, Body()]) -> Response[LeadOut]:
-    lead = leads.create_lead(caller(app), body, lead_store())
+    lead = leads.create_lead(caller(app), body, get_lead_store())
     metrics.add_metric(name="LeadCreated", unit="Count", value=1)
     return _lead_response(lead, status=201)
 
@@ -129,7 +129,7 @@ def create_lead(body: Annotated[LeadCreate, Body()]) -> Response[LeadOut]:
 )
 @tracer.capture_method
 def get_lead(id: LeadId) -> Response[LeadOut]:
-    return _lead_response(leads.get_lead(caller(app), id, lead_store()))
+    return _lead_response(leads.get_lead(caller(app), id, get_lead_store()))
 
 
 @app.put(
@@ -145,7 +145,7 @@ def update_lead(
     body: Annotated[LeadUpdate, Body()],
     if_match: IfMatch = None,
 ) -> Response[LeadOut]:
-    lead = leads.update_lead(caller(app), id, body, lead_store(), if_match=if_match)
+    lead = leads.update_lead(caller(app), id, body, get_lead_store(), if_match=if_match)
     return _lead_response(lead)
 
 
@@ -157,7 +157,7 @@ def update_lead(
 )
 @tracer.capture_method
 def delete_lead(id: LeadId, if_match: IfMatch = None) -> SuccessBody:
-    leads.delete_lead(caller(app), id, lead_store(), if_match=if_match)
+    leads.delete_lead(caller(app), id, get_lead_store(), if_match=if_match)
     return SuccessBody()
 
 

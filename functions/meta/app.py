@@ -5,9 +5,11 @@ Powertools' OpenAPI merge can read the routes of every function's resolver and s
 document for the whole API.
 """
 
+import json
 from pathlib import Path
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi import swagger_ui
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -39,7 +41,23 @@ app.configure_openapi_merge(
     security=[{"bearerAuth": []}],
     on_conflict="error",
 )
-app.enable_swagger(path="/docs", title=TITLE, version=VERSION)
+SWAGGER_ASSETS = Path(swagger_ui.__file__).resolve().parent
+
+
+def _base_path() -> str:
+    """Where the API is mounted for this caller: ``/<stage>`` on the execute-api host, empty on
+    a custom domain or the local stack (the request's full path ends with the route's path)."""
+    event = app.current_event
+    full = event.request_context.path or event.path
+    return full[: len(full) - len(event.path)] if full.endswith(event.path) else ""
+
+
+def _document() -> str:
+    """The merged document, with its server set to where this caller reached the API, so that
+    Swagger UI's "Try it out" calls the right stage."""
+    document = json.loads(app.get_openapi_merge_json_schema())
+    document["servers"] = [{"url": _base_path() or "/"}]
+    return json.dumps(document)
 
 
 class Health(BaseModel):
@@ -53,9 +71,19 @@ def health() -> Health:
 
 @app.get("/openapi.json", summary="OpenAPI document", include_in_schema=False)
 def openapi_document() -> Response[str]:
-    return Response(
-        status_code=200, content_type=content_types.APPLICATION_JSON, body=app.get_openapi_merge_json_schema()
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=_document())
+
+
+@app.get("/docs", summary="Swagger UI", include_in_schema=False)
+def swagger() -> Response[str]:
+    html = swagger_ui.generate_swagger_html(
+        _document().replace("</", "<\\/"),  # keep the JSON from closing the <script> tag
+        (SWAGGER_ASSETS / "swagger-ui-bundle.min.js").read_text(encoding="utf-8"),
+        (SWAGGER_ASSETS / "swagger-ui.min.css").read_text(encoding="utf-8"),
+        "",
+        None,
     )
+    return Response(status_code=200, content_type="text/html", body=html)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

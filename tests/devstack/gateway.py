@@ -183,7 +183,9 @@ def proxy_event(
             "extendedRequestId": str(uuid.uuid4()),
             "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
             "requestTimeEpoch": int(time.time() * 1000),
-            "path": f"/{api.stage}{request.path}",
+            # The local API is served at the root (like a custom domain with no base path), so the
+            # stage is not part of the URL: the path clients called is the path here.
+            "path": request.path,
             "accountId": ACCOUNT_ID,
             "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
             "stage": api.stage,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from leads_shared.clock import format_timestamp
-from leads_shared.data import directory_store, lead_store
+from leads_shared.data import get_directory_store, get_lead_store
 from leads_shared.models.directory import DealStage, Team, User
 from leads_shared.models.leads import Lead, LeadCreate
 from tests.devstack.tokens import mint_token
@@ -153,7 +153,7 @@ def demo_leads(tenant_id: str) -> list[Lead]:
 
 
 def seed_demo_data() -> None:
-    directory, leads = directory_store(), lead_store()
+    directory, leads = get_directory_store(), get_lead_store()
     for tenant_id, teams in TEAMS.items():
         for team_id, name in teams.items():
             directory.put_team(Team(tenant_id=tenant_id, id=team_id, name=name))

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from werkzeug.test import Client, TestResponse
 
-from leads_shared.data import directory_store
+from leads_shared.data import get_directory_store
 from leads_shared.data.dynamo import meter
 from leads_shared.models.directory import User
 from tests.devstack.emulator import Emulator, start_emulator
@@ -123,7 +123,7 @@ class Tenant:
 
 def make_tenant(gateway: Client) -> Tenant:
     tenant_id = f"t-{uuid.uuid4().hex[:12]}"
-    store = directory_store()
+    store = get_directory_store()
     for user_id, team_id in TEAM_OF.items():
         store.put_user(
             User(

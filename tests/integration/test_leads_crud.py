@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from leads_shared.auth import Principal
-from leads_shared.data import lead_store
+from leads_shared.data import get_lead_store
 from leads_shared.data.lead_store import LeadStats
 from leads_shared.leads import create_lead
 from leads_shared.models.leads import LeadCreate
@@ -188,7 +188,7 @@ def test_delete_removes_the_lead_and_its_counts(bob):
 
 def test_concurrent_creates_get_distinct_ids_and_exact_counts(tenant):
     principal = Principal(user_id=2, tenant_id=tenant.tenant_id)
-    store = lead_store()
+    store = get_lead_store()
 
     def create(i: int) -> int:
         return create_lead(principal, LeadCreate(first_name=f"N{i}", last_name="X", status="new"), store).id
@@ -202,7 +202,7 @@ def test_concurrent_creates_get_distinct_ids_and_exact_counts(tenant):
 
 def test_a_create_that_loses_the_id_race_takes_the_next_free_id(tenant, monkeypatch):
     principal = Principal(user_id=2, tenant_id=tenant.tenant_id)
-    store = lead_store()
+    store = get_lead_store()
     first = create_lead(principal, LeadCreate(first_name="First", last_name="X"), store)
     # The second writer read the sequence before the first one committed.
     monkeypatch.setattr(store, "stats_with_user", lambda *_: (LeadStats(lead_seq=0, counters={}), None))

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from leads_shared.data import lead_store
+from leads_shared.data import get_lead_store
 from leads_shared.data.lead_store import counter_deltas, lead_to_item
 from leads_shared.keys import LeadStatsKeys
 from leads_shared.models.leads import Lead
@@ -47,7 +47,7 @@ def bulk_leads(tenant_id: str, count: int, seed: int = 7) -> list[Lead]:
                 updated_at=created,
             )
         )
-    store = lead_store()
+    store = get_lead_store()
     client = store.client
     for start in range(0, len(leads), 25):
         chunk = leads[start : start + 25]

@@ -4,13 +4,16 @@ routes need no token."""
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 from werkzeug.test import Client
 
+from tests.devstack.runtime import LambdaFunction
 from tests.devstack.template import Template
 from tests.integration.conftest import Caller, lead_body
 
@@ -168,3 +171,15 @@ def test_health_answers_without_a_token(gateway: Client) -> None:
     assert response.status_code == 200
     assert response.mimetype == "application/json"
     assert isinstance(response.get_json(), dict)
+
+
+@pytest.mark.parametrize(("full_path", "server"), [("/dev/openapi.json", "/dev"), ("/openapi.json", "/")])
+def test_document_points_try_it_out_at_the_callers_stage(emulator, full_path, server):
+    """On the execute-api host the API lives under `/<stage>`; on a custom domain (and locally)
+    at the root. Swagger UI's "Try it out" must call the same place the document came from."""
+    event = json.loads((Path(__file__).resolve().parents[2] / "events/meta/openapi.json").read_text())
+    event["requestContext"]["path"] = full_path
+    meta = LambdaFunction(Template.load().function("MetaFunction"))
+    meta.load()
+    document = json.loads(meta.invoke(event)["body"])
+    assert document["servers"] == [{"url": server}]

@@ -85,7 +85,7 @@ def test_proxy_event_has_api_gateway_rest_shape(client: Client) -> None:
     assert event["stageVariables"] is None
     request_context = event["requestContext"]
     assert request_context["resourcePath"] == "/items/{id}"
-    assert request_context["path"] == "/test/items/42"
+    assert request_context["path"] == "/items/42"  # served at the root: no stage in the URL
     assert request_context["stage"] == "test"
     assert request_context["accountId"] == ACCOUNT_ID
     assert request_context["identity"]["sourceIp"]

@@ -10,10 +10,10 @@ from leads_shared.data.lead_store import LeadStore
 
 
 @lru_cache(maxsize=1)
-def lead_store() -> LeadStore:
+def get_lead_store() -> LeadStore:
     return LeadStore(get_settings().table_name)
 
 
 @lru_cache(maxsize=1)
-def directory_store() -> DirectoryStore:
+def get_directory_store() -> DirectoryStore:
     return DirectoryStore(get_settings().table_name)
