@@ -8,11 +8,15 @@ from __future__ import annotations
 import argparse
 import os
 import time
+import warnings
 from typing import Any
 
 import jwt
+from jwt.warnings import InsecureKeyLengthWarning
 
 LOCAL_DEV_SECRET = "local-dev-secret"
+# The dev secret is knowingly shorter than PyJWT recommends; a deployment sets a real one.
+warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)
 
 
 def local_secret() -> str:
