@@ -39,7 +39,7 @@ def client_error(code: str) -> ClientError:
 )  # fmt: skip
 def test_store_failures_become_clean_envelopes(bob, monkeypatch, error, status, message):
     bob.post("/leads", lead_body())
-    monkeypatch.setattr("leads_shared.data.lead_store.dynamodb_client", lambda: FailingClient(error))
+    monkeypatch.setattr("leads_shared.data.dynamo.dynamodb_client", lambda: FailingClient(error))
     for response in (bob.get("/leads/1"), bob.get("/leads"), bob.post("/leads", lead_body())):
         assert response.status_code == status
         assert response.json == {"message": message}

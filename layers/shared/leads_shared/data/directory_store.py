@@ -4,28 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from leads_shared.data.dynamo import av, dynamodb_client, from_item, query_pages, store_errors, to_item
-from leads_shared.keys import KEY_ATTRIBUTES, DirectoryKeys, tenant_pk
+from leads_shared.data.dynamo import TableStore, av, query_pages, store_errors, stored_values, to_item
+from leads_shared.keys import DirectoryKeys, tenant_pk
 from leads_shared.models.directory import DealStage, Team, User
 
 
-def _values(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in from_item(item).items() if k not in KEY_ATTRIBUTES}
-
-
 def user_from_item(item: dict[str, Any]) -> User:
-    return User.model_validate(_values(item))
+    return User.model_validate(stored_values(item))
 
 
-class DirectoryStore:
-    def __init__(self, table_name: str, client: Any | None = None) -> None:
-        self.table = table_name
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        return self._client or dynamodb_client()
-
+class DirectoryStore(TableStore):
     def _query_prefix(self, tenant_id: str, prefix: str) -> list[dict[str, Any]]:
         request = {
             "TableName": self.table,
@@ -34,7 +22,7 @@ class DirectoryStore:
         }
         with store_errors():
             return [
-                _values(item)
+                stored_values(item)
                 for page in query_pages(self.client, **request)
                 for item in page.get("Items", [])
             ]

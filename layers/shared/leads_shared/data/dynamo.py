@@ -18,6 +18,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from leads_shared.errors import DomainError, ServiceUnavailable, StoreFailure
+from leads_shared.keys import KEY_ATTRIBUTES
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -109,6 +110,23 @@ def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
     values = {k: _deserializer.deserialize(v) for k, v in item.items()}
     # Numbers come back as Decimal; every number we store is an integer.
     return {k: int(v) if type(v).__name__ == "Decimal" else v for k, v in values.items()}
+
+
+def stored_values(item: Mapping[str, Any]) -> dict[str, Any]:
+    """An item's own attributes, without the key attributes that only serve the table."""
+    return {k: v for k, v in from_item(item).items() if k not in KEY_ATTRIBUTES}
+
+
+class TableStore:
+    """Base of the stores: one table, and one client (the process's, or one a test passes)."""
+
+    def __init__(self, table_name: str, client: Any | None = None) -> None:
+        self.table = table_name
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        return self._client or dynamodb_client()
 
 
 def av(value: Any) -> dict[str, Any]:

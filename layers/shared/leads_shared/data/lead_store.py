@@ -18,13 +18,14 @@ from botocore.exceptions import ClientError
 
 from leads_shared.data.directory_store import user_from_item
 from leads_shared.data.dynamo import (
+    TableStore,
     av,
     cancellation_codes,
-    dynamodb_client,
     error_code,
     from_item,
     query_pages,
     store_errors,
+    stored_values,
     to_item,
     unavailable,
 )
@@ -62,8 +63,7 @@ def lead_to_item(lead: Lead) -> dict[str, Any]:
 
 
 def lead_from_item(item: dict[str, Any]) -> Lead:
-    values = from_item(item)
-    return Lead.model_validate({k: v for k, v in values.items() if k not in KEY_ATTRIBUTES})
+    return Lead.model_validate(stored_values(item))
 
 
 def counter_deltas(before: Lead | None, after: Lead | None) -> dict[str, int]:
@@ -115,15 +115,7 @@ def _stats_update(
     return update
 
 
-class LeadStore:
-    def __init__(self, table_name: str, client: Any | None = None) -> None:
-        self.table = table_name
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        return self._client or dynamodb_client()
-
+class LeadStore(TableStore):
     # ------------------------------------------------------------------ reads
     def get(self, tenant_id: str, lead_id: int) -> Lead | None:
         with store_errors():
