@@ -37,9 +37,12 @@ dev: $(VENV)/.installed
 test: install lint
 	$(PY) -m pytest -q
 
+## ruff, mypy (the layer, then each function's app.py on its own: they are separate packages), cfn-lint
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	MYPYPATH=layers/shared $(VENV)/bin/mypy layers/shared/leads_shared
+	for app in functions/*/app.py; do MYPYPATH=layers/shared $(VENV)/bin/mypy $$app || exit 1; done
 	$(SAM) validate --lint --region us-east-1
 
 build: $(SAM_VENV)/.installed

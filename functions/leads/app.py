@@ -10,9 +10,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BeforeValidator
 
 from leads_shared import lead_listing, leads
-from leads_shared.api import caller, use_api_conventions
+from leads_shared.api import caller, responses, use_api_conventions
 from leads_shared.data import get_directory_store, get_lead_store
-from leads_shared.models.common import SuccessBody, blank_to, blank_to_none, responses
+from leads_shared.models.common import SuccessBody, blank_to, blank_to_none
 from leads_shared.models.leads import (
     MAX_PAGE,
     LeadCreate,

@@ -7,13 +7,18 @@ calls ``use_api_conventions(app)``; a route asks ``caller(app)`` for the authent
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from pydantic import BaseModel
 
 from leads_shared.auth import Principal, authenticate, require_admin
 from leads_shared.config import get_settings
 from leads_shared.errors import PayloadTooLarge
 from leads_shared.http_errors import register_error_handlers
+from leads_shared.models.common import ErrorBody, ValidationErrorBody
 
 PRINCIPAL = "principal"
 
@@ -50,5 +55,42 @@ def use_api_conventions(app: APIGatewayRestResolver, *, public: bool = False) ->
     if public:
         register_error_handlers(app)
     else:
-        register_error_handlers(app, before_validation_errors=lambda: caller(app) and None)
+
+        def authenticate_first() -> None:
+            caller(app)
+
+        register_error_handlers(app, before_validation_errors=authenticate_first)
         app.use(middlewares=[authenticated])
+
+
+# ------------------------------------------------------------------ OpenAPI answers
+ERROR_DESCRIPTIONS = {
+    400: "Malformed request.",
+    401: "Missing, invalid or expired token.",
+    403: "The caller's role may not do this.",
+    404: "Not found in the caller's tenant.",
+    409: "Conflicts with the resource's current state.",
+    412: "If-Match does not match the current version.",
+    413: "Body too large.",
+    422: "Validation failed.",
+    500: "Unexpected failure (logged).",
+    503: "The data store is busy or unreachable; retry.",
+}
+COMMON_ERRORS = (401, 422, 500, 503)
+
+
+def _answer(description: str, model: type[BaseModel]) -> OpenAPIResponse:
+    content: Any = {"application/json": {"model": model}}
+    return {"description": description, "content": content}
+
+
+def responses(success: tuple[int, type[BaseModel], str], *errors: int) -> dict[int, OpenAPIResponse]:
+    """A route's documented answers: its success (status, body model, description), the errors
+    every route may give, and the given ones, all in the API's error envelope."""
+    status, model, description = success
+    answers = {status: _answer(description, model)}
+    for error in sorted({*COMMON_ERRORS, *errors}):
+        answers[error] = _answer(
+            ERROR_DESCRIPTIONS[error], ValidationErrorBody if error == 422 else ErrorBody
+        )
+    return answers

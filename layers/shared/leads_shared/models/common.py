@@ -36,52 +36,13 @@ def blank_to(default: Any) -> Any:
     return validator
 
 
-def _plain_text(max_length: int) -> Any:
-    return Annotated[str, StringConstraints(strip_whitespace=True, max_length=max_length)]
-
+Text50 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=50)]
+Text255 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)]
+Text1000 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
+Text10k = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000)]
 
 RequiredName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
-OptionalText255 = Annotated[_plain_text(255) | None, BeforeValidator(blank_to_none)]
-OptionalText1000 = Annotated[_plain_text(1000) | None, BeforeValidator(blank_to_none)]
-OptionalPhone = Annotated[_plain_text(50) | None, BeforeValidator(blank_to_none)]
-OptionalLongText = Annotated[_plain_text(10_000) | None, BeforeValidator(blank_to_none)]
-
-# Answers every route may give, for the OpenAPI document.
-COMMON_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {
-        "description": "Missing, invalid or expired token.",
-        "content": {"application/json": {"model": ErrorBody}},
-    },
-    422: {
-        "description": "Validation failed.",
-        "content": {"application/json": {"model": ValidationErrorBody}},
-    },
-    500: {
-        "description": "Unexpected failure (logged).",
-        "content": {"application/json": {"model": ErrorBody}},
-    },
-}
-
-
-def responses(success: tuple[int, type[BaseModel], str], *statuses: int) -> dict[int | str, dict[str, Any]]:
-    """A route's documented answers: its success (status, body model, description), the common
-    errors, and the given error statuses, all in the error envelope."""
-    descriptions = {
-        400: "Malformed request.",
-        403: "The caller's role may not do this.",
-        404: "Not found in the caller's tenant.",
-        409: "Conflicts with the resource's current state.",
-        412: "If-Match does not match the current version.",
-        413: "Body too large.",
-    }
-    ok_status, ok_model, ok_description = success
-    answers: dict[int | str, dict[str, Any]] = {
-        ok_status: {"description": ok_description, "content": {"application/json": {"model": ok_model}}},
-        **COMMON_ERROR_RESPONSES,
-    }
-    for status in statuses:
-        answers[status] = {
-            "description": descriptions[status],
-            "content": {"application/json": {"model": ErrorBody}},
-        }
-    return answers
+OptionalText255 = Annotated[Text255 | None, BeforeValidator(blank_to_none)]
+OptionalText1000 = Annotated[Text1000 | None, BeforeValidator(blank_to_none)]
+OptionalPhone = Annotated[Text50 | None, BeforeValidator(blank_to_none)]
+OptionalLongText = Annotated[Text10k | None, BeforeValidator(blank_to_none)]
