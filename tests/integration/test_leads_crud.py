@@ -222,3 +222,13 @@ def test_each_route_stays_within_its_request_budget(bob):
     assert bob.last_cost["requests"] <= 2
     bob.delete("/leads/1")
     assert bob.last_cost["requests"] <= 2
+
+
+def test_each_request_publishes_its_dynamodb_usage(bob, capsys):
+    """Operators see per-route cost in CloudWatch (EMF metrics on stdout) without a debugger."""
+    bob.post("/leads", FULL)
+    capsys.readouterr()
+    bob.get("/leads/1")
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    usage = next(doc for doc in emitted if "DynamoDBRequests" in doc)
+    assert usage["DynamoDBRequests"] == [1.0] and usage["DynamoDBItemsRead"] == [1.0]

@@ -12,13 +12,16 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel
 
 from leads_shared.auth import Principal, authenticate, require_admin
 from leads_shared.config import get_settings
+from leads_shared.data.dynamo import meter
 from leads_shared.errors import PayloadTooLarge
 from leads_shared.http_errors import register_error_handlers
 from leads_shared.models.common import ErrorBody, ValidationErrorBody
+from leads_shared.observability import logger, metrics
 
 PRINCIPAL = "principal"
 
@@ -34,6 +37,17 @@ def caller(app: APIGatewayRestResolver) -> Principal:
             raise PayloadTooLarge(settings.max_body_bytes)
         app.append_context(**{PRINCIPAL: principal})
     return principal
+
+
+def metered(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
+    """Global middleware: what each request cost in DynamoDB, as a log field and as metrics."""
+    meter.reset()
+    response = next_middleware(app)
+    cost = meter.snapshot()
+    logger.info("dynamodb usage", extra={"dynamodb": cost})
+    metrics.add_metric(name="DynamoDBRequests", unit=MetricUnit.Count, value=cost["requests"])
+    metrics.add_metric(name="DynamoDBItemsRead", unit=MetricUnit.Count, value=cost["items_read"])
+    return response
 
 
 def authenticated(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
@@ -60,7 +74,7 @@ def use_api_conventions(app: APIGatewayRestResolver, *, public: bool = False) ->
             caller(app)
 
         register_error_handlers(app, before_validation_errors=authenticate_first)
-        app.use(middlewares=[authenticated])
+        app.use(middlewares=[authenticated, metered])
 
 
 # ------------------------------------------------------------------ OpenAPI answers
