@@ -25,6 +25,7 @@ from leads_shared.models.leads import (
     SortBy,
     SortDir,
     UserIdParam,
+    sort_direction,
 )
 from leads_shared.observability import logger, metrics, tracer
 
@@ -82,7 +83,7 @@ def list_leads(
     ] = "company",
     sort_by: Annotated[SortBy, BeforeValidator(blank_to("name")), Query()] = "name",
     sort_dir: Annotated[
-        SortDir, BeforeValidator(blank_to("ASC")), Query(description="ASC or DESC, any case.")
+        SortDir, BeforeValidator(sort_direction), Query(description="ASC or DESC, in any case.")
     ] = "ASC",
 ) -> LeadPage:
     query = lead_listing.LeadQuery(
@@ -96,7 +97,7 @@ def list_leads(
         date_to=date_to,
         scope=scope,
         sort_by=sort_by,
-        sort_dir="DESC" if sort_dir.upper() == "DESC" else "ASC",
+        sort_dir=sort_dir,
     )
     result = lead_listing.list_leads(caller(app), query, get_lead_store(), get_directory_store())
     return LeadPage(

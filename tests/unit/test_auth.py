@@ -70,6 +70,10 @@ def _claims(**overrides):
         _claims(tenant_id=42),
         _claims(role="superuser"),
         _claims(team_id="blue"),
+        _claims(sub="²"),  # a digit to str.isdigit(), not to int()
+        _claims(sub="1" * 5000),
+        _claims(team_id="²"),
+        _claims(tenant_id="acme\n"),
     ],
     ids=[
         "expired",
@@ -84,6 +88,10 @@ def _claims(**overrides):
         "int-tenant",
         "unknown-role",
         "bad-team",
+        "superscript-sub",
+        "huge-sub",
+        "superscript-team",
+        "tenant-newline",
     ],
 )
 def test_bad_claims_are_unauthenticated(claims):

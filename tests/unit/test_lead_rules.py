@@ -6,7 +6,6 @@ import random
 
 import pytest
 
-from leads_shared.auth import Principal
 from leads_shared.data.lead_store import counter_deltas
 from leads_shared.errors import ValidationFailed
 from leads_shared.keys import LeadKeys, name_sort_key
@@ -85,10 +84,19 @@ def test_if_match(header, ok):
 
 def test_index_plans():
     t = "acme"
-    assert _index_plan(LeadQuery(), None, t)[0] == "GSI1"
-    assert _index_plan(LeadQuery(status="new"), None, t)[0] == "GSI2"
-    assert _index_plan(LeadQuery(), frozenset({3}), t)[:2] == ("GSI3", ("GSI3PK", "TENANT#acme#LEADS#USER#3"))
-    assert _index_plan(LeadQuery(sort_by="created_at", sort_dir="DESC"), None, t)[0] == "LIST"
+
+    def index_of(query, assignees=None):
+        plan = _index_plan(query, assignees, t)
+        return plan and (plan[0].index, plan[0].value, plan[1])
+
+    assert index_of(LeadQuery()) == ("GSI1", "TENANT#acme#LEADS", "total")
+    assert index_of(LeadQuery(status="new")) == ("GSI2", "TENANT#acme#LEADS#STATUS#new", "status_new")
+    assert index_of(LeadQuery(), frozenset({3})) == ("GSI3", "TENANT#acme#LEADS#USER#3", "user_3")
+    assert index_of(LeadQuery(sort_by="created_at", sort_dir="DESC")) == (
+        "LIST",
+        "TENANT#acme#LEADS",
+        "total",
+    )
     for query, assignees in [
         (LeadQuery(search="x"), None),
         (LeadQuery(source="Web"), None),
@@ -97,6 +105,13 @@ def test_index_plans():
         (LeadQuery(sort_by="email"), None),
     ]:
         assert _index_plan(query, assignees, t) is None
+
+
+def test_sort_keys_fit_dynamodb_limits_whatever_the_names():
+    """An index sort key is at most 1,024 bytes; names are up to 255 characters of any script."""
+    key = name_sort_key("名" * 255, "字" * 255, 10**11)
+    assert len(key.encode()) <= 1024
+    assert name_sort_key("名" * 255, "a", 1) < name_sort_key("名" * 255, "b", 1)
 
 
 def test_matches_search_filters_and_dates():
@@ -133,9 +148,3 @@ def _d(text):
     from datetime import date
 
     return date.fromisoformat(text)
-
-
-def test_principal_is_immutable():
-    p = Principal(user_id=1, tenant_id="acme")
-    with pytest.raises(AttributeError):
-        p.tenant_id = "other"  # type: ignore[misc]

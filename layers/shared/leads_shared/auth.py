@@ -20,7 +20,7 @@ from leads_shared.errors import Forbidden, Unauthenticated
 Role = Literal["admin", "user"]
 ASYMMETRIC_ALGORITHMS = ("RS256", "ES256")
 # Tenant ids end up inside every key: keep them to a safe alphabet (no "#").
-TENANT_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+TENANT_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -67,13 +67,15 @@ def _verification_key(token: str, settings: Settings) -> tuple[Any, list[str]]:
     raise Unauthenticated("no JWT_SECRET or JWT_JWKS_URL configured")
 
 
+MAX_ID = 2**53  # ids stay exact in every JSON client
+
+
 def _integer_claim(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
+    """An integer claim, or an integer written as ASCII digits; anything else is None."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 16:
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_ID:
         return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
     return None
 
 
@@ -105,7 +107,7 @@ def authenticate(authorization: str | None, settings: Settings) -> Principal:
     team_id = claims.get("team_id")
     if user_id is None or user_id < 1:
         raise Unauthenticated("sub is not a positive integer")
-    if not isinstance(tenant_id, str) or not TENANT_ID.match(tenant_id):
+    if not isinstance(tenant_id, str) or not TENANT_ID.fullmatch(tenant_id):
         raise Unauthenticated("tenant_id missing or malformed")
     if role not in ("admin", "user"):
         raise Unauthenticated("unknown role")

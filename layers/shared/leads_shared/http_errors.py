@@ -30,6 +30,8 @@ STATUS_OF: dict[type[errors.DomainError], int] = {
     errors.ServiceUnavailable: 503,
 }
 SERVER_ERROR = "Server Error"
+# Error types raised by our own validators (PydanticCustomError) with a client-ready message.
+OWN_MESSAGES = frozenset({"email"})
 
 
 def json_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
@@ -73,6 +75,7 @@ def _message(error: dict[str, Any], field: str) -> str:
         "int_parsing": "The {attr} field must be an integer.",
         "int_type": "The {attr} field must be an integer.",
         "int_from_float": "The {attr} field must be an integer.",
+        "int_parsing_size": "The {attr} field must be an integer.",
         "greater_than_equal": "The {attr} field must be at least {ge}.",
         "less_than_equal": "The {attr} field must not be greater than {le}.",
         "literal_error": "The selected {attr} is invalid.",
@@ -88,8 +91,9 @@ def _message(error: dict[str, Any], field: str) -> str:
     }
     if kind in templates:
         return templates[kind].format(attr=attr, **{k: v for k, v in ctx.items() if k != "attr"})
-    # Our own validators already speak the API's language (PydanticCustomError).
-    return str(error.get("msg") or f"The {attr} field is invalid.")
+    if kind in OWN_MESSAGES:  # our validators already speak the API's language
+        return str(error.get("msg"))
+    return f"The {attr} field is invalid."
 
 
 def _field(loc: Sequence[Any]) -> str:

@@ -16,6 +16,7 @@ index serves which query.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from leads_shared.models.leads import Lead
@@ -24,6 +25,9 @@ from leads_shared.models.leads import Lead
 # ("ann", "smith") sorts before ("anna", "b"), as a (first, last) comparison would.
 _SEP = "\x01"
 ID_WIDTH = 12
+# DynamoDB caps an index sort key at 1,024 bytes. Each name part of a sort key keeps its first
+# 100 characters (at most 400 bytes in UTF-8); past that, ties break by id.
+KEY_PART_CHARS = 100
 
 
 def tenant_pk(tenant_id: str) -> str:
@@ -36,12 +40,24 @@ def padded(number: int, width: int = ID_WIDTH) -> str:
 
 def name_sort_key(first_name: str, last_name: str, lead_id: int) -> str:
     """The order of ``sort_by=name``: first name, then last name, case-insensitive, then id."""
-    return f"{first_name.casefold()}{_SEP}{last_name.casefold()}{_SEP}{padded(lead_id)}"
+    first, last = first_name.casefold()[:KEY_PART_CHARS], last_name.casefold()[:KEY_PART_CHARS]
+    return f"{first}{_SEP}{last}{_SEP}{padded(lead_id)}"
 
 
 def text_sort_key(value: str | None, lead_id: int) -> str:
     """The order of the other text sorts: case-insensitive, missing values first, then id."""
-    return f"{(value or '').casefold()}{_SEP}{padded(lead_id)}"
+    return f"{(value or '').casefold()[: 2 * KEY_PART_CHARS]}{_SEP}{padded(lead_id)}"
+
+
+@dataclass(frozen=True)
+class IndexPartition:
+    """One partition of one index: what a Query names in its key condition."""
+
+    index: str
+    attribute: str
+    value: str
+    # False for the narrow LIST index: its rows hold only what filters and sorts read.
+    projects_all: bool = True
 
 
 class LeadKeys:
@@ -66,6 +82,24 @@ class LeadKeys:
     @staticmethod
     def by_assignee(tenant_id: str, user_id: int) -> str:
         return f"TENANT#{tenant_id}#LEADS#USER#{user_id}"
+
+    @classmethod
+    def by_name(cls, tenant_id: str) -> IndexPartition:
+        """Every lead of the tenant, by name."""
+        return IndexPartition("GSI1", "GSI1PK", cls.all_leads(tenant_id))
+
+    @classmethod
+    def by_status_then_name(cls, tenant_id: str, status: str) -> IndexPartition:
+        return IndexPartition("GSI2", "GSI2PK", cls.by_status(tenant_id, status))
+
+    @classmethod
+    def by_assignee_then_name(cls, tenant_id: str, user_id: int) -> IndexPartition:
+        return IndexPartition("GSI3", "GSI3PK", cls.by_assignee(tenant_id, user_id))
+
+    @classmethod
+    def by_creation(cls, tenant_id: str) -> IndexPartition:
+        """The tenant's narrow list (only what filters and sorts read), by creation time."""
+        return IndexPartition("LIST", "LISTPK", cls.all_leads(tenant_id), projects_all=False)
 
     @staticmethod
     def list_sk(created_at: str, lead_id: int) -> str:
@@ -100,6 +134,8 @@ class LeadStatsKeys:
     """One item per tenant: the lead id sequence and the counts behind ``total``."""
 
     SK = "STATS#LEADS"
+    SEQUENCE = "lead_seq"  # the last lead id given out
+    TOTAL = "total"
 
     @classmethod
     def primary(cls, tenant_id: str) -> dict[str, str]:

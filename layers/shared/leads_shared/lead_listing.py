@@ -22,9 +22,9 @@ from typing import Any, Literal
 
 from leads_shared.auth import Principal
 from leads_shared.data.directory_store import DirectoryStore
-from leads_shared.data.lead_store import LeadStats, LeadStore
+from leads_shared.data.lead_store import LeadStore
 from leads_shared.errors import ValidationFailed
-from leads_shared.keys import LeadKeys, LeadStatsKeys, name_sort_key, text_sort_key
+from leads_shared.keys import IndexPartition, LeadKeys, LeadStatsKeys, name_sort_key, text_sort_key
 from leads_shared.models.leads import MAX_PER_PAGE, Lead, LeadStatus, Scope, SortBy
 
 
@@ -120,28 +120,26 @@ def _matches(row: dict[str, Any], query: LeadQuery, assignees: frozenset[int] | 
 
 def _index_plan(
     query: LeadQuery, assignees: frozenset[int] | None, tenant_id: str
-) -> tuple[str, tuple[str, str], str] | None:
-    """(index, partition, counter) when one index partition holds exactly the answer in order."""
+) -> tuple[IndexPartition, str] | None:
+    """(index partition, counter) when one index partition holds exactly the answer in order."""
     if query.search or query.source or query.date_from or query.date_to:
         return None
     if query.sort_by == "name":
         if assignees is None and query.status is None:
-            return "GSI1", ("GSI1PK", LeadKeys.all_leads(tenant_id)), "total"
+            return LeadKeys.by_name(tenant_id), LeadStatsKeys.TOTAL
         if assignees is None and query.status is not None:
             return (
-                "GSI2",
-                ("GSI2PK", LeadKeys.by_status(tenant_id, query.status)),
+                LeadKeys.by_status_then_name(tenant_id, query.status),
                 LeadStatsKeys.status_counter(query.status),
             )
         if assignees is not None and len(assignees) == 1 and query.status is None:
             (user_id,) = assignees
             return (
-                "GSI3",
-                ("GSI3PK", LeadKeys.by_assignee(tenant_id, user_id)),
+                LeadKeys.by_assignee_then_name(tenant_id, user_id),
                 LeadStatsKeys.assignee_counter(user_id),
             )
     if query.sort_by == "created_at" and assignees is None and query.status is None:
-        return "LIST", ("LISTPK", LeadKeys.all_leads(tenant_id)), "total"
+        return LeadKeys.by_creation(tenant_id), LeadStatsKeys.TOTAL
     return None
 
 
@@ -155,19 +153,20 @@ def list_leads(
     forward = query.sort_dir == "ASC"
     plan = _index_plan(query, assignees, tenant_id)
     if plan is not None:
-        index, partition, counter = plan
-        stats: LeadStats = store.stats(tenant_id)
-        total = stats.count(counter)
+        partition, counter = plan
+        total = store.stats(tenant_id).count(counter)
         if query.offset >= total:
-            return LeadPageResult([], total, query, plan=index)
+            return LeadPageResult([], total, query, plan=partition.index)
         end = query.offset + query.per_page
-        if index == "LIST":
-            rows = store.list_rows(tenant_id, forward=forward, count=end)[query.offset :]
-            return LeadPageResult(_full_leads(tenant_id, rows, store), total, query, plan=index)
-        leads = store.query_index(index, partition, forward=forward, count=end)
-        return LeadPageResult(leads[query.offset :], total, query, plan=index)
+        if partition.projects_all:
+            leads = store.query_leads(partition, forward=forward, count=end)[query.offset :]
+        else:
+            rows = store.query_rows(partition, forward=forward, count=end)[query.offset :]
+            leads = _full_leads(tenant_id, rows, store)
+        return LeadPageResult(leads, total, query, plan=partition.index)
 
-    rows = [row for row in store.list_rows(tenant_id) if _matches(row, query, assignees)]
+    everything = store.query_rows(LeadKeys.by_creation(tenant_id))
+    rows = [row for row in everything if _matches(row, query, assignees)]
     rows.sort(key=SORT_KEYS[query.sort_by], reverse=not forward)
     page = rows[query.offset : query.offset + query.per_page]
     return LeadPageResult(_full_leads(tenant_id, page, store), len(rows), query, plan="narrow")

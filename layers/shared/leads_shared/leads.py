@@ -6,7 +6,8 @@ another tenant is simply not found.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from leads_shared.auth import Principal
 from leads_shared.clock import utc_now
@@ -35,8 +36,8 @@ def matches_etag(if_match: str | None, lead: Lead) -> bool:
 
 def create_lead(principal: Principal, data: LeadCreate, store: LeadStore) -> Lead:
     """Two DynamoDB requests: read the id sequence (with the assignee), then one transaction that
-    takes the next id. If a concurrent create took it first, reserve an id atomically instead
-    (two more requests), so a busy tenant never sees a failure."""
+    takes the next id. If a concurrent create took that id first, reserve one with an atomic
+    counter instead (two more requests, and it cannot be taken twice)."""
     stats, user = store.stats_with_user(principal.tenant_id, data.assigned_to)
     _check_assignee(data.assigned_to, user)
     now = utc_now()
@@ -53,7 +54,11 @@ def create_lead(principal: Principal, data: LeadCreate, store: LeadStore) -> Lea
         store.insert(lead, previous_seq=stats.lead_seq)
     except SequenceTaken:
         lead.id = store.reserve_ids(principal.tenant_id)
-        store.insert(lead, previous_seq=None)
+        try:
+            store.insert(lead, previous_seq=None)
+        except SequenceTaken:
+            # A reserved id that exists already means the sequence is behind the data.
+            raise Conflict("The lead could not be given an id. Please retry.") from None
     return lead
 
 
@@ -71,46 +76,58 @@ def _apply(current: Lead, changes: dict[str, Any], user: User | None) -> Lead:
     return updated
 
 
+T = TypeVar("T")
+
+
+def _without_lost_updates(attempt: Callable[[], T], if_match: str | None) -> T:
+    """Run a read-check-write ``attempt`` until its conditional write holds. When the lead changed
+    between the read and the write: with ``If-Match`` that is a 412 (the client's version is
+    gone); without, the attempt is made again on the fresh lead."""
+    for _ in range(MAX_WRITE_ATTEMPTS):
+        try:
+            return attempt()
+        except VersionConflict:
+            if if_match is not None:
+                raise PreconditionFailed() from None
+    raise Conflict("The lead is being changed by others. Please retry.")
+
+
+def _current(lead: Lead | None, if_match: str | None) -> Lead:
+    if lead is None:
+        raise NotFound("Lead")
+    if not matches_etag(if_match, lead):
+        raise PreconditionFailed()
+    return lead
+
+
 def update_lead(
     principal: Principal, lead_id: int, data: LeadUpdate, store: LeadStore, if_match: str | None = None
 ) -> Lead:
-    """At most two requests: read the lead (with the new assignee), then a conditional write.
-    A write that loses a race is a 412 when the client sent ``If-Match``; otherwise it is
-    applied again on the fresh lead (the body says what the client wants the fields to be)."""
+    """At most two requests: read the lead (with the new assignee), then a conditional write
+    (none when nothing changes)."""
     changes = data.changes()
     wanted_user = changes.get("assigned_to")
-    for _ in range(MAX_WRITE_ATTEMPTS):
-        current, user = store.get_with_user(principal.tenant_id, lead_id, wanted_user)
-        if current is None:
-            raise NotFound("Lead")
-        if not matches_etag(if_match, current):
-            raise PreconditionFailed()
+
+    def attempt() -> Lead:
+        found, user = store.get_with_user(principal.tenant_id, lead_id, wanted_user)
+        current = _current(found, if_match)
         _check_assignee(wanted_user, user)
         updated = _apply(current, changes, user)
         if updated == current:
             return current
         updated.version = current.version + 1
         updated.updated_at = utc_now()
-        try:
-            store.replace(current, updated)
-            return updated
-        except VersionConflict:
-            if if_match is not None:
-                raise PreconditionFailed() from None
-    raise Conflict("The lead is being changed by others. Please retry.")
+        store.replace(current, updated)
+        return updated
+
+    return _without_lost_updates(attempt, if_match)
 
 
 def delete_lead(principal: Principal, lead_id: int, store: LeadStore, if_match: str | None = None) -> None:
-    for _ in range(MAX_WRITE_ATTEMPTS):
-        current = store.get(principal.tenant_id, lead_id)
-        if current is None:
-            raise NotFound("Lead")
-        if not matches_etag(if_match, current):
-            raise PreconditionFailed()
-        try:
-            store.delete(current)
-            return
-        except VersionConflict:
-            if if_match is not None:
-                raise PreconditionFailed() from None
-    raise Conflict("The lead is being changed by others. Please retry.")
+    """Two requests: read the lead, then delete it (with its counts) if it did not change."""
+
+    def attempt() -> None:
+        current = _current(store.get(principal.tenant_id, lead_id), if_match)
+        store.delete(current)
+
+    _without_lost_updates(attempt, if_match)

@@ -9,12 +9,13 @@ never take the same id. The loser of such a race reserves an id with an atomic `
 
 from __future__ import annotations
 
+import random
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from leads_shared.data.directory_store import user_from_item
 from leads_shared.data.dynamo import (
@@ -29,12 +30,14 @@ from leads_shared.data.dynamo import (
     to_item,
     unavailable,
 )
-from leads_shared.errors import StoreFailure
-from leads_shared.keys import KEY_ATTRIBUTES, DirectoryKeys, LeadKeys, LeadStatsKeys
+from leads_shared.errors import ServiceUnavailable, StoreFailure
+from leads_shared.keys import KEY_ATTRIBUTES, DirectoryKeys, IndexPartition, LeadKeys, LeadStatsKeys
 from leads_shared.models.directory import User
 from leads_shared.models.leads import Lead
 
 BATCH_GET_LIMIT = 100
+# Writes cancelled only by another transaction on the same items are tried this often.
+TRANSIENT_ATTEMPTS = 6
 
 
 class SequenceTaken(Exception):
@@ -55,7 +58,7 @@ class LeadStats:
 
     @property
     def total(self) -> int:
-        return self.count("total")
+        return self.count(LeadStatsKeys.TOTAL)
 
 
 def lead_to_item(lead: Lead) -> dict[str, Any]:
@@ -71,7 +74,7 @@ def counter_deltas(before: Lead | None, after: Lead | None) -> dict[str, int]:
     deltas: dict[str, int] = {}
 
     def add(lead: Lead, sign: int) -> None:
-        names = ["total", LeadStatsKeys.status_counter(lead.status)]
+        names = [LeadStatsKeys.TOTAL, LeadStatsKeys.status_counter(lead.status)]
         if lead.assigned_to is not None:
             names.append(LeadStatsKeys.assignee_counter(lead.assigned_to))
         for name in names:
@@ -85,33 +88,36 @@ def counter_deltas(before: Lead | None, after: Lead | None) -> dict[str, int]:
 
 
 def _stats_update(
-    tenant_id: str, deltas: dict[str, int], set_seq: int | None = None, expected_seq: int | None = None
+    table: str,
+    tenant_id: str,
+    deltas: dict[str, int],
+    *,
+    set_seq: int | None = None,
+    expected_seq: int | None = None,
 ) -> dict[str, Any]:
-    names: dict[str, str] = {}
-    values: dict[str, Any] = {}
-    adds = []
-    for i, (name, delta) in enumerate(sorted(deltas.items())):
-        names[f"#c{i}"] = name
-        values[f":c{i}"] = av(delta)
-        adds.append(f"#c{i} :c{i}")
-    expression = f"ADD {', '.join(adds)}" if adds else ""
+    """The Update of a tenant's stats item: add ``deltas`` to its counters and, with ``set_seq``,
+    move the id sequence there on condition that it still is ``expected_seq``."""
+    names = {f"#c{i}": name for i, name in enumerate(sorted(deltas))}
+    values = {f":c{i}": av(deltas[name]) for i, name in enumerate(sorted(deltas))}
+    clauses = []
+    if set_seq is not None:
+        clauses.append("SET #seq = :next")
+        names["#seq"] = LeadStatsKeys.SEQUENCE
+        values[":next"] = av(set_seq)
+        values[":expected"] = av(expected_seq or 0)
+    if deltas:
+        clauses.append("ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(deltas))))
     update: dict[str, Any] = {
-        "TableName": "",
+        "TableName": table,
         "Key": to_item(LeadStatsKeys.primary(tenant_id)),
+        "UpdateExpression": " ".join(clauses),
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
     }
     if set_seq is not None:
-        expression = f"SET lead_seq = :next {expression}".strip()
-        values[":next"] = av(set_seq)
-        if expected_seq:
-            update["ConditionExpression"] = "lead_seq = :expected"
-            values[":expected"] = av(expected_seq)
-        else:
-            update["ConditionExpression"] = "attribute_not_exists(lead_seq) OR lead_seq = :zero"
-            values[":zero"] = av(0)
-    update["UpdateExpression"] = expression
-    if names:
-        update["ExpressionAttributeNames"] = names
-    update["ExpressionAttributeValues"] = values
+        # A tenant's first lead finds no sequence yet.
+        first = "attribute_not_exists(#seq) OR " if not expected_seq else ""
+        update["ConditionExpression"] = f"{first}#seq = :expected"
     return update
 
 
@@ -186,50 +192,37 @@ class LeadStore(TableStore):
         item = response.get("Item")
         return _stats_from_item(item) if item else LeadStats(lead_seq=0, counters={})
 
-    def query_index(self, index: str, partition: tuple[str, str], *, forward: bool, count: int) -> list[Lead]:
-        """The first ``count`` leads of one index partition, in index order."""
-        leads: list[Lead] = []
-        attribute, value = partition
-        request = {
-            "TableName": self.table,
-            "IndexName": index,
-            "KeyConditionExpression": "#pk = :pk",
-            "ExpressionAttributeNames": {"#pk": attribute},
-            "ExpressionAttributeValues": {":pk": av(value)},
-            "ScanIndexForward": forward,
-            "Limit": count,
-        }
-        with store_errors():
-            for page in query_pages(self.client, **request):
-                leads.extend(lead_from_item(item) for item in page.get("Items", []))
-                if len(leads) >= count:
-                    break
-                request["Limit"] = count - len(leads)
-        return leads[:count]
-
-    def list_rows(
-        self, tenant_id: str, *, forward: bool = True, count: int | None = None
-    ) -> list[dict[str, Any]]:
-        """Rows of the tenant's narrow list index (only the attributes filters and sorts need),
-        by creation time; all of them unless ``count`` is given."""
+    def _query(self, partition: IndexPartition, forward: bool, count: int | None) -> list[dict[str, Any]]:
+        """Items of one index partition in index order: the first ``count``, or all."""
         request: dict[str, Any] = {
             "TableName": self.table,
-            "IndexName": "LIST",
-            "KeyConditionExpression": "LISTPK = :pk",
-            "ExpressionAttributeValues": {":pk": av(LeadKeys.all_leads(tenant_id))},
+            "IndexName": partition.index,
+            "KeyConditionExpression": "#pk = :pk",
+            "ExpressionAttributeNames": {"#pk": partition.attribute},
+            "ExpressionAttributeValues": {":pk": av(partition.value)},
             "ScanIndexForward": forward,
         }
         if count is not None:
             request["Limit"] = count
-        rows: list[dict[str, Any]] = []
+        items: list[dict[str, Any]] = []
         with store_errors():
             for page in query_pages(self.client, **request):
-                rows.extend(from_item(item) for item in page.get("Items", []))
+                items.extend(page.get("Items", []))
                 if count is not None:
-                    if len(rows) >= count:
+                    if len(items) >= count:
                         break
-                    request["Limit"] = count - len(rows)
-        return rows[:count] if count is not None else rows
+                    request["Limit"] = count - len(items)
+        return items[:count] if count is not None else items
+
+    def query_leads(self, partition: IndexPartition, *, forward: bool, count: int) -> list[Lead]:
+        """The first ``count`` leads of a partition of an index that projects whole leads."""
+        return [lead_from_item(item) for item in self._query(partition, forward, count)]
+
+    def query_rows(
+        self, partition: IndexPartition, *, forward: bool = True, count: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Rows (the projected attributes) of an index partition: the first ``count``, or all."""
+        return [from_item(item) for item in self._query(partition, forward, count)]
 
     def get_many(self, tenant_id: str, lead_ids: Iterable[int]) -> dict[int, Lead]:
         keys = [LeadKeys.primary(tenant_id, lead_id) for lead_id in lead_ids]
@@ -239,15 +232,17 @@ class LeadStore(TableStore):
     # ------------------------------------------------------------------ writes
     def reserve_ids(self, tenant_id: str, count: int = 1) -> int:
         """Take ``count`` ids atomically; returns the last one (the first is ``last - count + 1``)."""
-        with store_errors():
-            response = self.client.update_item(
+        response = self._transient_retries(
+            lambda: self.client.update_item(
                 TableName=self.table,
                 Key=to_item(LeadStatsKeys.primary(tenant_id)),
-                UpdateExpression="ADD lead_seq :n",
+                UpdateExpression="ADD #seq :n",
+                ExpressionAttributeNames={"#seq": LeadStatsKeys.SEQUENCE},
                 ExpressionAttributeValues={":n": av(count)},
                 ReturnValues="UPDATED_NEW",
             )
-        return int(response["Attributes"]["lead_seq"]["N"])
+        )
+        return int(response["Attributes"][LeadStatsKeys.SEQUENCE]["N"])
 
     def insert(self, lead: Lead, previous_seq: int | None) -> None:
         """Write a new lead with its counters, atomically. With ``previous_seq``, the lead's id
@@ -255,21 +250,21 @@ class LeadStore(TableStore):
         the id was reserved with ``reserve_ids``."""
         deltas = counter_deltas(None, lead)
         if previous_seq is None:
-            stats = _stats_update(lead.tenant_id, deltas)
+            stats = _stats_update(self.table, lead.tenant_id, deltas)
         else:
-            stats = _stats_update(lead.tenant_id, deltas, set_seq=lead.id, expected_seq=previous_seq)
-        stats["TableName"] = self.table
+            stats = _stats_update(
+                self.table, lead.tenant_id, deltas, set_seq=lead.id, expected_seq=previous_seq
+            )
         put = {
             "TableName": self.table,
             "Item": lead_to_item(lead),
             "ConditionExpression": "attribute_not_exists(PK)",
         }
+        items = [{"Update": stats}, {"Put": put}]
         try:
-            self.client.transact_write_items(TransactItems=[{"Update": stats}, {"Put": put}])
-        except ClientError as exc:
-            if _lost_race(exc):
-                raise SequenceTaken() from exc
-            raise unavailable(exc) from exc
+            self._transient_retries(lambda: self.client.transact_write_items(TransactItems=items))
+        except _ConditionFailed as failed:
+            raise SequenceTaken() from failed
 
     def replace(self, before: Lead, after: Lead) -> None:
         """Write ``after`` over ``before`` if the stored version is still ``before.version``."""
@@ -279,8 +274,7 @@ class LeadStore(TableStore):
             "ConditionExpression": "version = :expected",
             "ExpressionAttributeValues": {":expected": av(before.version)},
         }
-        deltas = counter_deltas(before, after)
-        self._write_with_counters(before.tenant_id, {"Put": put}, deltas)
+        self._write_with_counters(before.tenant_id, {"Put": put}, counter_deltas(before, after))
 
     def delete(self, lead: Lead) -> None:
         delete = {
@@ -292,34 +286,70 @@ class LeadStore(TableStore):
         self._write_with_counters(lead.tenant_id, {"Delete": delete}, counter_deltas(lead, None))
 
     def _write_with_counters(self, tenant_id: str, write: dict[str, Any], deltas: dict[str, int]) -> None:
+        """One conditional write of a lead, in a transaction with its counters when they change.
+        ``VersionConflict`` only when the lead's own condition failed."""
+        if deltas:
+            items = [write, {"Update": _stats_update(self.table, tenant_id, deltas)}]
+
+            def call() -> Any:
+                return self.client.transact_write_items(TransactItems=items)
+        else:
+            ((operation, request),) = write.items()
+            method = self.client.put_item if operation == "Put" else self.client.delete_item
+
+            def call() -> Any:
+                return method(**request)
+
         try:
-            if not deltas:
-                ((operation, request),) = write.items()
-                call = self.client.put_item if operation == "Put" else self.client.delete_item
-                call(**request)
-                return
-            stats = _stats_update(tenant_id, deltas)
-            stats["TableName"] = self.table
-            self.client.transact_write_items(TransactItems=[write, {"Update": stats}])
-        except ClientError as exc:
-            if _lost_race(exc):
-                raise VersionConflict() from exc
-            raise unavailable(exc) from exc
+            self._transient_retries(call)
+        except _ConditionFailed as failed:
+            raise VersionConflict() from failed
+
+    @staticmethod
+    def _transient_retries(call: Callable[[], Any]) -> Any:
+        """Run a write; retry it (with jittered backoff) while DynamoDB cancels it only because
+        another transaction was touching one of its items (the tenant's counters item is shared
+        by every write of the tenant). A failed condition raises ``_ConditionFailed``."""
+        for attempt in range(TRANSIENT_ATTEMPTS):
+            try:
+                return call()
+            except ClientError as exc:
+                outcome = _classify(exc)
+                if outcome == "condition":
+                    raise _ConditionFailed() from exc
+                if outcome != "conflict":
+                    raise unavailable(exc) from exc
+                if attempt == TRANSIENT_ATTEMPTS - 1:
+                    raise ServiceUnavailable("The service is busy. Please retry shortly.") from exc
+                time.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311 - jitter, not security
+            except BotoCoreError as exc:
+                raise unavailable(exc) from exc
+        raise AssertionError("unreachable")
 
 
-def _lost_race(exc: ClientError) -> bool:
+class _ConditionFailed(Exception):
+    """A condition of the write did not hold (the caller says what that means)."""
+
+
+def _classify(exc: ClientError) -> str:
+    """``condition`` (a condition failed), ``conflict`` (another transaction was in the way:
+    retry), or ``other``."""
     code = error_code(exc)
-    if code in ("ConditionalCheckFailedException", "TransactionConflictException"):
-        return True
+    if code == "ConditionalCheckFailedException":
+        return "condition"
+    if code == "TransactionConflictException":
+        return "conflict"
     if code == "TransactionCanceledException":
-        return any(
-            reason in ("ConditionalCheckFailed", "TransactionConflict") for reason in cancellation_codes(exc)
-        )
-    return False
+        reasons = cancellation_codes(exc)
+        if "ConditionalCheckFailed" in reasons:
+            return "condition"
+        if "TransactionConflict" in reasons:
+            return "conflict"
+    return "other"
 
 
 def _stats_from_item(item: dict[str, Any]) -> LeadStats:
     values = from_item(item)
-    seq = int(values.pop("lead_seq", 0))
+    seq = int(values.pop(LeadStatsKeys.SEQUENCE, 0))
     counters = {k: int(v) for k, v in values.items() if k not in KEY_ATTRIBUTES and isinstance(v, int)}
     return LeadStats(lead_seq=seq, counters=counters)

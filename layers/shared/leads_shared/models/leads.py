@@ -21,7 +21,7 @@ LeadStatus = Literal["new", "contacted", "qualified", "disqualified"]
 LEAD_STATUSES: tuple[str, ...] = ("new", "contacted", "qualified", "disqualified")
 SortBy = Literal["name", "email", "company_name", "status", "source", "assigned_to_name", "created_at"]
 Scope = Literal["me", "team", "company"]
-SortDir = Literal["ASC", "DESC", "asc", "desc"]
+SortDir = Literal["ASC", "DESC"]
 SearchText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)]
 UserIdParam = Annotated[int, Field(ge=1, le=2**31)]
 # Highest page number accepted (deeper offsets belong to an export, not to paging).
@@ -41,7 +41,23 @@ def _checked_email(value: Any) -> Any:
 
 
 OptionalEmail = Annotated[OptionalText255, BeforeValidator(_checked_email)]
-UserId = Annotated[UserIdParam | None, BeforeValidator(blank_to_none)]
+
+
+def _integer_id(value: Any) -> Any:
+    """JSON ids are integers (or digit strings): `true` or `2.0` is not a user id."""
+    if isinstance(value, bool | float):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return blank_to_none(value)
+
+
+UserId = Annotated[UserIdParam | None, BeforeValidator(_integer_id)]
+
+
+def sort_direction(value: Any) -> Any:
+    """``sort_dir`` in any case; blank means the default, ``ASC``."""
+    if isinstance(value, str):
+        return value.strip().upper() or "ASC"
+    return value
 
 
 class LeadFields(BaseModel):
