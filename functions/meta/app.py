@@ -1,4 +1,5 @@
-"""Health check, the merged OpenAPI document of every function, and Swagger UI (no auth).
+"""Health check, the merged OpenAPI document of every function, Swagger UI, and the answers to
+requests for a path the API does not have (404) or a method a path does not serve (405). No auth.
 
 This function is packaged with the whole ``functions/`` folder (``CodeUri: functions/``), so
 Powertools' OpenAPI merge can read the routes of every function's resolver and serve one
@@ -6,6 +7,7 @@ document for the whole API.
 """
 
 import json
+from functools import lru_cache
 from pathlib import Path
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -17,6 +19,7 @@ from pydantic import BaseModel
 
 from leads_shared.api import use_api_conventions
 from leads_shared.observability import logger, metrics, tracer
+from leads_shared.route_table import RouteTable
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent
 TITLE = "Leads API"
@@ -28,7 +31,20 @@ DESCRIPTION = (
 )
 
 app = APIGatewayRestResolver(enable_validation=True)
-use_api_conventions(app, public=True)
+# This function's own routes, which are left out of the document.
+META_ROUTES = [("/health", "GET"), ("/openapi.json", "GET"), ("/docs", "GET")]
+
+
+@lru_cache(maxsize=1)
+def route_table() -> RouteTable:
+    return RouteTable.from_openapi(json.loads(app.get_openapi_merge_json_schema()), META_ROUTES)
+
+
+def allowed_methods(path: str) -> list[str]:
+    return route_table().allowed(path)
+
+
+use_api_conventions(app, public=True, allowed_methods=allowed_methods)
 app.configure_openapi_merge(
     path=str(FUNCTIONS_DIR),
     pattern="app.py",

@@ -138,7 +138,7 @@ def test_lead_life_cycle(base_url: str, acme_user: dict[str, str]) -> None:
     sorted(
         (route.method, re.sub(r"\{\w+\+?\}", "1", route.path))
         for route in Template.load().api_routes()
-        if route.path not in META_ROUTES
+        if route.path not in META_ROUTES and route.method != "ANY"  # ANY: the 404/405 fallbacks
     ),
     ids=" ".join,
 )

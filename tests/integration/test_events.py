@@ -1,5 +1,6 @@
 """The sample events in `events/` stay valid: each one, run through the handler of the function its
-route belongs to (against the emulator, with the demo data), gets a successful answer."""
+route belongs to (against the emulator, with the demo data), gets a successful answer; the
+events of the fallback routes (`ANY`: a method or path the API does not have) get 405 / 404."""
 
 from __future__ import annotations
 
@@ -25,15 +26,14 @@ def load_event(path: Path) -> dict[str, Any]:
 
 
 def route_of(event: dict[str, Any], routes: list[ApiRoute]) -> ApiRoute:
-    matches = [
-        route
-        for route in routes
-        if route.path == event["resource"] and route.method in (event["httpMethod"], "ANY")
-    ]
-    assert len(matches) == 1, (
-        f"{event['httpMethod']} {event['resource']} matches {len(matches)} routes of template.yaml"
-    )
-    return matches[0]
+    """The route API Gateway picks: the resource's own method, else its ANY method."""
+    same_path = [route for route in routes if route.path == event["resource"]]
+    for method in (event["httpMethod"], "ANY"):
+        matches = [route for route in same_path if route.method == method]
+        if matches:
+            assert len(matches) == 1, f"{method} {event['resource']} is declared {len(matches)} times"
+            return matches[0]
+    raise AssertionError(f"{event['httpMethod']} {event['resource']} matches no route of template.yaml")
 
 
 def header(response: dict[str, Any], name: str) -> str | None:
@@ -62,14 +62,14 @@ def test_there_are_sample_events() -> None:
 
 
 def test_every_route_has_a_sample_event() -> None:
-    routes = {(route.path, route.method) for route in Template.load().api_routes()}
+    routes = {(route.path, route.method) for route in Template.load().api_routes() if route.method != "ANY"}
     covered = {(event["resource"], event["httpMethod"]) for event in map(load_event, EVENT_FILES)}
     missing = sorted(routes - covered)
     assert not missing, f"routes of template.yaml without a sample event under events/: {missing}"
 
 
 @pytest.mark.parametrize("path", EVENT_FILES, ids=lambda p: str(p.relative_to(EVENTS_DIR)))
-def test_sample_event_succeeds(
+def test_sample_event_gets_its_answer(
     path: Path, emulator: Emulator, demo_data: None, functions: dict[str, LambdaFunction]
 ) -> None:
     event = load_event(path)
@@ -78,6 +78,10 @@ def test_sample_event_succeeds(
     response = functions[route.function_id].invoke(event)
 
     status, body = int(response["statusCode"]), response.get("body") or ""
+    if route.method == "ANY":
+        assert status == (404 if "proxy+" in route.path else 405), f"{path.name}: {status} {body}"
+        assert set(json.loads(body)) == {"message"}
+        return
     assert 200 <= status < 300, f"{path.name}: {status} {body}"
     content_type = header(response, "Content-Type") or ""
     if (route.path, route.method) in HTML_ROUTES:

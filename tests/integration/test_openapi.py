@@ -30,7 +30,7 @@ def template_operations() -> set[tuple[str, str]]:
     return {
         (openapi_path(route.path), route.method.lower())
         for route in Template.load().api_routes()
-        if route.path not in META_ROUTES
+        if route.path not in META_ROUTES and route.method != "ANY"  # ANY: the 404/405 fallbacks
     }
 
 

@@ -7,6 +7,7 @@ calls ``use_api_conventions(app)``; a route asks ``caller(app)`` for the authent
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -62,10 +63,16 @@ def admin_only(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> 
     return next_middleware(app)
 
 
-def use_api_conventions(app: APIGatewayRestResolver, *, public: bool = False) -> None:
-    """Install the API's error envelope; unless ``public``, every route needs a valid token."""
+def use_api_conventions(
+    app: APIGatewayRestResolver,
+    *,
+    public: bool = False,
+    allowed_methods: Callable[[str], list[str]] | None = None,
+) -> None:
+    """Install the API's error envelope; unless ``public``, every route needs a valid token.
+    ``allowed_methods(path)``: the methods the whole API serves on a path (for 405 vs 404)."""
     if public:
-        register_error_handlers(app)
+        register_error_handlers(app, allowed_methods=allowed_methods)
     else:
 
         def authenticate_first() -> None:

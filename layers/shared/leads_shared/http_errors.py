@@ -130,11 +130,14 @@ def request_validation_response(exc: RequestValidationError) -> Response:
 
 # ------------------------------------------------------------------ registration
 def register_error_handlers(
-    app: APIGatewayRestResolver, before_validation_errors: Callable[[], None] | None = None
+    app: APIGatewayRestResolver,
+    before_validation_errors: Callable[[], None] | None = None,
+    allowed_methods: Callable[[str], list[str]] | None = None,
 ) -> None:
     """Install the mapping on a resolver. ``before_validation_errors`` runs before a 422 is
     sent (authentication: Powertools validates a request before any middleware runs, and a
-    caller without a valid token must get 401, not a description of our validation rules)."""
+    caller without a valid token must get 401, not a description of our validation rules).
+    ``allowed_methods(path)`` tells a route the API has (405 with ``Allow``) from none (404)."""
 
     @app.exception_handler(errors.DomainError)
     def _domain(error: errors.DomainError) -> Response:
@@ -155,8 +158,16 @@ def register_error_handlers(
 
     @app.not_found
     def _not_found(_: Exception) -> Response:
-        path = app.current_event.path.strip("/")
-        return json_response(404, {"message": f"The route {path} could not be found."})
+        event = app.current_event
+        allowed = allowed_methods(event.path) if allowed_methods else []
+        if allowed:
+            supported = ", ".join(allowed)
+            message = (
+                f"The {event.http_method} method is not supported for route {event.path.strip('/')}. "
+                f"Supported methods: {supported}."
+            )
+            return json_response(405, {"message": message}, {"Allow": supported})
+        return json_response(404, {"message": f"The route {event.path.strip('/')} could not be found."})
 
     @app.exception_handler(Exception)
     def _unexpected(error: Exception) -> Response:

@@ -144,27 +144,21 @@ def test_body_over_ten_megabytes_is_413(client: Client) -> None:
     assert response.get_json() == {"message": "Request Too Long"}  # API Gateway's default body
 
 
-@pytest.fixture
-def leads_api() -> Client:
-    """The real template's routes; 404 and 405 never run a function, so none is loaded."""
-    template = Template.load()
-    functions = {function_id: LambdaFunction(spec) for function_id, spec in template.functions().items()}
-    return Client(LocalGateway(template.api_routes(), template.apis(), functions))
+def test_unknown_path_is_api_gateways_own_answer(client: Client) -> None:
+    # This template declares no GatewayResponses and no fallback routes: API Gateway's default.
+    response = client.get("/nope")
+    assert response.status_code == 403
+    assert json.loads(response.data) == {"message": "Missing Authentication Token"}
+    assert client.get("/items/1/extra").status_code == 403
 
 
-def test_unknown_path_uses_the_template_gateway_response(leads_api: Client) -> None:
-    response = leads_api.get("/nope")
-    assert response.status_code == 404
-    assert json.loads(response.data) == {"message": "Not Found."}
-    assert leads_api.get("/leads/1/extra").status_code == 404
-
-
-def test_known_path_with_another_method_is_405_with_allow(leads_api: Client) -> None:
-    response = leads_api.patch("/leads/7")
+def test_known_path_with_another_method_is_405_with_allow(client: Client) -> None:
+    # The real template routes these to its ANY fallbacks instead (tests/integration/test_errors.py).
+    response = client.patch("/items/7")
     assert response.status_code == 405
     assert response.get_json() == {"message": "Method Not Allowed."}
-    assert response.headers["Allow"] == "DELETE, GET, PUT"
-    assert leads_api.head("/health").status_code == 405  # API Gateway adds no HEAD for GET
+    assert response.headers["Allow"] == "GET"
+    assert client.head("/items/7").status_code == 405  # API Gateway adds no HEAD for GET
 
 
 def test_handler_modules_with_the_same_file_name_stay_apart(write_project: WriteProject) -> None:

@@ -1,0 +1,14 @@
+from leads_shared.route_table import RouteTable
+
+
+def test_methods_by_path_template():
+    table = RouteTable.from_openapi(
+        {"paths": {"/leads": {"get": {}, "post": {}}, "/leads/{id}": {"get": {}, "parameters": []}}},
+        extra=[("/health", "GET")],
+    )
+    assert table.allowed("/leads") == ["GET", "POST"]
+    assert table.allowed("/leads/42") == ["GET"]
+    assert table.allowed("/health") == ["GET"]
+    assert table.allowed("/leads/42/notes") == []
+    assert table.allowed("/leads/") == []
+    assert table.allowed("/leadsx") == []
