@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BeforeValidator
 
 from leads_shared import lead_listing, leads
-from leads_shared.api import caller, responses, use_api_conventions
+from leads_shared.api import caller, cors, responses, use_api_conventions
 from leads_shared.data import get_directory_store, get_lead_store
 from leads_shared.models.common import SuccessBody, blank_to, blank_to_none
 from leads_shared.models.leads import (
@@ -29,7 +29,7 @@ from leads_shared.models.leads import (
 )
 from leads_shared.observability import logger, metrics, tracer
 
-app = APIGatewayRestResolver(enable_validation=True)
+app = APIGatewayRestResolver(enable_validation=True, cors=cors())
 use_api_conventions(app)
 
 LeadId = Annotated[int, Path(ge=1, le=2**53, description="Lead id (per tenant).")]

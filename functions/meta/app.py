@@ -17,7 +17,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from leads_shared.api import use_api_conventions
+from leads_shared.api import cors, use_api_conventions
 from leads_shared.observability import logger, metrics, tracer
 from leads_shared.route_table import RouteTable
 
@@ -30,7 +30,7 @@ DESCRIPTION = (
     'validation `{"message", "errors": {field: [messages]}}`.'
 )
 
-app = APIGatewayRestResolver(enable_validation=True)
+app = APIGatewayRestResolver(enable_validation=True, cors=cors())
 # This function's own routes, which are left out of the document.
 META_ROUTES = [("/health", "GET"), ("/openapi.json", "GET"), ("/docs", "GET")]
 

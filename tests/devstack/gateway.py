@@ -82,6 +82,8 @@ class LocalGateway:
             resource, path_parameters = self._url_map.bind_to_environ(request.environ).match()
         except NotFound:
             return self._gateway_response(default_api, "MISSING_AUTHENTICATION_TOKEN")
+        if request.method == "OPTIONS" and default_api and default_api.cors:
+            return self._cors_preflight(default_api.cors)
         route = self._routes.get((resource, request.method)) or self._routes.get((resource, "ANY"))
         if route is None:
             allowed = sorted(method for path, method in self._routes if path == resource)
@@ -140,6 +142,19 @@ class LocalGateway:
         return Response(payload, int(result["statusCode"]), headers)
 
     @staticmethod
+    def _cors_preflight(cors: Mapping[str, str]) -> Response:
+        """SAM's `Cors` adds an OPTIONS method with a mock integration to every path: the
+        browser's preflight never reaches a function."""
+        names = {
+            "AllowOrigin": "Access-Control-Allow-Origin",
+            "AllowMethods": "Access-Control-Allow-Methods",
+            "AllowHeaders": "Access-Control-Allow-Headers",
+            "MaxAge": "Access-Control-Max-Age",
+        }
+        headers = {names[key]: str(value).strip("'") for key, value in cors.items() if key in names}
+        return Response("{}", 200, headers, content_type="application/json")
+
+    @staticmethod
     def _gateway_response(api: ApiSpec | None, response_type: str) -> Response:
         status, body = _DEFAULT_RESPONSES[response_type]
         configured = api.gateway_responses if api else {}
@@ -147,7 +162,11 @@ class LocalGateway:
         templates = custom.get("ResponseTemplates") or {}
         body = templates.get("application/json") or next(iter(templates.values()), body)
         headers = {"Content-Type": "application/json", "x-amzn-ErrorType": response_type}
-        for key, value in (custom.get("ResponseParameters") or {}).items():
+        parameters = dict(custom.get("ResponseParameters") or {})
+        # SAM's form `Headers: {Name: "'value'"}`, or CloudFormation's `gatewayresponse.header.Name`.
+        for name, value in (parameters.pop("Headers", None) or {}).items():
+            parameters[f"gatewayresponse.header.{name}"] = value
+        for key, value in parameters.items():
             if key.startswith("gatewayresponse.header.") and str(value).startswith("'"):
                 headers[key.removeprefix("gatewayresponse.header.")] = str(value).strip("'")
         return Response(body, int(custom.get("StatusCode", status)), headers)

@@ -131,6 +131,7 @@ class ApiSpec:
     binary_media_types: tuple[str, ...]
     stage_variables: dict[str, str] | None
     gateway_responses: dict[str, Any]
+    cors: dict[str, str] | None = None  # SAM's `Cors` (AllowOrigin, ...), values as quoted there
 
 
 @dataclass(frozen=True)
@@ -409,8 +410,16 @@ class Template:
                 binary_media_types=tuple(str(item).replace("~1", "/") for item in binary_media_types),
                 stage_variables=self.resolve(properties.get("Variables")) or None,
                 gateway_responses=self.resolve(properties.get("GatewayResponses") or {}),
+                cors=self._cors(properties.get("Cors")),
             )
         return apis
+
+    def _cors(self, cors: Any) -> dict[str, str] | None:
+        """SAM's `Cors`: a string is the AllowOrigin; SAM adds OPTIONS mocks answering with it."""
+        if not cors:
+            return None
+        resolved = self.resolve(cors)
+        return {"AllowOrigin": resolved} if isinstance(resolved, str) else dict(resolved)
 
     # -------------------------------------------------------------------------- SQS
     def sqs_sources(self) -> list[SqsEventSource]:

@@ -1,6 +1,7 @@
 """What every function's resolver shares: the error mapping and the auth guard.
 
-A function creates its resolver as ``app = APIGatewayRestResolver(enable_validation=True)``
+A function creates its resolver as
+``app = APIGatewayRestResolver(enable_validation=True, cors=cors())``
 (written out in each ``app.py``: Powertools' OpenAPI merge finds resolvers by that line), then
 calls ``use_api_conventions(app)``; a route asks ``caller(app)`` for the authenticated caller.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.metrics import MetricUnit
@@ -25,6 +26,16 @@ from leads_shared.models.common import ErrorBody, ValidationErrorBody
 from leads_shared.observability import logger, metrics
 
 PRINCIPAL = "principal"
+
+
+def cors() -> CORSConfig:
+    """The CORS headers of every function's answers (API Gateway answers the preflight)."""
+    return CORSConfig(
+        allow_origin=get_settings().cors_allow_origin,
+        allow_headers=["Authorization", "Content-Type", "If-Match", "Idempotency-Key"],
+        expose_headers=["ETag"],
+        max_age=600,
+    )
 
 
 def caller(app: APIGatewayRestResolver) -> Principal:

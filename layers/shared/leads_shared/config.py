@@ -21,6 +21,8 @@ class Settings(BaseModel):
     jwt_jwks_url: str | None = None
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
+    # The origin browsers may call the API from ("*": any; tokens are never sent automatically).
+    cors_allow_origin: str = "*"
     # Largest JSON body accepted before parsing (API Gateway itself stops at 10 MB).
     max_body_bytes: int = 256 * 1024
 
@@ -40,4 +42,5 @@ def get_settings() -> Settings:
         jwt_jwks_url=_env("JWT_JWKS_URL"),
         jwt_issuer=_env("JWT_ISSUER"),
         jwt_audience=_env("JWT_AUDIENCE"),
+        cors_allow_origin=_env("CORS_ALLOW_ORIGIN") or "*",
     )
