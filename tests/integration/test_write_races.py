@@ -24,8 +24,10 @@ class ConflictingClient:
     def __init__(self, client: Any, conflicts: int) -> None:
         self._client = client
         self.conflicts = conflicts
+        self.tokens: list[str | None] = []
 
     def transact_write_items(self, **kwargs: Any) -> Any:
+        self.tokens.append(kwargs.get("ClientRequestToken"))
         if self.conflicts > 0:
             self.conflicts -= 1
             reasons = [{"Code": "None"}] * (len(kwargs["TransactItems"]) - 1) + [
@@ -55,6 +57,10 @@ def test_create_goes_through_transaction_conflicts(bob, conflicts):
     response = bob.post("/leads", lead_body(status="contacted"))
     assert response.status_code == 201 and response.json["id"] == 1
     assert conflicts.conflicts == 0
+    # Every attempt is idempotent on its own (the SDK's retries reuse its token), and a new
+    # attempt is a new transaction.
+    assert len(conflicts.tokens) == 4 and None not in conflicts.tokens
+    assert len(set(conflicts.tokens)) == 4
     assert bob.get("/leads", query={"status": "contacted"}).json["total"] == 1
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import time
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -262,7 +263,7 @@ class LeadStore(TableStore):
         }
         items = [{"Update": stats}, {"Put": put}]
         try:
-            self._transient_retries(lambda: self.client.transact_write_items(TransactItems=items))
+            self._transient_retries(lambda: self._transact(items))
         except _ConditionFailed as failed:
             raise SequenceTaken() from failed
 
@@ -292,7 +293,7 @@ class LeadStore(TableStore):
             items = [write, {"Update": _stats_update(self.table, tenant_id, deltas)}]
 
             def call() -> Any:
-                return self.client.transact_write_items(TransactItems=items)
+                return self._transact(items)
         else:
             ((operation, request),) = write.items()
             method = self.client.put_item if operation == "Put" else self.client.delete_item
@@ -304,6 +305,12 @@ class LeadStore(TableStore):
             self._transient_retries(call)
         except _ConditionFailed as failed:
             raise VersionConflict() from failed
+
+    def _transact(self, items: list[dict[str, Any]]) -> Any:
+        """One transaction attempt. Its token makes the SDK's own retries (after a timeout, say)
+        idempotent: a transaction that committed but whose answer was lost is not applied again,
+        nor reported as a failed condition. Each new attempt gets a new token."""
+        return self.client.transact_write_items(TransactItems=items, ClientRequestToken=uuid.uuid4().hex)
 
     @staticmethod
     def _transient_retries(call: Callable[[], Any]) -> Any:
