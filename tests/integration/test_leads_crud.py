@@ -266,3 +266,11 @@ def test_each_request_publishes_its_dynamodb_usage(bob, capsys):
     emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
     usage = next(doc for doc in emitted if "DynamoDBRequests" in doc)
     assert usage["DynamoDBRequests"] == [1.0] and usage["DynamoDBItemsRead"] == [1.0]
+
+
+def test_failed_requests_publish_their_dynamodb_usage_too(bob, capsys):
+    capsys.readouterr()
+    assert bob.get("/leads/999").status_code == 404
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    usage = next(doc for doc in emitted if "DynamoDBRequests" in doc)
+    assert usage["DynamoDBRequests"] == [1.0] and usage["DynamoDBItemsRead"] == [0.0]

@@ -34,8 +34,8 @@ def test_other_methods_are_405_with_allow(tenant, path):
         }
 
 
-@pytest.mark.parametrize("path", ["/nowhere", "/leads/1/nowhere", "/leads/1/notes/2/extra", "/LEADS"])
+@pytest.mark.parametrize("path", ["/nowhere", "/leads/1/nowhere", "/leads/1/notes/2/extra", "/LEADS", "/"])
 def test_unknown_paths_are_404(tenant, path):
     response = tenant.as_user(2).get(path)
     assert response.status_code == 404
-    assert response.json == {"message": f"The route {path.strip('/')} could not be found."}
+    assert response.json == {"message": f"The route {path.strip('/') or '/'} could not be found."}

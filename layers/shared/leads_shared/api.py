@@ -54,12 +54,13 @@ def caller(app: APIGatewayRestResolver) -> Principal:
 def metered(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
     """Global middleware: what each request cost in DynamoDB, as a log field and as metrics."""
     meter.reset()
-    response = next_middleware(app)
-    cost = meter.snapshot()
-    logger.info("dynamodb usage", extra={"dynamodb": cost})
-    metrics.add_metric(name="DynamoDBRequests", unit=MetricUnit.Count, value=cost["requests"])
-    metrics.add_metric(name="DynamoDBItemsRead", unit=MetricUnit.Count, value=cost["items_read"])
-    return response
+    try:
+        return next_middleware(app)
+    finally:  # failed requests cost too, and are the ones worth watching
+        cost = meter.snapshot()
+        logger.info("dynamodb usage", extra={"dynamodb": cost})
+        metrics.add_metric(name="DynamoDBRequests", unit=MetricUnit.Count, value=cost["requests"])
+        metrics.add_metric(name="DynamoDBItemsRead", unit=MetricUnit.Count, value=cost["items_read"])
 
 
 def authenticated(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:

@@ -167,7 +167,8 @@ def register_error_handlers(
                 f"Supported methods: {supported}."
             )
             return json_response(405, {"message": message}, {"Allow": supported})
-        return json_response(404, {"message": f"The route {event.path.strip('/')} could not be found."})
+        route = event.path.strip("/") or "/"
+        return json_response(404, {"message": f"The route {route} could not be found."})
 
     @app.exception_handler(Exception)
     def _unexpected(error: Exception) -> Response:

@@ -30,6 +30,7 @@ THROTTLING_CODES = frozenset(
         "RequestLimitExceeded",
         "InternalServerError",
         "ServiceUnavailable",
+        "TransactionInProgressException",
     }
 )
 

@@ -324,6 +324,8 @@ class LeadStore(TableStore):
                 outcome = _classify(exc)
                 if outcome == "condition":
                     raise _ConditionFailed() from exc
+                if outcome == "busy":
+                    raise ServiceUnavailable("The service is busy. Please retry shortly.") from exc
                 if outcome != "conflict":
                     raise unavailable(exc) from exc
                 if attempt == TRANSIENT_ATTEMPTS - 1:
@@ -338,18 +340,26 @@ class _ConditionFailed(Exception):
     """A condition of the write did not hold (the caller says what that means)."""
 
 
+THROTTLED_REASONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"})
+
+
 def _classify(exc: ClientError) -> str:
     """``condition`` (a condition failed), ``conflict`` (another transaction was in the way:
-    retry), or ``other``."""
+    retry), ``busy`` (throttled, or this very transaction still in progress: the client should
+    retry later), or ``other``."""
     code = error_code(exc)
     if code == "ConditionalCheckFailedException":
         return "condition"
     if code == "TransactionConflictException":
         return "conflict"
+    if code == "TransactionInProgressException":
+        return "busy"
     if code == "TransactionCanceledException":
         reasons = cancellation_codes(exc)
         if "ConditionalCheckFailed" in reasons:
             return "condition"
+        if THROTTLED_REASONS.intersection(reasons):
+            return "busy"
         if "TransactionConflict" in reasons:
             return "conflict"
     return "other"
