@@ -124,3 +124,34 @@ def test_a_deleted_leads_id_is_never_reused(bob):
         bob.post("/leads", lead_body())
     bob.delete("/leads/2")
     assert bob.post("/leads", lead_body()).json["id"] == 3
+
+
+class LostAnswerClient:
+    """The real client, except that the next put_item is applied and then reported as failed
+    by its (SDK) retry, as when the first answer is lost on the network."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.lost = 1
+
+    def put_item(self, **kwargs: Any) -> Any:
+        answer = self._client.put_item(**kwargs)
+        if self.lost:
+            self.lost -= 1
+            raise ClientError(
+                {"Error": {"Code": "ConditionalCheckFailedException", "Message": "retry"}}, "PutItem"
+            )
+        return answer
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+def test_a_write_whose_answer_was_lost_is_not_a_412(bob, monkeypatch):
+    etag = bob.post("/leads", lead_body()).headers["ETag"]
+    client = LostAnswerClient(dynamo.dynamodb_client())
+    monkeypatch.setattr(dynamo, "dynamodb_client", lambda: client)
+    response = bob.put("/leads/1", lead_body(notes="once"), headers={"If-Match": etag})
+    assert client.lost == 0
+    assert response.status_code == 200 and response.headers["ETag"] == '"2"'
+    assert bob.get("/leads/1").json["notes"] == "once"

@@ -117,7 +117,13 @@ def update_lead(
             return current
         updated.version = current.version + 1
         updated.updated_at = utc_now()
-        store.replace(current, updated)
+        try:
+            store.replace(current, updated)
+        except VersionConflict:
+            # Our own write may be what changed the lead: the SDK retried a write whose answer
+            # was lost, and the retry found the version it had just written.
+            if store.get(principal.tenant_id, lead_id) != updated:
+                raise
         return updated
 
     return _without_lost_updates(attempt, if_match)
