@@ -35,6 +35,7 @@ use_api_conventions(app)
 LeadId = Annotated[int, Path(ge=1, le=2**53, description="Lead id (per tenant).")]
 IfMatch = Annotated[
     str | None,
+    BeforeValidator(blank_to_none),
     Header(alias="If-Match", description="The lead's ETag: the write fails with 412 if it changed."),
 ]
 TAGS = ["Leads"]

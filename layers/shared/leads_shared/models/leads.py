@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
+from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
 from leads_shared.models.common import (
@@ -44,10 +45,10 @@ OptionalEmail = Annotated[OptionalText255, BeforeValidator(_checked_email)]
 
 
 def _integer_id(value: Any) -> Any:
-    """JSON ids are integers (or digit strings): `true` or `2.0` is not a user id."""
-    if isinstance(value, bool | float):
+    """JSON ids are integers (JSON Schema counts ``2.0`` as one) or digit strings; ``true`` is not."""
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
         raise PydanticCustomError("int_type", "Input should be a valid integer")
-    return blank_to_none(value)
+    return int(value) if isinstance(value, float) else blank_to_none(value)
 
 
 UserId = Annotated[UserIdParam | None, BeforeValidator(_integer_id)]
@@ -62,7 +63,8 @@ def sort_direction(value: Any) -> Any:
 
 class LeadFields(BaseModel):
     """Fields a client may write. Anything else in the body (``id``, ``created_at``,
-    ``tenant_id``, key attributes, ...) is ignored, never stored."""
+    ``tenant_id``, key attributes, ...) is ignored, never stored. Strings are trimmed, and a
+    blank string means ``null``."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -86,7 +88,8 @@ class LeadUpdate(LeadFields):
     """``PUT /leads/{id}``: ``first_name`` and ``last_name`` are required as in the contract;
     any other field that is left out keeps its value, and ``null`` clears it."""
 
-    status: LeadStatus | None = None
+    # Leaving `status` out keeps it; `null` is not a status (hidden from the schema).
+    status: LeadStatus | SkipJsonSchema[None] = None
 
     @field_validator("status", mode="before")
     @classmethod
