@@ -101,6 +101,7 @@ def list_leads(
         sort_dir=sort_dir,
     )
     result = lead_listing.list_leads(caller(app), query, get_lead_store(), get_directory_store())
+    logger.info("listed leads", extra={"plan": result.plan, "total": result.total})
     return LeadPage(
         data=[LeadOut.of(lead) for lead in result.leads],
         current_page=query.page,

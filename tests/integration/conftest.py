@@ -24,6 +24,7 @@ from leads_shared.models.directory import User
 from tests.devstack.emulator import Emulator, start_emulator
 from tests.devstack.gateway import LocalGateway
 from tests.devstack.runtime import LambdaFunction
+from tests.devstack.seed import seed_demo_data
 from tests.devstack.stack import LOCAL_PARAMETERS, RUNTIME_ENVIRONMENT, functions_environment
 from tests.devstack.template import Template
 from tests.devstack.tokens import mint_token
@@ -50,6 +51,12 @@ def emulator() -> Iterator[Emulator]:
         os.environ.clear()
         os.environ.update(saved)
         emulator.stop()
+
+
+@pytest.fixture(scope="session")
+def demo_data(emulator: Emulator) -> None:
+    """acme and globex, as `make dev` has them (other tests use random tenants: no clash)."""
+    seed_demo_data()
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,6 @@ import pytest
 
 from tests.devstack.emulator import Emulator
 from tests.devstack.runtime import LambdaFunction
-from tests.devstack.seed import seed_demo_data
 from tests.devstack.template import REPO_ROOT, ApiRoute, Template
 
 EVENTS_DIR = REPO_ROOT / "events"
@@ -44,12 +43,6 @@ def header(response: dict[str, Any], name: str) -> str | None:
         if key.lower() == name.lower() and values:
             return str(values[0])
     return None
-
-
-@pytest.fixture(scope="module")
-def demo_data(emulator: Emulator) -> None:
-    """acme and globex, as `make dev` has them (other tests use random tenants: no clash)."""
-    seed_demo_data()
 
 
 @pytest.fixture(scope="module")

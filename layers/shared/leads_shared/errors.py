@@ -37,10 +37,6 @@ class PreconditionFailed(DomainError):
         super().__init__("The resource was changed by someone else (If-Match does not match).")
 
 
-class BadRequest(DomainError):
-    pass
-
-
 class PayloadTooLarge(DomainError):
     def __init__(self, limit: int) -> None:
         super().__init__(f"The request body must not be larger than {limit} bytes.")

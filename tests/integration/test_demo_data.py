@@ -1,0 +1,32 @@
+"""`make dev`'s demo data is what the README promises, and the same on every start."""
+
+from __future__ import annotations
+
+from leads_shared.data import get_directory_store, get_lead_store
+from tests.devstack.seed import demo_leads
+
+
+def test_tenants_teams_users_and_stages(demo_data):
+    directory = get_directory_store()
+    assert [(t.id, t.name) for t in directory.teams("acme")] == [(1, "Inbound"), (2, "Enterprise")]
+    assert [(u.id, u.name, u.role, u.team_id) for u in directory.users("acme")] == [
+        (1, "Alice Admin", "admin", 1),
+        (2, "Bob Baker", "user", 1),
+        (3, "Carol Chen", "user", 2),
+    ]
+    assert [(t.id, t.name) for t in directory.teams("globex")] == [(1, "Sales")]
+    assert [(u.id, u.name, u.role) for u in directory.users("globex")] == [
+        (1, "Gina Admin", "admin"),
+        (2, "Hank Hill", "user"),
+    ]
+    stages = ["Prospecting", "Proposal", "Negotiation", "Closed Won", "Closed Lost"]
+    for tenant in ("acme", "globex"):
+        assert [(s.id, s.name) for s in directory.stages(tenant)] == list(enumerate(stages, start=1))
+
+
+def test_leads_are_counted_and_the_same_every_time(demo_data):
+    store = get_lead_store()
+    assert store.stats("acme").total == 50 and store.stats("acme").lead_seq == 50
+    assert store.stats("globex").total == 0
+    assert demo_leads("acme") == demo_leads("acme")  # deterministic, timestamps included
+    assert store.get("acme", 7) == demo_leads("acme")[6]

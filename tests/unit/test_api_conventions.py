@@ -1,0 +1,57 @@
+"""What every function's resolver gets from `use_api_conventions`, shown on a tiny resolver:
+the token before anything else, the role check of admin-only routes, and the envelope."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import pytest
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from leads_shared.api import admin_only, caller, cors, use_api_conventions
+from tests.devstack.tokens import mint_token
+
+app = APIGatewayRestResolver(enable_validation=True, cors=cors())
+use_api_conventions(app)
+
+
+@app.get("/admin-thing", middlewares=[admin_only])
+def admin_thing() -> dict:
+    return {"tenant": caller(app).tenant_id}
+
+
+@app.get("/counted")
+def counted(n: Annotated[int, Query(ge=1)]) -> dict:
+    return {"n": n}
+
+
+def call(path: str, token: str | None, query: dict | None = None) -> tuple[int, dict]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    event = {
+        "resource": path, "path": path, "httpMethod": "GET", "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
+        "requestContext": {"stage": "test", "path": path, "requestId": "r"}, "body": None,
+    }  # fmt: skip
+    response = app.resolve(event, None)
+    return response["statusCode"], json.loads(response["body"])
+
+
+@pytest.mark.parametrize(("role", "status"), [("admin", 200), ("user", 403)])
+def test_admin_only_routes_check_the_role(role, status):
+    code, body = call("/admin-thing", mint_token(1, "acme", role=role))
+    assert code == status
+    if status == 403:
+        assert body == {"message": "This action is unauthorized."}
+    else:
+        assert body == {"tenant": "acme"}
+
+
+def test_a_bad_token_is_401_even_where_the_role_or_the_query_would_fail():
+    assert call("/admin-thing", None) == (401, {"message": "Unauthenticated."})
+    assert call("/counted", "garbage", {"n": "zero"}) == (401, {"message": "Unauthenticated."})
+    code, body = call("/counted", mint_token(1, "acme"), {"n": "zero"})
+    assert code == 422 and body["errors"] == {"n": ["The n field must be an integer."]}
