@@ -3,6 +3,7 @@ a subprocess and called over real HTTP."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import re
@@ -59,8 +60,9 @@ def _stop(process: subprocess.Popen[str]) -> None:
         process.wait(timeout=STOP_TIMEOUT_S)
 
 
-@pytest.fixture(scope="session")
-def local_stack() -> Iterator[LocalStackProcess]:
+@contextlib.contextmanager
+def running_stack() -> Iterator[LocalStackProcess]:
+    """`python -m tests.devstack --port 0` in a subprocess, until the block ends."""
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.devstack", "--port", "0"],
         cwd=REPO_ROOT,
@@ -106,6 +108,12 @@ def local_stack() -> Iterator[LocalStackProcess]:
         yield LocalStackProcess(base_url, process, output)
     finally:
         _stop(process)
+
+
+@pytest.fixture(scope="session")
+def local_stack() -> Iterator[LocalStackProcess]:
+    with running_stack() as stack:
+        yield stack
 
 
 @pytest.fixture(scope="session")
