@@ -4,7 +4,9 @@ Every write that changes what ``total`` counts updates the tenant's stats item i
 transaction, so counts never drift from the leads. Lead ids come from the stats item's
 ``lead_seq``: a create reads it and writes ``lead_seq + 1`` with a condition, so two creates can
 never take the same id. The loser of such a race reserves an id with an atomic ``ADD`` instead
-(``reserve_ids``), which cannot conflict: contention costs two more requests, never a failure.
+(``reserve_ids``), which two writers can never share: contention costs two more requests.
+A transaction cancelled only because another one was touching the same items is retried here
+(``_transient_retries``); a failed condition is left to the caller to interpret.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ TRANSIENT_ATTEMPTS = 6
 
 
 class SequenceTaken(Exception):
-    """Another writer took the id (or changed the counters) first: read again and retry."""
+    """Another writer took the id first: take another one."""
 
 
 class VersionConflict(Exception):
