@@ -39,7 +39,8 @@ def cors() -> CORSConfig:
 
 
 def caller(app: APIGatewayRestResolver) -> Principal:
-    """The authenticated caller of the current request (verified once per request)."""
+    """The authenticated caller of the current request (verified once per request). The body's
+    size is checked here too, right after the token: nothing else runs on an oversized body."""
     principal = app.context.get(PRINCIPAL)
     if principal is None:
         settings = get_settings()

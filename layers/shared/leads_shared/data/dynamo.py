@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -110,7 +111,7 @@ def to_item(values: Mapping[str, Any]) -> dict[str, Any]:
 def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
     values = {k: _deserializer.deserialize(v) for k, v in item.items()}
     # Numbers come back as Decimal; every number we store is an integer.
-    return {k: int(v) if type(v).__name__ == "Decimal" else v for k, v in values.items()}
+    return {k: int(v) if isinstance(v, Decimal) else v for k, v in values.items()}
 
 
 def stored_values(item: Mapping[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -34,7 +34,13 @@ from leads_shared.data.dynamo import (
     unavailable,
 )
 from leads_shared.errors import ServiceUnavailable, StoreFailure
-from leads_shared.keys import KEY_ATTRIBUTES, DirectoryKeys, IndexPartition, LeadKeys, LeadStatsKeys
+from leads_shared.keys import (
+    KEY_ATTRIBUTES,
+    DirectoryKeys,
+    IndexPartition,
+    LeadKeys,
+    LeadStatsKeys,
+)
 from leads_shared.models.directory import User
 from leads_shared.models.leads import Lead
 
@@ -53,8 +59,10 @@ class VersionConflict(Exception):
 
 @dataclass(frozen=True)
 class LeadStats:
-    lead_seq: int
-    counters: dict[str, int]
+    """A tenant's id sequence and counters (all zero before its first lead)."""
+
+    lead_seq: int = 0
+    counters: dict[str, int] = field(default_factory=dict)
 
     def count(self, name: str) -> int:
         return max(0, self.counters.get(name, 0))
@@ -157,35 +165,33 @@ class LeadStore(TableStore):
                     time.sleep(min(0.05 * 2**attempt, 1.0))
         return found
 
+    def _with_user(
+        self, tenant_id: str, key: dict[str, str], user_id: int | None
+    ) -> tuple[dict[str, Any] | None, User | None]:
+        """One item and (when asked) a user of the tenant, in one consistent request."""
+        keys = [key]
+        if user_id is not None:
+            keys.append(DirectoryKeys.user(tenant_id, user_id))
+        item: dict[str, Any] | None = None
+        user: User | None = None
+        for found in self._batch_get(keys, consistent=True):
+            if found["PK"]["S"] == key["PK"] and found["SK"]["S"] == key["SK"]:
+                item = found
+            else:
+                user = user_from_item(found)
+        return item, user
+
     def get_with_user(
         self, tenant_id: str, lead_id: int, user_id: int | None
     ) -> tuple[Lead | None, User | None]:
         """A lead and (when asked) a user of the tenant, in one request."""
-        keys = [LeadKeys.primary(tenant_id, lead_id)]
-        if user_id is not None:
-            keys.append(DirectoryKeys.user(tenant_id, user_id))
-        lead: Lead | None = None
-        user: User | None = None
-        for item in self._batch_get(keys, consistent=True):
-            if item["SK"]["S"] == LeadKeys.SK:
-                lead = lead_from_item(item)
-            else:
-                user = user_from_item(item)
-        return lead, user
+        item, user = self._with_user(tenant_id, LeadKeys.primary(tenant_id, lead_id), user_id)
+        return (lead_from_item(item) if item else None), user
 
     def stats_with_user(self, tenant_id: str, user_id: int | None) -> tuple[LeadStats, User | None]:
         """The tenant's lead counters (and a user of the tenant, when asked) in one request."""
-        keys = [LeadStatsKeys.primary(tenant_id)]
-        if user_id is not None:
-            keys.append(DirectoryKeys.user(tenant_id, user_id))
-        stats = LeadStats(lead_seq=0, counters={})
-        user: User | None = None
-        for item in self._batch_get(keys, consistent=True):
-            if item["SK"]["S"] == LeadStatsKeys.SK:
-                stats = _stats_from_item(item)
-            else:
-                user = user_from_item(item)
-        return stats, user
+        item, user = self._with_user(tenant_id, LeadStatsKeys.primary(tenant_id), user_id)
+        return (_stats_from_item(item) if item else LeadStats()), user
 
     def stats(self, tenant_id: str) -> LeadStats:
         with store_errors():
@@ -193,7 +199,7 @@ class LeadStore(TableStore):
                 TableName=self.table, Key=to_item(LeadStatsKeys.primary(tenant_id))
             )
         item = response.get("Item")
-        return _stats_from_item(item) if item else LeadStats(lead_seq=0, counters={})
+        return _stats_from_item(item) if item else LeadStats()
 
     def _query(self, partition: IndexPartition, forward: bool, count: int | None) -> list[dict[str, Any]]:
         """Items of one index partition in index order: the first ``count``, or all."""

@@ -19,7 +19,6 @@ from leads_shared.models.common import (
 )
 
 LeadStatus = Literal["new", "contacted", "qualified", "disqualified"]
-LEAD_STATUSES: tuple[str, ...] = ("new", "contacted", "qualified", "disqualified")
 SortBy = Literal["name", "email", "company_name", "status", "source", "assigned_to_name", "created_at"]
 Scope = Literal["me", "team", "company"]
 SortDir = Literal["ASC", "DESC"]
