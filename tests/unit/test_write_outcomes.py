@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from leads_shared.data.lead_store import LeadStore, _classify, _ConditionFailed
+from leads_shared.data.writes import ConditionFailed, classify, transient_retries
 from leads_shared.errors import ServiceUnavailable, StoreFailure
 
 
@@ -40,8 +40,8 @@ def plain(code: str) -> ClientError:
         (plain("ValidationException"), "other"),
     ],
 )
-def test_classify(error, outcome):
-    assert _classify(error) == outcome
+def testclassify(error, outcome):
+    assert classify(error) == outcome
 
 
 def failing_after(errors: list[Exception]):
@@ -59,7 +59,7 @@ def failing_after(errors: list[Exception]):
 def test_conflicts_are_retried_then_succeed(monkeypatch):
     monkeypatch.setattr("leads_shared.data.lead_store.time.sleep", lambda _: None)
     call, calls = failing_after([cancelled("None", "TransactionConflict")] * 2)
-    assert LeadStore._transient_retries(call) == "written" and len(calls) == 3
+    assert transient_retries(call) == "written" and len(calls) == 3
 
 
 @pytest.mark.parametrize(
@@ -67,7 +67,7 @@ def test_conflicts_are_retried_then_succeed(monkeypatch):
     [
         ([cancelled("None", "TransactionConflict")] * 50, ServiceUnavailable, 6),
         ([cancelled("None", "ThrottlingError")], ServiceUnavailable, 1),
-        ([cancelled("ConditionalCheckFailed", "None")], _ConditionFailed, 1),
+        ([cancelled("ConditionalCheckFailed", "None")], ConditionFailed, 1),
         ([plain("ValidationException")], StoreFailure, 1),
     ],
 )
@@ -75,5 +75,5 @@ def test_what_is_not_retried(monkeypatch, errors, raised, attempts):
     monkeypatch.setattr("leads_shared.data.lead_store.time.sleep", lambda _: None)
     call, calls = failing_after(list(errors))
     with pytest.raises(raised):
-        LeadStore._transient_retries(call)
+        transient_retries(call)
     assert len(calls) == attempts

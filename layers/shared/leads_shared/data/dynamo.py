@@ -6,6 +6,7 @@ Only the data layer (this package) imports boto3/botocore.
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -129,6 +130,12 @@ class TableStore:
     @property
     def client(self) -> Any:
         return self._client or dynamodb_client()
+
+    def transact(self, items: list[dict[str, Any]]) -> Any:
+        """One transaction attempt. Its token makes the SDK's own retries (after a timeout, say)
+        idempotent: a transaction that committed but whose answer was lost is not applied again,
+        nor reported as a failed condition. Each new attempt gets a new token."""
+        return self.client.transact_write_items(TransactItems=items, ClientRequestToken=uuid.uuid4().hex)
 
 
 def av(value: Any) -> dict[str, Any]:

@@ -11,29 +11,23 @@ A transaction cancelled only because another one was touching the same items is 
 
 from __future__ import annotations
 
-import random
 import time
-import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-from botocore.exceptions import BotoCoreError, ClientError
 
 from leads_shared.data.directory_store import user_from_item
 from leads_shared.data.dynamo import (
     TableStore,
     av,
-    cancellation_codes,
-    error_code,
     from_item,
     query_pages,
     store_errors,
     stored_values,
     to_item,
-    unavailable,
 )
-from leads_shared.errors import ServiceUnavailable, StoreFailure
+from leads_shared.data.writes import ConditionFailed, transient_retries
+from leads_shared.errors import StoreFailure
 from leads_shared.keys import (
     KEY_ATTRIBUTES,
     DirectoryKeys,
@@ -45,8 +39,6 @@ from leads_shared.models.directory import User
 from leads_shared.models.leads import Lead
 
 BATCH_GET_LIMIT = 100
-# Writes cancelled only by another transaction on the same items are tried this often.
-TRANSIENT_ATTEMPTS = 6
 
 
 class SequenceTaken(Exception):
@@ -241,7 +233,7 @@ class LeadStore(TableStore):
     # ------------------------------------------------------------------ writes
     def reserve_ids(self, tenant_id: str, count: int = 1) -> int:
         """Take ``count`` ids atomically; returns the last one (the first is ``last - count + 1``)."""
-        response = self._transient_retries(
+        response = transient_retries(
             lambda: self.client.update_item(
                 TableName=self.table,
                 Key=to_item(LeadStatsKeys.primary(tenant_id)),
@@ -271,8 +263,8 @@ class LeadStore(TableStore):
         }
         items = [{"Update": stats}, {"Put": put}]
         try:
-            self._transient_retries(lambda: self._transact(items))
-        except _ConditionFailed as failed:
+            transient_retries(lambda: self.transact(items))
+        except ConditionFailed as failed:
             raise SequenceTaken() from failed
 
     def replace(self, before: Lead, after: Lead) -> None:
@@ -301,7 +293,7 @@ class LeadStore(TableStore):
             items = [write, {"Update": _stats_update(self.table, tenant_id, deltas)}]
 
             def call() -> Any:
-                return self._transact(items)
+                return self.transact(items)
         else:
             ((operation, request),) = write.items()
             method = self.client.put_item if operation == "Put" else self.client.delete_item
@@ -310,67 +302,9 @@ class LeadStore(TableStore):
                 return method(**request)
 
         try:
-            self._transient_retries(call)
-        except _ConditionFailed as failed:
+            transient_retries(call)
+        except ConditionFailed as failed:
             raise VersionConflict() from failed
-
-    def _transact(self, items: list[dict[str, Any]]) -> Any:
-        """One transaction attempt. Its token makes the SDK's own retries (after a timeout, say)
-        idempotent: a transaction that committed but whose answer was lost is not applied again,
-        nor reported as a failed condition. Each new attempt gets a new token."""
-        return self.client.transact_write_items(TransactItems=items, ClientRequestToken=uuid.uuid4().hex)
-
-    @staticmethod
-    def _transient_retries(call: Callable[[], Any]) -> Any:
-        """Run a write; retry it (with jittered backoff) while DynamoDB cancels it only because
-        another transaction was touching one of its items (the tenant's counters item is shared
-        by every write of the tenant). A failed condition raises ``_ConditionFailed``."""
-        for attempt in range(TRANSIENT_ATTEMPTS):
-            try:
-                return call()
-            except ClientError as exc:
-                outcome = _classify(exc)
-                if outcome == "condition":
-                    raise _ConditionFailed() from exc
-                if outcome == "busy":
-                    raise ServiceUnavailable("The service is busy. Please retry shortly.") from exc
-                if outcome != "conflict":
-                    raise unavailable(exc) from exc
-                if attempt == TRANSIENT_ATTEMPTS - 1:
-                    raise ServiceUnavailable("The service is busy. Please retry shortly.") from exc
-                time.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311 - jitter, not security
-            except BotoCoreError as exc:
-                raise unavailable(exc) from exc
-        raise AssertionError("unreachable")
-
-
-class _ConditionFailed(Exception):
-    """A condition of the write did not hold (the caller says what that means)."""
-
-
-THROTTLED_REASONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"})
-
-
-def _classify(exc: ClientError) -> str:
-    """``condition`` (a condition failed), ``conflict`` (another transaction was in the way:
-    retry), ``busy`` (throttled, or this very transaction still in progress: the client should
-    retry later), or ``other``."""
-    code = error_code(exc)
-    if code == "ConditionalCheckFailedException":
-        return "condition"
-    if code == "TransactionConflictException":
-        return "conflict"
-    if code == "TransactionInProgressException":
-        return "busy"
-    if code == "TransactionCanceledException":
-        reasons = cancellation_codes(exc)
-        if "ConditionalCheckFailed" in reasons:
-            return "condition"
-        if THROTTLED_REASONS.intersection(reasons):
-            return "busy"
-        if "TransactionConflict" in reasons:
-            return "conflict"
-    return "other"
 
 
 def _stats_from_item(item: dict[str, Any]) -> LeadStats:

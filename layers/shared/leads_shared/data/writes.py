@@ -1,0 +1,77 @@
+"""How the stores write: transactions with idempotency tokens, retries of transactions that only
+collided with another one, and what a failed write means (``classify``)."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from leads_shared.data.dynamo import cancellation_codes, error_code, unavailable
+from leads_shared.errors import ServiceUnavailable
+
+# Writes cancelled only by another transaction on the same items are tried this often.
+TRANSIENT_ATTEMPTS = 6
+THROTTLED_REASONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"})
+BUSY = "The service is busy. Please retry shortly."
+
+
+class ConditionFailed(Exception):
+    """A condition of the write did not hold (the caller says what that means). ``reasons``: the
+    per-item cancellation codes of a transaction, in the order of its items (empty otherwise)."""
+
+    def __init__(self, reasons: list[str] | None = None) -> None:
+        super().__init__("condition failed")
+        self.reasons = reasons or []
+
+    def failed_items(self) -> list[int]:
+        """Positions (in the transaction) of the items whose condition failed."""
+        return [i for i, code in enumerate(self.reasons) if code == "ConditionalCheckFailed"]
+
+
+def classify(exc: ClientError) -> str:
+    """``condition`` (a condition failed), ``conflict`` (another transaction was in the way:
+    retry), ``busy`` (throttled, or this very transaction still in progress: the client should
+    retry later), or ``other``."""
+    code = error_code(exc)
+    if code == "ConditionalCheckFailedException":
+        return "condition"
+    if code == "TransactionConflictException":
+        return "conflict"
+    if code == "TransactionInProgressException":
+        return "busy"
+    if code == "TransactionCanceledException":
+        reasons = cancellation_codes(exc)
+        if "ConditionalCheckFailed" in reasons:
+            return "condition"
+        if THROTTLED_REASONS.intersection(reasons):
+            return "busy"
+        if "TransactionConflict" in reasons:
+            return "conflict"
+    return "other"
+
+
+def transient_retries(call: Callable[[], Any]) -> Any:
+    """Run a write; retry it (with jittered backoff) while DynamoDB cancels it only because
+    another transaction was touching one of its items (the tenant's counters item is shared
+    by every write of the tenant). A failed condition raises ``ConditionFailed``."""
+    for attempt in range(TRANSIENT_ATTEMPTS):
+        try:
+            return call()
+        except ClientError as exc:
+            outcome = classify(exc)
+            if outcome == "condition":
+                raise ConditionFailed(cancellation_codes(exc)) from exc
+            if outcome == "busy":
+                raise ServiceUnavailable(BUSY) from exc
+            if outcome != "conflict":
+                raise unavailable(exc) from exc
+            if attempt == TRANSIENT_ATTEMPTS - 1:
+                raise ServiceUnavailable(BUSY) from exc
+            time.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311 - jitter, not security
+        except BotoCoreError as exc:
+            raise unavailable(exc) from exc
+    raise AssertionError("unreachable")
