@@ -30,10 +30,17 @@ os.environ.update(TEST_ENV)
 def fresh_settings():
     """Settings and clients are cached per process (as on Lambda); tests that change the
     environment get fresh ones."""
-    from leads_shared import config
-    from leads_shared.data import dynamo, get_directory_store, get_lead_store
+    from leads_shared import config, data
+    from leads_shared.data import dynamo
 
-    caches = (config.get_settings, dynamo.dynamodb_client, get_lead_store, get_directory_store)
+    caches = (
+        config.get_settings,
+        dynamo.dynamodb_client,
+        data.get_lead_store,
+        data.get_directory_store,
+        data.get_record_store,
+        data.get_activity_store,
+    )
     for cache in caches:
         cache.cache_clear()
     yield

@@ -1,4 +1,5 @@
-"""Leads: list, create, read, update and delete. Routes only; the rules live in the layer."""
+"""Leads: list, create, read, update, delete, qualify, disqualify, and matching companies and
+contacts. Routes only; the rules live in the layer."""
 
 from datetime import date
 from typing import Annotated
@@ -9,13 +10,16 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BeforeValidator
 
-from leads_shared import lead_listing, leads
+from leads_shared import lead_listing, leads, matching, qualify
 from leads_shared.api import caller, cors, responses, use_api_conventions
-from leads_shared.data import get_directory_store, get_lead_store
+from leads_shared.data import get_directory_store, get_lead_store, get_record_store
+from leads_shared.data.idempotency import HEADER as IDEMPOTENCY_HEADER
+from leads_shared.data.idempotency import run_once
 from leads_shared.models.common import SuccessBody, blank_to, blank_to_none
 from leads_shared.models.leads import (
     MAX_PAGE,
     LeadCreate,
+    LeadDetail,
     LeadOut,
     LeadPage,
     LeadStatus,
@@ -27,6 +31,13 @@ from leads_shared.models.leads import (
     UserIdParam,
     sort_direction,
 )
+from leads_shared.models.records import (
+    CompanyMatches,
+    ContactMatches,
+    DisqualifyRequest,
+    QualifyRequest,
+    QualifyResult,
+)
 from leads_shared.observability import logger, metrics, tracer
 
 app = APIGatewayRestResolver(enable_validation=True, cors=cors())
@@ -37,6 +48,18 @@ IfMatch = Annotated[
     str | None,
     BeforeValidator(blank_to_none),
     Header(alias="If-Match", description="The lead's ETag: the write fails with 412 if it changed."),
+]
+IdempotencyKey = Annotated[
+    str | None,
+    BeforeValidator(blank_to_none),
+    Header(
+        alias=IDEMPOTENCY_HEADER,
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Any unique string (a UUID): a retry with the same key and body returns the first "
+        "answer without qualifying again. Kept 24 hours.",
+    ),
 ]
 TAGS = ["Leads"]
 
@@ -128,11 +151,18 @@ def create_lead(body: Annotated[LeadCreate, Body()]) -> Response[LeadOut]:
     "/leads/<id>",
     summary="Get lead",
     tags=TAGS,
-    responses=responses((200, LeadOut, "The lead (ETag: its version)."), 404),
+    description="The lead with its notes (`lead_notes`, newest first), read in one DynamoDB query.",
+    responses=responses((200, LeadDetail, "The lead (ETag: its version)."), 404),
 )
 @tracer.capture_method
-def get_lead(id: LeadId) -> Response[LeadOut]:
-    return _lead_response(leads.get_lead(caller(app), id, get_lead_store()))
+def get_lead(id: LeadId) -> Response[LeadDetail]:
+    lead, notes = leads.get_lead(caller(app), id, get_lead_store())
+    return Response(
+        status_code=200,
+        content_type=content_types.APPLICATION_JSON,
+        body=LeadDetail.with_notes(lead, notes),
+        headers={"ETag": lead.etag},
+    )
 
 
 @app.put(
@@ -162,6 +192,84 @@ def update_lead(
 def delete_lead(id: LeadId, if_match: IfMatch = None) -> SuccessBody:
     leads.delete_lead(caller(app), id, get_lead_store(), if_match=if_match)
     return SuccessBody()
+
+
+# Static paths are declared before /leads/<id>, which would otherwise take them as an id.
+@app.get(
+    "/leads/match-company",
+    summary="Match lead to company",
+    tags=TAGS,
+    description="Companies of the tenant whose name matches, ignoring case, accents, punctuation, "
+    "extra spaces and legal suffixes (Inc, LLC, Ltd, GmbH, ...): exact matches first, then names "
+    "that start with it, shortest first. At most 20.",
+    responses=responses((200, CompanyMatches, "Matching companies, best first.")),
+)
+@tracer.capture_method
+def match_company(
+    company: Annotated[SearchText, Query(min_length=1, description="Company name to search.")],
+) -> CompanyMatches:
+    return CompanyMatches(data=matching.match_company(caller(app), company, get_record_store()))
+
+
+@app.get(
+    "/leads/match-contact",
+    summary="Match lead to contact",
+    tags=TAGS,
+    description="Contacts, then leads, of the tenant with this email, ignoring case. At most 20.",
+    responses=responses((200, ContactMatches, "Contacts and leads with that email.")),
+)
+@tracer.capture_method
+def match_contact(
+    email: Annotated[SearchText, Query(min_length=1, description="Email to search.")],
+) -> ContactMatches:
+    return ContactMatches(data=matching.match_contact(caller(app), email, get_record_store()))
+
+
+@app.post(
+    "/leads/<id>/qualify",
+    summary="Qualify lead",
+    tags=TAGS,
+    description="Convert the lead into a contact (or link `contact_id`), and optionally a company "
+    "(`create_company`, or link `company_id`) and a deal, all in one transaction: all of it is "
+    "written or nothing. A lead already qualified or disqualified is a 409.",
+    responses=responses((200, QualifyResult, "The lead is qualified."), 404, 409),
+)
+@tracer.capture_method
+def qualify_lead(
+    id: LeadId,
+    body: Annotated[QualifyRequest | None, Body()] = None,
+    idempotency_key: IdempotencyKey = None,
+) -> QualifyResult:
+    principal, data = caller(app), body or QualifyRequest()
+
+    def qualify_it() -> dict:
+        result = qualify.qualify_lead(
+            principal, id, data, get_lead_store(), get_record_store(), get_directory_store()
+        )
+        metrics.add_metric(name="LeadQualified", unit="Count", value=1)
+        return result.model_dump()
+
+    if idempotency_key is None:
+        return QualifyResult.model_validate(qualify_it())
+    scope = {"operation": "qualify", "lead_id": id, "key": idempotency_key}
+    answer = run_once(principal.tenant_id, scope, data.model_dump(), qualify_it, app.lambda_context)
+    return QualifyResult.model_validate(answer)
+
+
+@app.put(
+    "/leads/<id>/disqualify",
+    summary="Disqualify lead",
+    tags=TAGS,
+    description="Status `disqualified`, with the reason and time kept on the lead. A qualified lead "
+    "is a 409; a disqualified one gets the new reason.",
+    responses=responses((200, LeadOut, "The disqualified lead (ETag: its new version)."), 400, 404, 409),
+)
+@tracer.capture_method
+def disqualify_lead(
+    id: LeadId, body: Annotated[DisqualifyRequest | None, Body()] = None
+) -> Response[LeadOut]:
+    data = body or DisqualifyRequest()
+    return _lead_response(qualify.disqualify_lead(caller(app), id, data, get_lead_store()))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -12,3 +12,9 @@ def test_methods_by_path_template():
     assert table.allowed("/leads/42/notes") == []
     assert table.allowed("/leads/") == []
     assert table.allowed("/leadsx") == []
+
+
+def test_a_literal_path_wins_over_a_parameter_like_on_api_gateway():
+    table = RouteTable([("/leads/{id}", "GET"), ("/leads/{id}", "PUT"), ("/leads/match-company", "GET")])
+    assert table.allowed("/leads/match-company") == ["GET"]
+    assert table.allowed("/leads/7") == ["GET", "PUT"]

@@ -30,7 +30,7 @@ STATUS_OF: dict[type[errors.DomainError], int] = {
 }
 SERVER_ERROR = "Server Error"
 # Error types raised by our own validators (PydanticCustomError) with a client-ready message.
-OWN_MESSAGES = frozenset({"email"})
+OWN_MESSAGES = frozenset({"email", "own_message"})
 
 
 def json_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:

@@ -6,10 +6,17 @@
   GSI3 ``TENANT#<t>#LEADS#USER#<user>`` / name key (one assignee, by name; unassigned: absent);
   LIST ``TENANT#<t>#LEADS`` / ``<created_at>#<id>`` (narrow projection, by creation time).
 - lead stats (id sequence and counts): ``PK=TENANT#<t>``, ``SK=STATS#LEADS``.
+  LOOKUP ``TENANT#<t>#EMAIL#<lower-cased email>`` / ``LEAD#<id>`` (when it has an email).
+- note / task of a lead: in the lead's partition, ``SK=NOTE#<id>`` / ``TASK#<id>``, so one Query
+  reads a lead with its notes, and deleting a lead finds everything it owns in one partition.
+- contact: ``PK=TENANT#<t>#CONTACT#<id>``, ``SK=CONTACT``; LOOKUP by email like a lead.
+- company: ``PK=TENANT#<t>#COMPANY#<id>``, ``SK=COMPANY``;
+  LOOKUP ``TENANT#<t>#COMPANIES`` / ``<normalised name>\x01<id>`` (name matching by prefix).
+- deal: ``PK=TENANT#<t>#DEAL#<id>``, ``SK=DEAL``.
+- lead stats (id sequence and counts): ``PK=TENANT#<t>``, ``SK=STATS#LEADS``; the other id
+  sequences (notes, tasks, contacts, companies, deals): ``PK=TENANT#<t>``, ``SK=SEQUENCES``.
 - user / team / deal stage: ``PK=TENANT#<t>``, ``SK=USER#<id>`` / ``TEAM#<id>`` / ``STAGE#<id>``.
-
-A lead's partition (``TENANT#<t>#LEAD#<id>``) is where its notes and tasks will live, so one
-Query reads a lead with them. Sort keys of the name indexes end in the zero-padded id, so ties
+ Sort keys of the name indexes end in the zero-padded id, so ties
 break by id and pages never repeat or skip a lead. The README's access-pattern table says which
 index serves which query.
 """
@@ -19,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from leads_shared.company_names import normalise_company_name
 from leads_shared.models.leads import Lead
 
 # Separates the parts of a sort key; lower than any printable character so that
@@ -122,11 +130,114 @@ class LeadKeys:
         if lead.assigned_to is not None:
             keys["GSI3PK"] = cls.by_assignee(t, lead.assigned_to)
             keys["GSI3SK"] = name_key
+        if lead.email:
+            keys.update(EmailLookup.keys(t, lead.email, f"{cls.SK}#{padded(lead.id)}"))
+        return keys
+
+    # A lead's own partition: the lead, then its children, each kind under its prefix.
+    NOTE = "NOTE#"
+    TASK = "TASK#"
+
+    @classmethod
+    def note(cls, tenant_id: str, lead_id: int, note_id: int) -> dict[str, str]:
+        return {"PK": cls.pk(tenant_id, lead_id), "SK": f"{cls.NOTE}{padded(note_id)}"}
+
+    @classmethod
+    def task(cls, tenant_id: str, lead_id: int, task_id: int) -> dict[str, str]:
+        return {"PK": cls.pk(tenant_id, lead_id), "SK": f"{cls.TASK}{padded(task_id)}"}
+
+
+LOOKUP_INDEX = "LOOKUP"
+
+
+class EmailLookup:
+    """LOOKUP index entries of everything with an email (leads, contacts), per tenant and
+    lower-cased address: match-contact (and imports, and email linking) read them by Query."""
+
+    @staticmethod
+    def partition(tenant_id: str, email: str) -> IndexPartition:
+        return IndexPartition(LOOKUP_INDEX, "LOOKUPPK", f"TENANT#{tenant_id}#EMAIL#{email.strip().lower()}")
+
+    @classmethod
+    def keys(cls, tenant_id: str, email: str, sort_key: str) -> dict[str, str]:
+        return {"LOOKUPPK": cls.partition(tenant_id, email).value, "LOOKUPSK": sort_key}
+
+
+class ContactKeys:
+    SK = "CONTACT"
+
+    @classmethod
+    def primary(cls, tenant_id: str, contact_id: int) -> dict[str, str]:
+        return {"PK": f"TENANT#{tenant_id}#CONTACT#{contact_id}", "SK": cls.SK}
+
+    @classmethod
+    def all_keys(cls, tenant_id: str, contact_id: int, email: str | None) -> dict[str, str]:
+        keys = cls.primary(tenant_id, contact_id)
+        if email:
+            keys.update(EmailLookup.keys(tenant_id, email, f"{cls.SK}#{padded(contact_id)}"))
         return keys
 
 
+class CompanyKeys:
+    SK = "COMPANY"
+
+    @classmethod
+    def primary(cls, tenant_id: str, company_id: int) -> dict[str, str]:
+        return {"PK": f"TENANT#{tenant_id}#COMPANY#{company_id}", "SK": cls.SK}
+
+    @staticmethod
+    def by_name(tenant_id: str) -> IndexPartition:
+        """The tenant's companies, by normalised name (see ``company_names``)."""
+        return IndexPartition(LOOKUP_INDEX, "LOOKUPPK", f"TENANT#{tenant_id}#COMPANIES")
+
+    @staticmethod
+    def name_prefix(name: str) -> str:
+        """What a company's LOOKUP sort key starts with when its name matches ``name``."""
+        return normalise_company_name(name)[: 2 * KEY_PART_CHARS]
+
+    @classmethod
+    def all_keys(cls, tenant_id: str, company_id: int, name: str) -> dict[str, str]:
+        return {
+            **cls.primary(tenant_id, company_id),
+            "LOOKUPPK": cls.by_name(tenant_id).value,
+            "LOOKUPSK": f"{cls.name_prefix(name)}{_SEP}{padded(company_id)}",
+        }
+
+
+class DealKeys:
+    SK = "DEAL"
+
+    @classmethod
+    def primary(cls, tenant_id: str, deal_id: int) -> dict[str, str]:
+        return {"PK": f"TENANT#{tenant_id}#DEAL#{deal_id}", "SK": cls.SK}
+
+
+class SequenceKeys:
+    """One item per tenant holding the id sequences of notes, tasks, contacts, companies and
+    deals (attributes named after the kind). Ids are taken with an atomic ``ADD``."""
+
+    SK = "SEQUENCES"
+
+    @classmethod
+    def primary(cls, tenant_id: str) -> dict[str, str]:
+        return {"PK": tenant_pk(tenant_id), "SK": cls.SK}
+
+
 KEY_ATTRIBUTES = frozenset(
-    {"PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK", "LISTPK", "LISTSK"}
+    {
+        "PK",
+        "SK",
+        "GSI1PK",
+        "GSI1SK",
+        "GSI2PK",
+        "GSI2SK",
+        "GSI3PK",
+        "GSI3SK",
+        "LISTPK",
+        "LISTSK",
+        "LOOKUPPK",
+        "LOOKUPSK",
+    }
 )
 
 

@@ -13,6 +13,7 @@ from leads_shared.auth import Principal
 from leads_shared.clock import utc_now
 from leads_shared.data.lead_store import LeadStore, SequenceTaken, VersionConflict
 from leads_shared.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
+from leads_shared.models.activities import Note
 from leads_shared.models.directory import User
 from leads_shared.models.leads import Lead, LeadCreate, LeadUpdate
 
@@ -62,24 +63,34 @@ def create_lead(principal: Principal, data: LeadCreate, store: LeadStore) -> Lea
     return lead
 
 
-def get_lead(principal: Principal, lead_id: int, store: LeadStore) -> Lead:
-    lead = store.get(principal.tenant_id, lead_id)
+def get_lead(principal: Principal, lead_id: int, store: LeadStore) -> tuple[Lead, list[Note]]:
+    """The lead with its notes, newest first: one Query."""
+    lead, notes = store.get_with_notes(principal.tenant_id, lead_id)
     if lead is None:
         raise NotFound("Lead")
-    return lead
+    return lead, notes
 
 
-def _apply(current: Lead, changes: dict[str, Any], user: User | None) -> Lead:
+def _apply(current: Lead, changes: dict[str, Any], user: User | None, now: str) -> Lead:
     updated = current.model_copy(update=changes)
     if "assigned_to" in changes:
         updated.assigned_to_name = user.name if user else None
+    if updated.status != current.status:
+        if current.contact_id is not None:
+            raise Conflict(
+                f"The lead was qualified into contact {current.contact_id}: its status cannot change."
+            )
+        if updated.status == "disqualified":
+            updated.disqualified_at = now
+        elif current.status == "disqualified":
+            updated.disqualified_reason = updated.disqualified_at = None
     return updated
 
 
 T = TypeVar("T")
 
 
-def _without_lost_updates(attempt: Callable[[], T], if_match: str | None) -> T:
+def without_lost_updates(attempt: Callable[[], T], if_match: str | None) -> T:
     """Run a read-check-write ``attempt`` until its conditional write holds. When the lead changed
     between the read and the write: with ``If-Match`` that is a 412 (the client's version is
     gone); without, the attempt is made again on the fresh lead."""
@@ -92,7 +103,7 @@ def _without_lost_updates(attempt: Callable[[], T], if_match: str | None) -> T:
     raise Conflict("The lead is being changed by others. Please retry.")
 
 
-def _current(lead: Lead | None, if_match: str | None) -> Lead:
+def current_or_404(lead: Lead | None, if_match: str | None) -> Lead:
     if lead is None:
         raise NotFound("Lead")
     if not matches_etag(if_match, lead):
@@ -110,13 +121,14 @@ def update_lead(
 
     def attempt() -> Lead:
         found, user = store.get_with_user(principal.tenant_id, lead_id, wanted_user)
-        current = _current(found, if_match)
+        current = current_or_404(found, if_match)
         _check_assignee(wanted_user, user)
-        updated = _apply(current, changes, user)
+        now = utc_now()
+        updated = _apply(current, changes, user, now)
         if updated == current:
             return current
         updated.version = current.version + 1
-        updated.updated_at = utc_now()
+        updated.updated_at = now
         try:
             store.replace(current, updated)
         except VersionConflict:
@@ -126,14 +138,17 @@ def update_lead(
                 raise
         return updated
 
-    return _without_lost_updates(attempt, if_match)
+    return without_lost_updates(attempt, if_match)
 
 
 def delete_lead(principal: Principal, lead_id: int, store: LeadStore, if_match: str | None = None) -> None:
-    """Two requests: read the lead, then delete it (with its counts) if it did not change."""
+    """Read the lead with the keys of its notes and tasks (one Query), delete it with its counts
+    and its children in one transaction if it did not change, then sweep its partition of any
+    child beyond what a transaction holds (one Query, and batch deletes when there are any)."""
 
     def attempt() -> None:
-        current = _current(store.get(principal.tenant_id, lead_id), if_match)
-        store.delete(current)
+        found, children = store.get_with_children(principal.tenant_id, lead_id)
+        current = current_or_404(found, if_match)
+        store.delete(current, children)
 
-    _without_lost_updates(attempt, if_match)
+    without_lost_updates(attempt, if_match)

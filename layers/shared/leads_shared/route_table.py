@@ -15,7 +15,10 @@ class RouteTable:
         methods: dict[str, set[str]] = {}
         for path, method in routes:
             methods.setdefault(path, set()).add(method.upper())
-        self._patterns = [(self._pattern(path), sorted(found)) for path, found in methods.items()]
+        # As API Gateway does, a literal segment wins over a parameter: /leads/match-company is
+        # its own path, not /leads/{id} (paths with fewer parameters are tried first).
+        ordered = sorted(methods.items(), key=lambda pair: pair[0].count("{"))
+        self._patterns = [(self._pattern(path), sorted(found)) for path, found in ordered]
 
     @staticmethod
     def _pattern(template: str) -> re.Pattern[str]:

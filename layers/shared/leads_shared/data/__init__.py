@@ -5,8 +5,10 @@ from __future__ import annotations
 from functools import lru_cache
 
 from leads_shared.config import get_settings
+from leads_shared.data.activity_store import ActivityStore
 from leads_shared.data.directory_store import DirectoryStore
 from leads_shared.data.lead_store import LeadStore
+from leads_shared.data.record_store import RecordStore
 
 
 @lru_cache(maxsize=1)
@@ -17,3 +19,13 @@ def get_lead_store() -> LeadStore:
 @lru_cache(maxsize=1)
 def get_directory_store() -> DirectoryStore:
     return DirectoryStore(get_settings().table_name)
+
+
+@lru_cache(maxsize=1)
+def get_record_store() -> RecordStore:
+    return RecordStore(get_settings().table_name)
+
+
+@lru_cache(maxsize=1)
+def get_activity_store() -> ActivityStore:
+    return ActivityStore(get_settings().table_name)

@@ -27,6 +27,10 @@ class DirectoryStore(TableStore):
                 for item in page.get("Items", [])
             ]
 
+    def user(self, tenant_id: str, user_id: int) -> User | None:
+        found = self.get_values(DirectoryKeys.user(tenant_id, user_id))
+        return User.model_validate(found) if found else None
+
     def users(self, tenant_id: str) -> list[User]:
         return [User.model_validate(v) for v in self._query_prefix(tenant_id, DirectoryKeys.USER)]
 

@@ -6,8 +6,9 @@ Only the data layer (this package) imports boto3/botocore.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -25,6 +26,8 @@ from leads_shared.keys import KEY_ATTRIBUTES
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
+BATCH_GET_LIMIT = 100
+BATCH_WRITE_LIMIT = 25
 THROTTLING_CODES = frozenset(
     {
         "ProvisionedThroughputExceededException",
@@ -105,14 +108,23 @@ def dynamodb_client() -> Any:
 
 
 def to_item(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Python values to a DynamoDB item; ``None`` values are left out."""
-    return {k: _serializer.serialize(v) for k, v in values.items() if v is not None}
+    """Python values to a DynamoDB item; ``None`` values are left out, floats stored exactly as
+    written (``12.5`` is the number 12.5, not a binary approximation)."""
+    return {
+        k: _serializer.serialize(Decimal(str(v)) if isinstance(v, float) else v)
+        for k, v in values.items()
+        if v is not None
+    }
 
 
 def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
     values = {k: _deserializer.deserialize(v) for k, v in item.items()}
-    # Numbers come back as Decimal; every number we store is an integer.
-    return {k: int(v) if isinstance(v, Decimal) else v for k, v in values.items()}
+    # Numbers come back as Decimal: ids and counts are integers, amounts may have decimals.
+    return {k: _number(v) if isinstance(v, Decimal) else v for k, v in values.items()}
+
+
+def _number(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)
 
 
 def stored_values(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -130,6 +142,63 @@ class TableStore:
     @property
     def client(self) -> Any:
         return self._client or dynamodb_client()
+
+    def batch_get(self, keys: Sequence[dict[str, str]], consistent: bool) -> list[dict[str, Any]]:
+        """BatchGetItem with retries of unprocessed keys (exponential backoff)."""
+        found: list[dict[str, Any]] = []
+        pending = [to_item(key) for key in keys]
+        for start in range(0, len(pending), BATCH_GET_LIMIT):
+            request = {
+                self.table: {"Keys": pending[start : start + BATCH_GET_LIMIT], "ConsistentRead": consistent}
+            }
+            attempt = 0
+            while request:
+                with store_errors():
+                    response = self.client.batch_get_item(RequestItems=request)
+                found.extend(response.get("Responses", {}).get(self.table, []))
+                request = response.get("UnprocessedKeys") or {}
+                if request:
+                    attempt += 1
+                    if attempt > 8:
+                        raise StoreFailure("BatchGetItem kept leaving keys unprocessed")
+                    time.sleep(min(0.05 * 2**attempt, 1.0))
+        return found
+
+    def get_values(self, key: dict[str, str]) -> dict[str, Any] | None:
+        """One item's own attributes (consistent read), or None."""
+        with store_errors():
+            response = self.client.get_item(TableName=self.table, Key=to_item(key), ConsistentRead=True)
+        item = response.get("Item")
+        return stored_values(item) if item else None
+
+    def fetch(self, named: Mapping[str, dict[str, str]]) -> dict[str, dict[str, Any]]:
+        """Several items by key in one consistent request: ``{name: key}`` to ``{name: values}``
+        (the item's own attributes) for the ones that exist."""
+        if not named:
+            return {}
+        names = {(key["PK"], key["SK"]): name for name, key in named.items()}
+        found = self.batch_get(list(named.values()), consistent=True)
+        return {names[(item["PK"]["S"], item["SK"]["S"])]: stored_values(item) for item in found}
+
+    def batch_write(self, requests: Sequence[dict[str, Any]]) -> None:
+        """BatchWriteItem (``{"PutRequest": ...}`` / ``{"DeleteRequest": ...}`` each) in groups of
+        25, retrying unprocessed items with exponential backoff."""
+        for start in range(0, len(requests), BATCH_WRITE_LIMIT):
+            pending = list(requests[start : start + BATCH_WRITE_LIMIT])
+            attempt = 0
+            while pending:
+                with store_errors():
+                    response = self.client.batch_write_item(RequestItems={self.table: pending})
+                pending = response.get("UnprocessedItems", {}).get(self.table, [])
+                if pending:
+                    attempt += 1
+                    if attempt > 8:
+                        raise StoreFailure("BatchWriteItem kept leaving items unprocessed")
+                    time.sleep(min(0.05 * 2**attempt, 1.0))
+
+    def batch_delete(self, keys: Sequence[dict[str, Any]]) -> None:
+        """Delete items by their keys (DynamoDB-typed ``{"PK": {"S": ...}, "SK": ...}``)."""
+        self.batch_write([{"DeleteRequest": {"Key": key}} for key in keys])
 
     def transact(self, items: list[dict[str, Any]]) -> Any:
         """One transaction attempt. Its token makes the SDK's own retries (after a timeout, say)

@@ -11,7 +11,6 @@ A transaction cancelled only because another one was touching the same items is 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +26,6 @@ from leads_shared.data.dynamo import (
     to_item,
 )
 from leads_shared.data.writes import ConditionFailed, transient_retries
-from leads_shared.errors import StoreFailure
 from leads_shared.keys import (
     KEY_ATTRIBUTES,
     DirectoryKeys,
@@ -35,10 +33,13 @@ from leads_shared.keys import (
     LeadKeys,
     LeadStatsKeys,
 )
+from leads_shared.models.activities import Note
 from leads_shared.models.directory import User
 from leads_shared.models.leads import Lead
 
-BATCH_GET_LIMIT = 100
+# A lead's delete takes this many of its children into its own transaction (DynamoDB's limit is
+# 100 items: the lead, its counters, and these); the rest go right after, in batches.
+CHILDREN_IN_DELETE = 96
 
 
 class SequenceTaken(Exception):
@@ -47,6 +48,11 @@ class SequenceTaken(Exception):
 
 class VersionConflict(Exception):
     """The lead changed (or vanished) between read and write."""
+
+
+class IdTaken(Exception):
+    """A record written with the lead already exists under its new id (a sequence behind the
+    data): nothing was written; take new ids."""
 
 
 @dataclass(frozen=True)
@@ -136,26 +142,38 @@ class LeadStore(TableStore):
         item = response.get("Item")
         return lead_from_item(item) if item else None
 
-    def _batch_get(self, keys: Sequence[dict[str, str]], consistent: bool) -> list[dict[str, Any]]:
-        """BatchGetItem with retries of unprocessed keys (exponential backoff)."""
-        found: list[dict[str, Any]] = []
-        pending = [to_item(key) for key in keys]
-        for start in range(0, len(pending), BATCH_GET_LIMIT):
-            request = {
-                self.table: {"Keys": pending[start : start + BATCH_GET_LIMIT], "ConsistentRead": consistent}
-            }
-            attempt = 0
-            while request:
-                with store_errors():
-                    response = self.client.batch_get_item(RequestItems=request)
-                found.extend(response.get("Responses", {}).get(self.table, []))
-                request = response.get("UnprocessedKeys") or {}
-                if request:
-                    attempt += 1
-                    if attempt > 8:
-                        raise StoreFailure("BatchGetItem kept leaving keys unprocessed")
-                    time.sleep(min(0.05 * 2**attempt, 1.0))
-        return found
+    def _partition(self, tenant_id: str, lead_id: int, upper: str | None) -> list[dict[str, Any]]:
+        """A lead's partition in sort-key order, from the lead (``SK=LEAD``) up to ``upper``
+        (or to the end), consistently."""
+        condition = "PK = :pk AND SK BETWEEN :lead AND :upper" if upper else "PK = :pk AND SK >= :lead"
+        values = {":pk": av(LeadKeys.pk(tenant_id, lead_id)), ":lead": av(LeadKeys.SK)}
+        if upper:
+            values[":upper"] = av(upper)
+        request = {
+            "TableName": self.table,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+            "ConsistentRead": True,
+        }
+        with store_errors():
+            return [item for page in query_pages(self.client, **request) for item in page.get("Items", [])]
+
+    def get_with_notes(self, tenant_id: str, lead_id: int) -> tuple[Lead | None, list[Note]]:
+        """A lead and its notes, newest first, in one Query (notes sort right after the lead)."""
+        items = self._partition(tenant_id, lead_id, f"{LeadKeys.NOTE}~")
+        if not items or items[0]["SK"]["S"] != LeadKeys.SK:
+            return None, []
+        notes = [Note.model_validate(stored_values(item)) for item in reversed(items[1:])]
+        return lead_from_item(items[0]), notes
+
+    def get_with_children(self, tenant_id: str, lead_id: int) -> tuple[Lead | None, list[dict[str, str]]]:
+        """A lead and the keys of everything in its partition (notes, tasks, ...), in one Query."""
+        items = self._partition(tenant_id, lead_id, None)
+        if not items or items[0]["SK"]["S"] != LeadKeys.SK:
+            return None, []
+        return lead_from_item(items[0]), [
+            {"PK": item["PK"]["S"], "SK": item["SK"]["S"]} for item in items[1:]
+        ]
 
     def _with_user(
         self, tenant_id: str, key: dict[str, str], user_id: int | None
@@ -166,7 +184,7 @@ class LeadStore(TableStore):
             keys.append(DirectoryKeys.user(tenant_id, user_id))
         item: dict[str, Any] | None = None
         user: User | None = None
-        for found in self._batch_get(keys, consistent=True):
+        for found in self.batch_get(keys, consistent=True):
             if found["PK"]["S"] == key["PK"] and found["SK"]["S"] == key["SK"]:
                 item = found
             else:
@@ -227,7 +245,7 @@ class LeadStore(TableStore):
 
     def get_many(self, tenant_id: str, lead_ids: Iterable[int]) -> dict[int, Lead]:
         keys = [LeadKeys.primary(tenant_id, lead_id) for lead_id in lead_ids]
-        leads = (lead_from_item(item) for item in self._batch_get(keys, consistent=False))
+        leads = (lead_from_item(item) for item in self.batch_get(keys, consistent=False))
         return {lead.id: lead for lead in leads}
 
     # ------------------------------------------------------------------ writes
@@ -277,20 +295,74 @@ class LeadStore(TableStore):
         }
         self._write_with_counters(before.tenant_id, {"Put": put}, counter_deltas(before, after))
 
-    def delete(self, lead: Lead) -> None:
+    def convert(self, before: Lead, after: Lead, records: Sequence[dict[str, Any]]) -> None:
+        """Qualify: ``after`` over ``before`` (if its version is still ``before.version``), the
+        counters, and the new ``records`` (stored items, each on condition that its key is new),
+        all in one transaction: either everything is written or nothing is."""
+        put = {
+            "TableName": self.table,
+            "Item": lead_to_item(after),
+            "ConditionExpression": "version = :expected",
+            "ExpressionAttributeValues": {":expected": av(before.version)},
+        }
+        with_it = [
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": item,
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            }
+            for item in records
+        ]
+        self._write_with_counters(before.tenant_id, {"Put": put}, counter_deltas(before, after), with_it)
+
+    def delete(self, lead: Lead, children: Sequence[dict[str, str]] = ()) -> None:
+        """Delete the lead (if its version is still ``lead.version``) with its counters and, in
+        the same transaction, up to ``CHILDREN_IN_DELETE`` of its ``children`` (keys of its notes,
+        tasks, ...); then sweep its partition of everything left (``sweep``)."""
         delete = {
             "TableName": self.table,
             "Key": to_item(LeadKeys.primary(lead.tenant_id, lead.id)),
             "ConditionExpression": "version = :expected",
             "ExpressionAttributeValues": {":expected": av(lead.version)},
         }
-        self._write_with_counters(lead.tenant_id, {"Delete": delete}, counter_deltas(lead, None))
+        with_it = [{"Delete": {"TableName": self.table, "Key": to_item(k)}} for k in children]
+        self._write_with_counters(
+            lead.tenant_id, {"Delete": delete}, counter_deltas(lead, None), with_it[:CHILDREN_IN_DELETE]
+        )
+        self.sweep(lead.tenant_id, lead.id)
 
-    def _write_with_counters(self, tenant_id: str, write: dict[str, Any], deltas: dict[str, int]) -> None:
-        """One conditional write of a lead, in a transaction with its counters when they change.
-        ``VersionConflict`` only when the lead's own condition failed."""
-        if deltas:
-            items = [write, {"Update": _stats_update(self.table, tenant_id, deltas)}]
+    def sweep(self, tenant_id: str, lead_id: int) -> int:
+        """Delete whatever is left in a deleted lead's partition (its children beyond what the
+        delete's transaction held, or written just before it). Nothing new can appear there:
+        every child write checks, in its transaction, that the lead exists."""
+        request = {
+            "TableName": self.table,
+            "KeyConditionExpression": "PK = :pk",
+            "ExpressionAttributeValues": {":pk": av(LeadKeys.pk(tenant_id, lead_id))},
+            "ProjectionExpression": "PK, SK",
+            "ConsistentRead": True,
+        }
+        with store_errors():
+            keys = [item for page in query_pages(self.client, **request) for item in page.get("Items", [])]
+        self.batch_delete(keys)
+        return len(keys)
+
+    def _write_with_counters(
+        self,
+        tenant_id: str,
+        write: dict[str, Any],
+        deltas: dict[str, int],
+        with_it: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        """One conditional write of a lead, in a transaction with its counters when they change
+        (and the other writes ``with_it``). ``VersionConflict`` when the lead's own condition
+        failed."""
+        if deltas or with_it:
+            items = [write, *with_it]
+            if deltas:
+                items.append({"Update": _stats_update(self.table, tenant_id, deltas)})
 
             def call() -> Any:
                 return self.transact(items)
@@ -304,6 +376,8 @@ class LeadStore(TableStore):
         try:
             transient_retries(call)
         except ConditionFailed as failed:
+            if failed.failed_items() and 0 not in failed.failed_items():
+                raise IdTaken() from failed
             raise VersionConflict() from failed
 
 

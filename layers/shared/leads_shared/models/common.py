@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
 
 class ErrorBody(BaseModel):
@@ -46,3 +47,15 @@ OptionalText255 = Annotated[Text255 | None, BeforeValidator(blank_to_none)]
 OptionalText1000 = Annotated[Text1000 | None, BeforeValidator(blank_to_none)]
 OptionalPhone = Annotated[Text50 | None, BeforeValidator(blank_to_none)]
 OptionalLongText = Annotated[Text10k | None, BeforeValidator(blank_to_none)]
+
+
+def integer_id(value: Any) -> Any:
+    """JSON ids are integers (JSON Schema counts ``2.0`` as one) or digit strings; ``true`` is not.
+    Blank means no id."""
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return int(value) if isinstance(value, float) else blank_to_none(value)
+
+
+# An id of a record of the caller's tenant (contact, company, deal, stage) in a body.
+RecordId = Annotated[Annotated[int, Field(ge=1, le=2**53)] | None, BeforeValidator(integer_id)]

@@ -9,6 +9,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
+from leads_shared.models.activities import Note, NoteOut
 from leads_shared.models.common import (
     OptionalLongText,
     OptionalPhone,
@@ -16,6 +17,7 @@ from leads_shared.models.common import (
     OptionalText1000,
     RequiredName,
     blank_to_none,
+    integer_id,
 )
 
 LeadStatus = Literal["new", "contacted", "qualified", "disqualified"]
@@ -43,14 +45,7 @@ def _checked_email(value: Any) -> Any:
 OptionalEmail = Annotated[OptionalText255, BeforeValidator(_checked_email)]
 
 
-def _integer_id(value: Any) -> Any:
-    """JSON ids are integers (JSON Schema counts ``2.0`` as one) or digit strings; ``true`` is not."""
-    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-        raise PydanticCustomError("int_type", "Input should be a valid integer")
-    return int(value) if isinstance(value, float) else blank_to_none(value)
-
-
-UserId = Annotated[UserIdParam | None, BeforeValidator(_integer_id)]
+UserId = Annotated[UserIdParam | None, BeforeValidator(integer_id)]
 
 
 def sort_direction(value: Any) -> Any:
@@ -120,9 +115,21 @@ class Lead(BaseModel):
     tags: str | None = None
     assigned_to: int | None = None
     assigned_to_name: str | None = None
+    # What qualifying converted the lead into, and when (kept on the lead for good).
+    contact_id: int | None = None
+    company_id: int | None = None
+    deal_id: int | None = None
+    qualified_at: str | None = None
+    disqualified_reason: str | None = None
+    disqualified_at: str | None = None
     created_at: str
     updated_at: str
     version: int = 1
+
+    @property
+    def is_closed(self) -> bool:
+        """Qualified or disqualified: no further conversion."""
+        return self.status in ("qualified", "disqualified")
 
     @property
     def etag(self) -> str:
@@ -145,12 +152,31 @@ class LeadOut(BaseModel):
     tags: str | None
     assigned_to: int | None
     assigned_to_name: str | None
+    contact_id: int | None = Field(description="The contact the lead was qualified into.")
+    company_id: int | None = Field(description="The company the lead was qualified into (or linked to).")
+    deal_id: int | None = Field(description="The deal created when the lead was qualified.")
+    qualified_at: str | None
+    disqualified_reason: str | None
+    disqualified_at: str | None
     created_at: str = Field(examples=["2026-01-15T09:30:00.000000Z"])
     updated_at: str = Field(examples=["2026-01-15T09:30:00.000000Z"])
 
     @classmethod
     def of(cls, lead: Lead) -> LeadOut:
         return cls.model_validate(lead.model_dump(exclude={"tenant_id", "version"}))
+
+
+class LeadDetail(LeadOut):
+    """``GET /leads/{id}``: the lead with its notes, newest first (``notes`` stays the lead's own
+    text field)."""
+
+    lead_notes: list[NoteOut]
+
+    @classmethod
+    def with_notes(cls, lead: Lead, notes: list[Note]) -> LeadDetail:
+        return cls.model_validate(
+            {**LeadOut.of(lead).model_dump(), "lead_notes": [NoteOut.of(note) for note in notes]}
+        )
 
 
 class LeadPage(BaseModel):

@@ -1,0 +1,57 @@
+"""Contacts, companies and deals that qualifying created, read-only (so a client can follow the
+ids qualify returns; a full contacts/companies/deals API is not part of this module)."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from leads_shared import records
+from leads_shared.api import caller, cors, responses, use_api_conventions
+from leads_shared.data import get_record_store
+from leads_shared.models.records import CompanyOut, ContactOut, DealOut
+from leads_shared.observability import logger, metrics, tracer
+
+app = APIGatewayRestResolver(enable_validation=True, cors=cors())
+use_api_conventions(app)
+
+RecordId = Annotated[int, Path(ge=1, le=2**53, description="Id (per tenant).")]
+
+
+@app.get(
+    "/contacts/<id>",
+    summary="Get contact",
+    tags=["Contacts"],
+    responses=responses((200, ContactOut, "The contact."), 404),
+)
+@tracer.capture_method
+def get_contact(id: RecordId) -> ContactOut:
+    return records.get_contact(caller(app), id, get_record_store())
+
+
+@app.get(
+    "/companies/<id>",
+    summary="Get company",
+    tags=["Companies"],
+    responses=responses((200, CompanyOut, "The company."), 404),
+)
+@tracer.capture_method
+def get_company(id: RecordId) -> CompanyOut:
+    return records.get_company(caller(app), id, get_record_store())
+
+
+@app.get(
+    "/deals/<id>", summary="Get deal", tags=["Deals"], responses=responses((200, DealOut, "The deal."), 404)
+)
+@tracer.capture_method
+def get_deal(id: RecordId) -> DealOut:
+    return records.get_deal(caller(app), id, get_record_store())
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,96 @@
+"""DynamoDB access for what qualifying creates (contacts, companies, deals), the LOOKUP index
+(companies by normalised name, contacts and leads by email), and the tenant's id sequences."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from leads_shared.data.dynamo import TableStore, av, query_pages, store_errors, stored_values, to_item
+from leads_shared.data.writes import transient_retries
+from leads_shared.keys import (
+    LOOKUP_INDEX,
+    CompanyKeys,
+    ContactKeys,
+    DealKeys,
+    EmailLookup,
+    IndexPartition,
+    SequenceKeys,
+)
+from leads_shared.models.records import Company, Contact, Deal
+
+
+def contact_to_item(contact: Contact) -> dict[str, Any]:
+    keys = ContactKeys.all_keys(contact.tenant_id, contact.id, contact.email)
+    return to_item({**contact.model_dump(), **keys, "entity": "contact"})
+
+
+def company_to_item(company: Company) -> dict[str, Any]:
+    keys = CompanyKeys.all_keys(company.tenant_id, company.id, company.name)
+    return to_item({**company.model_dump(), **keys, "entity": "company"})
+
+
+def deal_to_item(deal: Deal) -> dict[str, Any]:
+    return to_item({**deal.model_dump(), **DealKeys.primary(deal.tenant_id, deal.id), "entity": "deal"})
+
+
+class RecordStore(TableStore):
+    def reserve(self, tenant_id: str, kinds: Sequence[str]) -> dict[str, int]:
+        """Take one new id of each kind (``note``, ``task``, ``contact``, ...) in one atomic
+        request. Two callers never get the same id; an id taken by a write that then fails is
+        not reused (ids may have gaps, never repeats)."""
+        names = {f"#k{i}": kind for i, kind in enumerate(kinds)}
+        response = transient_retries(
+            lambda: self.client.update_item(
+                TableName=self.table,
+                Key=to_item(SequenceKeys.primary(tenant_id)),
+                UpdateExpression="ADD " + ", ".join(f"#k{i} :one" for i in range(len(kinds))),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={":one": av(1)},
+                ReturnValues="UPDATED_NEW",
+            )
+        )
+        return {kind: int(response["Attributes"][kind]["N"]) for kind in kinds}
+
+    def contact(self, tenant_id: str, contact_id: int) -> Contact | None:
+        found = self.get_values(ContactKeys.primary(tenant_id, contact_id))
+        return Contact.model_validate(found) if found else None
+
+    def company(self, tenant_id: str, company_id: int) -> Company | None:
+        found = self.get_values(CompanyKeys.primary(tenant_id, company_id))
+        return Company.model_validate(found) if found else None
+
+    def deal(self, tenant_id: str, deal_id: int) -> Deal | None:
+        found = self.get_values(DealKeys.primary(tenant_id, deal_id))
+        return Deal.model_validate(found) if found else None
+
+    def _lookup(self, partition: IndexPartition, prefix: str | None, limit: int) -> list[dict[str, Any]]:
+        condition = "#pk = :pk" + (" AND begins_with(LOOKUPSK, :prefix)" if prefix else "")
+        values = {":pk": av(partition.value)}
+        if prefix:
+            values[":prefix"] = av(prefix)
+        request: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": LOOKUP_INDEX,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": {"#pk": partition.attribute},
+            "ExpressionAttributeValues": values,
+            "Limit": limit,
+        }
+        rows: list[dict[str, Any]] = []
+        with store_errors():
+            for page in query_pages(self.client, **request):
+                rows.extend(stored_values(item) for item in page.get("Items", []))
+                if len(rows) >= limit:
+                    break
+        return rows[:limit]
+
+    def companies_named(self, tenant_id: str, normalised_prefix: str, limit: int) -> list[Company]:
+        """Companies whose normalised name starts with ``normalised_prefix``, by that name."""
+        rows = self._lookup(CompanyKeys.by_name(tenant_id), normalised_prefix, limit)
+        return [Company.model_validate(row) for row in rows]
+
+    def with_email(self, tenant_id: str, email: str, limit: int) -> list[dict[str, Any]]:
+        """Contacts and leads of the tenant with this email (any case): their stored values,
+        each with its ``entity`` (``contact`` or ``lead``)."""
+        return self._lookup(EmailLookup.partition(tenant_id, email), None, limit)

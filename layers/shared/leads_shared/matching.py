@@ -1,0 +1,49 @@
+"""Find the company or contact a lead may already be: index lookups, never scans."""
+
+from __future__ import annotations
+
+from leads_shared.auth import Principal
+from leads_shared.data.record_store import RecordStore
+from leads_shared.errors import ValidationFailed
+from leads_shared.keys import CompanyKeys
+from leads_shared.models.records import CompanyMatch, ContactMatch
+
+# At most this many index rows are read per match (short names match many companies).
+MATCH_LIMIT = 20
+
+
+def match_company(principal: Principal, name: str, store: RecordStore) -> list[CompanyMatch]:
+    """Companies whose name, ignoring case, accents, punctuation, extra spaces and legal
+    suffixes, is ``name`` (``exact``) or starts with it (``prefix``); exact first, then the
+    closest (shortest) names. One Query of the LOOKUP index."""
+    prefix = CompanyKeys.name_prefix(name)
+    if not prefix:
+        raise ValidationFailed({"company": ["The company field must contain letters or digits."]})
+    found = store.companies_named(principal.tenant_id, prefix, MATCH_LIMIT)
+    matches = []
+    for company in found:
+        exact = CompanyKeys.name_prefix(company.name) == prefix
+        values = company.model_dump(exclude={"tenant_id"})
+        matches.append(CompanyMatch(**values, match="exact" if exact else "prefix"))
+    return sorted(matches, key=lambda m: (m.match != "exact", len(m.name), m.id))
+
+
+def match_contact(principal: Principal, email: str, store: RecordStore) -> list[ContactMatch]:
+    """Contacts, then leads, of the tenant with this email in any case. One Query."""
+    rows = store.with_email(principal.tenant_id, email, MATCH_LIMIT)
+    matches = [
+        ContactMatch(
+            type="contact" if row.get("entity") == "contact" else "lead",
+            id=row["id"],
+            first_name=row["first_name"],
+            last_name=row["last_name"],
+            email=row["email"],
+            phone=row.get("phone"),
+            job_title=row.get("job_title"),
+            company=row.get("company"),
+            company_id=row.get("company_id"),
+            status=row.get("status"),
+        )
+        for row in rows
+    ]
+    return sorted(matches, key=lambda m: (m.type != "contact", m.id))

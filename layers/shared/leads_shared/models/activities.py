@@ -1,0 +1,185 @@
+"""Notes and tasks of a lead: request bodies, stored records and response shapes."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
+from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import PydanticCustomError
+
+from leads_shared.models.common import (
+    OptionalLongText,
+    RecordId,
+    RequiredName,
+    blank_to_none,
+    integer_id,
+)
+
+Priority = Literal["low", "medium", "high"]
+NoteContent = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
+_DUE_TIME = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+_DUE_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+# ------------------------------------------------------------------ notes
+class NoteCreate(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    content: NoteContent = Field(description="1 to 10,000 characters (trimmed).")
+
+
+class Note(BaseModel):
+    tenant_id: str
+    id: int
+    lead_id: int
+    content: str
+    user_id: int
+    user_name: str | None = None
+    created_at: str
+    updated_at: str
+
+
+class NoteOut(BaseModel):
+    id: int
+    lead_id: int
+    content: str
+    user_id: int
+    user_name: str | None
+    created_at: str
+    updated_at: str
+
+    @classmethod
+    def of(cls, note: Note) -> NoteOut:
+        return cls.model_validate(note.model_dump(exclude={"tenant_id"}))
+
+
+class NoteList(BaseModel):
+    data: list[NoteOut]
+
+
+# ------------------------------------------------------------------ tasks
+def _due_date(value: Any) -> Any:
+    value = blank_to_none(value)
+    if isinstance(value, str):
+        try:
+            if not _DUE_DATE.fullmatch(value.strip()):
+                raise ValueError(value)
+            return date.fromisoformat(value.strip()).isoformat()
+        except ValueError:
+            raise PydanticCustomError(
+                "own_message", "The due date field must match the format Y-m-d."
+            ) from None
+    return value
+
+
+def _due_time(value: Any) -> Any:
+    value = blank_to_none(value)
+    if isinstance(value, str) and not _DUE_TIME.fullmatch(value.strip()):
+        raise PydanticCustomError("own_message", "The due time field must match the format H:i.")
+    return value.strip() if isinstance(value, str) else value
+
+
+DueDate = Annotated[str | None, BeforeValidator(_due_date), Field(examples=["2026-01-15"])]
+DueTime = Annotated[str | None, BeforeValidator(_due_time), Field(examples=["14:30"])]
+TaskUserId = Annotated[Annotated[int, Field(ge=1, le=2**31)] | None, BeforeValidator(integer_id)]
+
+
+class TaskFields(BaseModel):
+    """Fields a client may write; anything else is ignored. Blank strings mean ``null``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    title: RequiredName
+    description: OptionalLongText = None
+    due_date: DueDate = Field(default=None, description="YYYY-MM-DD.")
+    due_time: DueTime = Field(default=None, description="HH:MM (24 h).")
+    priority: Priority = "medium"
+    assigned_to: TaskUserId = Field(default=None, description="A user id of the caller's tenant.")
+    contact_id: RecordId = Field(default=None, description="A contact of the caller's tenant.")
+    company_id: RecordId = Field(default=None, description="A company of the caller's tenant.")
+    deal_id: RecordId = Field(default=None, description="A deal of the caller's tenant.")
+    completed: bool = False
+
+    @field_validator("priority", "completed", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any, info: Any) -> Any:
+        # Only runs when the client sent the field: null is neither a priority nor a state.
+        if value is None:
+            kind = "literal_error" if info.field_name == "priority" else "bool_type"
+            raise PydanticCustomError(kind, "Input should not be null")
+        return value
+
+
+class TaskCreate(TaskFields):
+    pass
+
+
+class TaskUpdate(TaskFields):
+    """``PUT /leads/{id}/tasks/{taskId}``: ``title`` is required as in the contract; any other
+    field left out keeps its value, and ``null`` clears it."""
+
+    priority: Priority | SkipJsonSchema[None] = None  # type: ignore[assignment]
+    completed: bool | SkipJsonSchema[None] = None  # type: ignore[assignment]
+
+    def changes(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.model_fields_set}
+
+
+REFERENCE_FIELDS = ("contact_id", "company_id", "deal_id")
+
+
+class Task(BaseModel):
+    tenant_id: str
+    id: int
+    lead_id: int
+    title: str
+    description: str | None = None
+    due_date: str | None = None
+    due_time: str | None = None
+    priority: Priority = "medium"
+    assigned_to: int | None = None
+    assigned_to_name: str | None = None
+    contact_id: int | None = None
+    company_id: int | None = None
+    deal_id: int | None = None
+    completed: bool = False
+    completed_at: str | None = None
+    created_by: int
+    created_at: str
+    updated_at: str
+    version: int = 1
+
+    def order_key(self) -> tuple[bool, str, str, int]:
+        """Due first (undated last), then by time (untimed first within a day), then id."""
+        return (self.due_date is None, self.due_date or "", self.due_time or "", self.id)
+
+
+class TaskOut(BaseModel):
+    id: int
+    lead_id: int
+    title: str
+    description: str | None
+    due_date: str | None
+    due_time: str | None
+    priority: Priority
+    assigned_to: int | None
+    assigned_to_name: str | None
+    contact_id: int | None
+    company_id: int | None
+    deal_id: int | None
+    completed: bool
+    completed_at: str | None
+    created_by: int
+    created_at: str
+    updated_at: str
+
+    @classmethod
+    def of(cls, task: Task) -> TaskOut:
+        return cls.model_validate(task.model_dump(exclude={"tenant_id", "version"}))
+
+
+class TaskList(BaseModel):
+    data: list[TaskOut]

@@ -1,0 +1,198 @@
+"""Qualify and disqualify a lead, for one caller's tenant.
+
+Qualifying writes the lead (``qualified``, with the ids it converted into), its counters, and the
+new contact, company and deal in one DynamoDB transaction on condition that the lead did not
+change since it was read: either all of it is written or none, and of any number of concurrent
+calls exactly one converts the lead (the others find it qualified: 409).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from leads_shared.auth import Principal
+from leads_shared.clock import utc_now
+from leads_shared.data.directory_store import DirectoryStore
+from leads_shared.data.lead_store import IdTaken, LeadStore, VersionConflict
+from leads_shared.data.record_store import (
+    RecordStore,
+    company_to_item,
+    contact_to_item,
+    deal_to_item,
+)
+from leads_shared.errors import Conflict, ValidationFailed
+from leads_shared.leads import current_or_404, without_lost_updates
+from leads_shared.models.directory import DealStage
+from leads_shared.models.leads import Lead
+from leads_shared.models.records import (
+    Company,
+    Contact,
+    Deal,
+    DisqualifyRequest,
+    QualifyRequest,
+    QualifyResult,
+)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    lead: Lead
+    contact: Contact | None
+    company: Company | None
+    deal: Deal | None
+    result: QualifyResult
+
+
+def _invalid(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed({field: [message]})
+
+
+def _stage(wanted: int | None, stages: list[DealStage]) -> DealStage:
+    if not stages:
+        raise _invalid("deal_stage_id", "The tenant has no deal stages to put a deal in.")
+    if wanted is None:
+        return stages[0]
+    for stage in stages:
+        if stage.id == wanted:
+            return stage
+    raise _invalid("deal_stage_id", "The selected deal stage id is invalid.")
+
+
+def _check_request(data: QualifyRequest, lead: Lead) -> None:
+    if data.create_company and data.company_id is not None:
+        raise _invalid("company_id", "Give either company_id or create_company, not both.")
+    if data.create_company and not lead.company:
+        raise _invalid("create_company", "The lead has no company name to create a company from.")
+
+
+def _plan(
+    principal: Principal,
+    lead: Lead,
+    data: QualifyRequest,
+    records: RecordStore,
+    directory: DirectoryStore,
+) -> _Plan:
+    """What qualifying ``lead`` writes: checks the linked records and the stage, takes new ids."""
+    tenant = principal.tenant_id
+    linked_company = records.company(tenant, data.company_id) if data.company_id is not None else None
+    if data.company_id is not None and linked_company is None:
+        raise _invalid("company_id", "The selected company id is invalid.")
+    linked_contact = records.contact(tenant, data.contact_id) if data.contact_id is not None else None
+    if data.contact_id is not None and linked_contact is None:
+        raise _invalid("contact_id", "The selected contact id is invalid.")
+    stage = _stage(data.deal_stage_id, directory.stages(tenant)) if data.create_deal else None
+
+    kinds = [
+        kind
+        for kind, wanted in (
+            ("contact", linked_contact is None),
+            ("company", data.create_company),
+            ("deal", data.create_deal),
+        )
+        if wanted
+    ]
+    ids = records.reserve(tenant, kinds) if kinds else {}
+    now = utc_now()
+    owner = {"owner_id": lead.assigned_to, "owner_name": lead.assigned_to_name}
+    company = None
+    if "company" in ids:
+        company = Company(
+            tenant_id=tenant, id=ids["company"], name=lead.company or "", lead_id=lead.id,
+            created_at=now, updated_at=now, **owner,
+        )  # fmt: skip
+    company_id = company.id if company else (linked_company.id if linked_company else None)
+    contact = None
+    if "contact" in ids:
+        contact = Contact(
+            tenant_id=tenant, id=ids["contact"], first_name=lead.first_name, last_name=lead.last_name,
+            email=lead.email, phone=lead.phone, job_title=lead.job_title, company_id=company_id,
+            lead_id=lead.id, created_at=now, updated_at=now, **owner,
+        )  # fmt: skip
+    contact_id = contact.id if contact else linked_contact.id if linked_contact else 0
+    deal = None
+    if "deal" in ids and stage is not None:
+        default_name = f"{lead.company or f'{lead.first_name} {lead.last_name}'} deal"
+        deal = Deal(
+            tenant_id=tenant, id=ids["deal"], name=data.deal_name or default_name[:255],
+            value=data.deal_value, stage_id=stage.id, stage_name=stage.name, contact_id=contact_id,
+            company_id=company_id, lead_id=lead.id, created_at=now, updated_at=now, **owner,
+        )  # fmt: skip
+    converted = lead.model_copy(
+        update={
+            "status": "qualified",
+            "contact_id": contact_id,
+            "company_id": company_id,
+            "deal_id": deal.id if deal else None,
+            "qualified_at": now,
+            "updated_at": now,
+            "version": lead.version + 1,
+        }
+    )
+    result = QualifyResult(contact_id=contact_id, company_id=company_id, deal_id=converted.deal_id)
+    return _Plan(converted, contact, company, deal, result)
+
+
+def qualify_lead(
+    principal: Principal,
+    lead_id: int,
+    data: QualifyRequest,
+    leads: LeadStore,
+    records: RecordStore,
+    directory: DirectoryStore,
+) -> QualifyResult:
+    """Read the lead, take the new records' ids (one request), then one transaction. A lead
+    that is already qualified or disqualified is a 409."""
+
+    def attempt() -> QualifyResult:
+        lead = current_or_404(leads.get(principal.tenant_id, lead_id), None)
+        if lead.is_closed:
+            raise Conflict(f"The lead is already {lead.status}.")
+        _check_request(data, lead)
+        plan = _plan(principal, lead, data, records, directory)
+        new = [
+            *([contact_to_item(plan.contact)] if plan.contact else []),
+            *([company_to_item(plan.company)] if plan.company else []),
+            *([deal_to_item(plan.deal)] if plan.deal else []),
+        ]
+        try:
+            leads.convert(lead, plan.lead, new)
+        except IdTaken:
+            raise VersionConflict() from None  # take new ids on the next attempt
+        except VersionConflict:
+            # A lost answer of our own committed transaction looks like a conflict: the lead
+            # then holds exactly what this attempt wrote.
+            if leads.get(principal.tenant_id, lead_id) != plan.lead:
+                raise
+        return plan.result
+
+    return without_lost_updates(attempt, None)
+
+
+def disqualify_lead(principal: Principal, lead_id: int, data: DisqualifyRequest, store: LeadStore) -> Lead:
+    """Mark a lead disqualified with the reason and time. A qualified lead is a 409; disqualifying
+    a disqualified lead again replaces its reason (and keeps its first time)."""
+
+    def attempt() -> Lead:
+        lead = current_or_404(store.get(principal.tenant_id, lead_id), None)
+        if lead.status == "qualified":
+            raise Conflict("A qualified lead cannot be disqualified.")
+        now = utc_now()
+        updated = lead.model_copy(
+            update={
+                "status": "disqualified",
+                "disqualified_reason": data.reason or None,
+                "disqualified_at": lead.disqualified_at if lead.status == "disqualified" else now,
+            }
+        )
+        if updated == lead:
+            return lead
+        updated.updated_at = now
+        updated.version = lead.version + 1
+        try:
+            store.replace(lead, updated)
+        except VersionConflict:
+            if store.get(principal.tenant_id, lead_id) != updated:  # not our own lost answer
+                raise
+        return updated
+
+    return without_lost_updates(attempt, None)

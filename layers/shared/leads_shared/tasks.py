@@ -1,0 +1,121 @@
+"""Tasks of a lead: list, add, change and delete, for one caller's tenant.
+
+Every id a task refers to (``assigned_to``, ``contact_id``, ``company_id``, ``deal_id``) must
+exist in the caller's tenant (422 otherwise); they are all checked with one batch read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from leads_shared.auth import Principal
+from leads_shared.clock import utc_now
+from leads_shared.data.activity_store import ActivityStore, ChildConflict, LeadGone, task_to_item
+from leads_shared.data.record_store import RecordStore
+from leads_shared.errors import Conflict, NotFound, ValidationFailed
+from leads_shared.keys import CompanyKeys, ContactKeys, DealKeys, DirectoryKeys, LeadKeys
+from leads_shared.models.activities import Task, TaskCreate, TaskUpdate
+
+MAX_WRITE_ATTEMPTS = 8
+_REFERENCES = {
+    "assigned_to": DirectoryKeys.user,
+    "contact_id": ContactKeys.primary,
+    "company_id": CompanyKeys.primary,
+    "deal_id": DealKeys.primary,
+}
+
+
+def _read(
+    tenant_id: str, wanted: dict[str, Any], activities: ActivityStore, task_key: dict[str, str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """The task (when ``task_key``) and every referenced record in ``wanted`` in one request;
+    a referenced id that does not exist in the tenant is a 422."""
+    keys = {
+        field: _REFERENCES[field](tenant_id, value) for field, value in wanted.items() if value is not None
+    }
+    if task_key is not None:
+        keys["task"] = task_key
+    found = activities.fetch(keys)
+    missing = sorted(field for field in keys if field != "task" and field not in found)
+    if missing:
+        raise ValidationFailed(
+            {field: [f"The selected {field.replace('_', ' ')} is invalid."] for field in missing}
+        )
+    return found
+
+
+def _references(changes: dict[str, Any]) -> dict[str, Any]:
+    return {field: changes[field] for field in _REFERENCES if field in changes}
+
+
+def list_tasks(principal: Principal, lead_id: int, activities: ActivityStore) -> list[Task]:
+    """By due date, then time; undated tasks last."""
+    tasks = activities.tasks(principal.tenant_id, lead_id)
+    if tasks is None:
+        raise NotFound("Lead")
+    return sorted(tasks, key=Task.order_key)
+
+
+def add_task(
+    principal: Principal, lead_id: int, data: TaskCreate, activities: ActivityStore, records: RecordStore
+) -> Task:
+    """Check the references (one batch read, when there are any), take an id, write the task on
+    condition that the lead exists."""
+    values = data.model_dump()
+    found = _read(principal.tenant_id, _references(values), activities)
+    now = utc_now()
+    task = Task(
+        **values,
+        tenant_id=principal.tenant_id,
+        id=records.reserve(principal.tenant_id, ["task"])["task"],
+        lead_id=lead_id,
+        assigned_to_name=found["assigned_to"]["name"] if "assigned_to" in found else None,
+        completed_at=now if data.completed else None,
+        created_by=principal.user_id,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        activities.add(principal.tenant_id, lead_id, task_to_item(task))
+    except LeadGone:
+        raise NotFound("Lead") from None
+    return task
+
+
+def update_task(
+    principal: Principal, lead_id: int, task_id: int, data: TaskUpdate, activities: ActivityStore
+) -> Task:
+    """Fields left out keep their value. Two requests (the task with its references, then a
+    write on condition that the task did not change meanwhile; retried on the fresh task if it
+    did, so no concurrent change is lost)."""
+    changes = data.changes()
+    key = LeadKeys.task(principal.tenant_id, lead_id, task_id)
+    for _ in range(MAX_WRITE_ATTEMPTS):
+        found = _read(principal.tenant_id, _references(changes), activities, key)
+        if "task" not in found:
+            raise NotFound("Task")
+        current = Task.model_validate(found["task"])
+        updated = current.model_copy(update=changes)
+        if "assigned_to" in changes:
+            updated.assigned_to_name = found["assigned_to"]["name"] if "assigned_to" in found else None
+        now = utc_now()
+        if updated.completed != current.completed:
+            updated.completed_at = now if updated.completed else None
+        if updated == current:
+            return current
+        updated.updated_at = now
+        updated.version = current.version + 1
+        try:
+            activities.replace_task(current, updated)
+        except ChildConflict:
+            continue
+        return updated
+    raise Conflict("The task is being changed by others. Please retry.")
+
+
+def delete_task(principal: Principal, lead_id: int, task_id: int, activities: ActivityStore) -> None:
+    """One request: delete on condition that the task exists (404 otherwise)."""
+    try:
+        activities.remove(LeadKeys.task(principal.tenant_id, lead_id, task_id))
+    except ChildConflict:
+        raise NotFound("Task") from None
