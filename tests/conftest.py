@@ -31,7 +31,7 @@ def fresh_settings():
     """Settings and clients are cached per process (as on Lambda); tests that change the
     environment get fresh ones."""
     from leads_shared import config, data
-    from leads_shared.data import dynamo
+    from leads_shared.data import dynamo, idempotency
 
     caches = (
         config.get_settings,
@@ -40,6 +40,7 @@ def fresh_settings():
         data.get_directory_store,
         data.get_record_store,
         data.get_activity_store,
+        idempotency._persistence,
     )
     for cache in caches:
         cache.cache_clear()

@@ -1,0 +1,259 @@
+"""CSV import and export of leads, streamed: neither side holds a whole file in memory.
+
+Export: :class:`CsvWriter` and :func:`chunks` write UTF-8 with a BOM, CRLF line ends, RFC 4180
+quoting, and every cell escaped against formula injection (:func:`escape_cell`).
+
+Import: :func:`read_rows` reads an iterator of byte chunks (e.g. ``StreamingBody.iter_chunks()``):
+UTF-8 with or without a BOM, else Windows-1252; ``,`` or ``;`` as delimiter; header names matched
+loosely (:func:`normalise_header`). Problems with the file as a whole raise :class:`CsvFileError`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import chain
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from _csv import Reader
+
+# fmt: off
+IMPORT_COLUMNS = (
+    "first_name", "last_name", "email", "phone", "company", "job_title",
+    "source", "status", "notes", "tags", "assigned_to",
+)
+# fmt: on
+EXPORT_COLUMNS = ("id", *IMPORT_COLUMNS, "assigned_to_name", "created_at", "updated_at")
+S3_MIN_PART_SIZE = 5 * 1024 * 1024
+BOM = codecs.BOM_UTF8
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_SNIFF_BYTES = 64 * 1024  # the encoding is decided from this much of the file's start
+_MAX_LINE_CHARS = 1024 * 1024  # one physical line longer than this is not a CSV line
+_LINE_END = re.compile(r"\r\n|\n|\r")
+_IGNORED_CHARS = re.compile(r"[\s_-]+")
+
+
+class CsvFileError(Exception):
+    """The file as a whole cannot be imported; ``reason`` is safe to show to the client."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class CsvRow:
+    """One data row: the physical line it starts on (header = 1) and its cells by column."""
+
+    line: int
+    values: dict[str, str | None]
+
+
+@dataclass(frozen=True)
+class CsvRead:
+    """A file being read: header facts, and its data rows as a one-pass iterator."""
+
+    columns: tuple[str, ...]  # the IMPORT_COLUMNS the file has, in file order
+    unknown_columns: list[str]  # header names not recognised, as written, each once
+    rows: Iterator[CsvRow]
+
+    def __iter__(self) -> Iterator[CsvRow]:
+        return self.rows
+
+
+def normalise_header(name: str) -> str:
+    """Lower-cases a header name and drops whitespace, hyphens and underscores."""
+    return _IGNORED_CHARS.sub("", name).lower()
+
+
+_KNOWN = {normalise_header(column): column for column in IMPORT_COLUMNS}
+_IGNORABLE = {normalise_header(column) for column in EXPORT_COLUMNS if column not in IMPORT_COLUMNS}
+
+
+def escape_cell(value: str) -> str:
+    """Prefixes ``'`` to a value a spreadsheet would run as a formula."""
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+
+
+def unescape_cell(value: str) -> str:
+    """Undoes :func:`escape_cell`: drops one leading ``'`` that precedes a formula character."""
+    return value[1:] if value.startswith("'") and value[1:2] in _FORMULA_STARTS else value
+
+
+def template_csv() -> bytes:
+    """The import template: the header row of IMPORT_COLUMNS (UTF-8 BOM, CRLF)."""
+    return CsvWriter(IMPORT_COLUMNS).header()
+
+
+class CsvWriter:
+    """Turns rows into CSV bytes one at a time; ``header()`` starts the file with the BOM."""
+
+    def __init__(self, columns: Sequence[str] = EXPORT_COLUMNS) -> None:
+        self.columns = tuple(columns)
+        self._buffer = io.StringIO()
+        self._writer = csv.writer(self._buffer, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+
+    def _line(self, cells: Iterable[str]) -> bytes:
+        self._writer.writerow([escape_cell(cell) for cell in cells])
+        text = self._buffer.getvalue()
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        return text.encode("utf-8")
+
+    def header(self) -> bytes:
+        """The BOM and the header row: the first bytes of the file, written once."""
+        return BOM + self._line(self.columns)
+
+    def row(self, values: Mapping[str, object]) -> bytes:
+        """One data row; missing keys and None are empty cells, other values go through str()."""
+        return self._line(
+            "" if (value := values.get(column)) is None else str(value) for column in self.columns
+        )
+
+
+def chunks(
+    rows: Iterable[Mapping[str, object]],
+    columns: Sequence[str] = EXPORT_COLUMNS,
+    min_size: int = S3_MIN_PART_SIZE,
+) -> Iterator[bytes]:
+    """The whole file (header first) in parts of at least ``min_size`` bytes, except the last."""
+    writer = CsvWriter(columns)
+    parts = [writer.header()]
+    size = len(parts[0])
+    for row in rows:
+        data = writer.row(row)
+        parts.append(data)
+        size += len(data)
+        if size >= min_size:
+            yield b"".join(parts)
+            parts, size = [], 0
+    if parts:
+        yield b"".join(parts)
+
+
+def _decode(byte_chunks: Iterable[bytes]) -> Iterator[str]:
+    """Decodes the stream: UTF-8 (BOM dropped) if its first 64 KiB are UTF-8, else Windows-1252.
+
+    The choice is made once; a later chunk that is not UTF-8 raises CsvFileError.
+    """
+    source = iter(byte_chunks)
+    head: list[bytes] = []
+    size, exhausted = 0, True
+    for chunk in source:
+        head.append(chunk)
+        size += len(chunk)
+        if size >= _SNIFF_BYTES:
+            exhausted = False
+            break
+    start = b"".join(head).removeprefix(BOM)
+    encoding = "utf-8"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(start, final=exhausted)
+    except UnicodeDecodeError:
+        encoding = "cp1252"
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        yield decoder.decode(start)
+        for chunk in source:
+            yield decoder.decode(chunk)
+        yield decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        if encoding == "utf-8":
+            raise CsvFileError("The file is not valid UTF-8 text throughout; save it as CSV UTF-8.") from None
+        raise CsvFileError("The file is not UTF-8 or Windows-1252 text.") from None
+
+
+def _lines(texts: Iterable[str]) -> Iterator[str]:
+    """Splits text into physical lines (``\\r\\n``, ``\\n`` or ``\\r``), keeping their ends."""
+    pending = ""
+    for text in texts:
+        pending += text
+        start = 0
+        for match in _LINE_END.finditer(pending):
+            if match.end() == len(pending) and match.group() == "\r":
+                break  # may be the first half of "\r\n"
+            yield pending[start : match.end()]
+            start = match.end()
+        pending = pending[start:]
+        if len(pending) > _MAX_LINE_CHARS:
+            raise CsvFileError("The file has a line longer than 1 MiB; it is not a CSV file.")
+    if pending:
+        yield pending
+
+
+def _delimiter(line: str) -> str:
+    """``;`` if the line has more semicolons than commas outside quotes, else ``,``."""
+    outside = line.split('"')[::2]
+    return ";" if sum(part.count(";") for part in outside) > sum(part.count(",") for part in outside) else ","
+
+
+def read_rows(byte_chunks: Iterable[bytes], *, max_rows: int = 100_000, max_columns: int = 50) -> CsvRead:
+    """Reads the header now and returns the data rows as a lazy iterator.
+
+    Header problems (and an undecodable start) raise CsvFileError here. Too many rows, a bad
+    encoding later on, or malformed CSV raise CsvFileError from the row iterator, after the rows
+    before it were yielded: a caller that must import all or nothing validates every row first.
+    An empty or blank file gives no columns and no rows. Only recognised columns are in ``values``.
+    """
+    lines = _lines(_decode(byte_chunks))
+    skipped: list[str] = []
+    first = ""  # the first non-blank line, which decides the delimiter
+    for line in lines:
+        if line.strip():
+            first = line
+            break
+        skipped.append(line)
+    reader = csv.reader(chain(skipped, [first], lines), delimiter=_delimiter(first))
+    try:
+        header = next((cells for cells in reader if any(cell.strip() for cell in cells)), None)
+    except csv.Error:
+        raise CsvFileError("The file's header row is not valid CSV.") from None
+    if header is None:  # an empty or blank file
+        return CsvRead((), [], iter(()))
+    if len(header) > max_columns:
+        raise CsvFileError(f"The file has {len(header)} columns; the limit is {max_columns}.")
+    positions: dict[str, int] = {}
+    unknown: list[str] = []
+    for position, raw in enumerate(header):
+        name = raw.strip()
+        key = normalise_header(name)
+        if key in _KNOWN:
+            if _KNOWN[key] in positions:
+                raise CsvFileError(f"The file has more than one {_KNOWN[key]} column.")
+            positions[_KNOWN[key]] = position
+        elif key and key not in _IGNORABLE and name not in unknown:
+            unknown.append(name)
+    missing = [column for column in ("first_name", "last_name") if column not in positions]
+    if missing:
+        raise CsvFileError(f"The file has no {' and no '.join(missing)} column.")
+    return CsvRead(tuple(positions), unknown, _rows(reader, positions, max_rows))
+
+
+def _rows(reader: Reader, positions: dict[str, int], max_rows: int) -> Iterator[CsvRow]:
+    """The data rows after the header; blank rows are skipped, cells stripped and unescaped."""
+    count = 0
+    while True:
+        line = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            raise CsvFileError(f"The file is not valid CSV at line {line}.") from None
+        stripped = [cell.strip() for cell in cells]
+        if not any(stripped):
+            continue
+        count += 1
+        if count > max_rows:
+            raise CsvFileError(f"The file has more than {max_rows:,} rows; the limit is {max_rows:,}.")
+        values = {
+            column: unescape_cell(stripped[index]) if index < len(stripped) and stripped[index] else None
+            for column, index in positions.items()
+        }
+        yield CsvRow(line, values)
