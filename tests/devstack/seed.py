@@ -1,7 +1,9 @@
 """Demo data of the local stack: two tenants, the same on every start.
 
 - ``acme``: teams 1 Inbound, 2 Enterprise; users 1 Alice Admin (admin, team 1), 2 Bob Baker
-  (team 1), 3 Carol Chen (team 2); deal stages 1-5; 50 demo leads.
+  (team 1), 3 Carol Chen (team 2); deal stages 1-5; 50 demo leads. The qualified ones were
+  qualified through the API's own rules (so contacts, companies and deals exist: ids from 1);
+  lead 1 has two notes (ids 1, 2) and three tasks (ids 1-3).
 - ``globex``: team 1 Sales; users 1 Gina Admin (admin), 2 Hank Hill; the same stages; no leads.
 
 Leads are written through the data layer (same keys and counters as the API writes), with
@@ -14,10 +16,14 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from leads_shared import notes, qualify, tasks
+from leads_shared.auth import Principal
 from leads_shared.clock import format_timestamp
-from leads_shared.data import get_directory_store, get_lead_store
+from leads_shared.data import get_activity_store, get_directory_store, get_lead_store, get_record_store
+from leads_shared.models.activities import NoteCreate, TaskCreate
 from leads_shared.models.directory import DealStage, Team, User
 from leads_shared.models.leads import Lead, LeadCreate
+from leads_shared.models.records import QualifyRequest
 from tests.devstack.tokens import mint_token
 
 STAGES = ["Prospecting", "Proposal", "Negotiation", "Closed Won", "Closed Lost"]
@@ -161,8 +167,34 @@ def seed_demo_data() -> None:
             directory.put_user(user)
         for position, name in enumerate(STAGES, start=1):
             directory.put_stage(DealStage(tenant_id=tenant_id, id=position, name=name, position=position))
+        admin = Principal(user_id=1, tenant_id=tenant_id, role="admin", name=demo_user(tenant_id, 1).name)
         for lead in demo_leads(tenant_id):
+            converted = lead.status == "qualified"
+            if converted:
+                lead = lead.model_copy(update={"status": "contacted"})
             leads.insert(lead, previous_seq=lead.id - 1)
+            if converted:
+                wanted = QualifyRequest(
+                    create_company=bool(lead.company), create_deal=True, deal_value=1000 * lead.id
+                )
+                qualify.qualify_lead(admin, lead.id, wanted, leads, get_record_store(), directory)
+        if DEMO_LEADS[tenant_id]:
+            seed_activities(admin)
+
+
+def seed_activities(admin: Principal) -> None:
+    """Lead 1's notes and tasks."""
+    activities, records, directory = get_activity_store(), get_record_store(), get_directory_store()
+    bob = Principal(user_id=2, tenant_id=admin.tenant_id, name=demo_user(admin.tenant_id, 2).name)
+    for author, text in ((admin, "Called: wants a demo next week."), (bob, "Sent the pricing sheet.")):
+        notes.add_note(author, 1, NoteCreate(content=text), activities, records, directory)
+    for title, due, priority in (
+        ("Book the demo", "2026-02-02", "high"),
+        ("Send the proposal", "2026-02-09", "medium"),
+        ("Check in after the trial", None, "low"),
+    ):
+        task = TaskCreate(title=title, due_date=due, priority=priority, assigned_to=2)
+        tasks.add_task(admin, 1, task, activities, records)
 
 
 def demo_tokens() -> list[DemoToken]:
