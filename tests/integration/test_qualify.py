@@ -7,6 +7,7 @@ import threading
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from leads_shared import qualify
 from leads_shared.auth import Principal
@@ -331,3 +332,40 @@ def test_a_malformed_key_is_422(bob):
     lead = bob.post("/leads", lead_body()).json
     response = bob.post(f"/leads/{lead['id']}/qualify", headers={"Idempotency-Key": "x" * 300})
     assert response.status_code == 422
+
+
+class LostTransactionAnswer:
+    """The real client, except that the next qualify transaction is applied and then reported
+    as cancelled on the lead's condition, as its retry sees when the first answer was lost."""
+
+    def __init__(self, client: Any) -> None:
+        self._client, self.lost = client, 1
+
+    def transact_write_items(self, **kwargs: Any) -> Any:
+        answer = self._client.transact_write_items(**kwargs)
+        if self.lost and len(kwargs["TransactItems"]) > 2:
+            self.lost -= 1
+            reasons = [{"Code": "ConditionalCheckFailed"}] + [{"Code": "None"}] * (
+                len(kwargs["TransactItems"]) - 1
+            )
+            raise ClientError(
+                {
+                    "Error": {"Code": "TransactionCanceledException", "Message": "x"},
+                    "CancellationReasons": reasons,
+                },
+                "TransactWriteItems",
+            )
+        return answer
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+def test_a_qualify_whose_answer_was_lost_is_not_a_409(staged, bob, monkeypatch):
+    lead = bob.post("/leads", LEAD).json
+    client = LostTransactionAnswer(dynamo.dynamodb_client())
+    monkeypatch.setattr(dynamo, "dynamodb_client", lambda: client)
+    response = bob.post(f"/leads/{lead['id']}/qualify", {"create_company": True})
+    assert client.lost == 0 and response.status_code == 200
+    assert bob.get(f"/leads/{lead['id']}").json["contact_id"] == response.json["contact_id"]
+    assert len(items_of(bob.tenant_id, "CONTACT")) == 1
