@@ -44,3 +44,7 @@ def test_readme_walkthrough():
     assert '{"status":"ok"}' in out  # health
     assert '"openapi":' in out and '"/leads/{id}"' in out  # the merged document
     assert '"total":' in out and "Unauthenticated" not in out  # the lists, with a working token
+    assert '"content":"Called: wants a demo with their CTO."' in out  # the note
+    assert '"title":"Book the demo"' in out  # lead 1's demo tasks
+    assert '"name":"Initech LLC"' in out and '"match":"exact"' in out  # match-company
+    assert '{"success":true,"contact_id":' in out and '"status":"qualified"' in out  # qualify
