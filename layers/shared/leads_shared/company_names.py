@@ -31,4 +31,6 @@ def normalise_company_name(name: str) -> str:
     core = list(words)
     while len(core) > 1 and core[-1] in LEGAL_SUFFIXES:
         core.pop()
+        if len(core) > 1 and core[-1] == "and":  # "Acme & Co." is "Acme"
+            core.pop()
     return " ".join(core)

@@ -8,24 +8,26 @@ from leads_shared.errors import ValidationFailed
 from leads_shared.keys import CompanyKeys
 from leads_shared.models.records import CompanyMatch, ContactMatch
 
-# At most this many index rows are read per match (short names match many companies).
+# At most this many matches are answered; company matching ranks the first CANDIDATES of the
+# index (short names match many companies: the read stays bounded).
 MATCH_LIMIT = 20
+CANDIDATES = 200
 
 
 def match_company(principal: Principal, name: str, store: RecordStore) -> list[CompanyMatch]:
     """Companies whose name, ignoring case, accents, punctuation, extra spaces and legal
     suffixes, is ``name`` (``exact``) or starts with it (``prefix``); exact first, then the
-    closest (shortest) names. One Query of the LOOKUP index."""
+    closest (shortest) names, among the first 200 by name. One Query of the LOOKUP index."""
     prefix = CompanyKeys.name_prefix(name)
     if not prefix:
         raise ValidationFailed({"company": ["The company field must contain letters or digits."]})
-    found = store.companies_named(principal.tenant_id, prefix, MATCH_LIMIT)
+    found = store.companies_named(principal.tenant_id, prefix, CANDIDATES)
     matches = []
     for company in found:
         exact = CompanyKeys.name_prefix(company.name) == prefix
         values = company.model_dump(exclude={"tenant_id"})
         matches.append(CompanyMatch(**values, match="exact" if exact else "prefix"))
-    return sorted(matches, key=lambda m: (m.match != "exact", len(m.name), m.id))
+    return sorted(matches, key=lambda m: (m.match != "exact", len(m.name), m.id))[:MATCH_LIMIT]
 
 
 def match_contact(principal: Principal, email: str, store: RecordStore) -> list[ContactMatch]:
