@@ -31,7 +31,7 @@ def fresh_settings():
     """Settings and clients are cached per process (as on Lambda); tests that change the
     environment get fresh ones."""
     from leads_shared import config, data
-    from leads_shared.data import dynamo, idempotency
+    from leads_shared.data import blob_store, dynamo, idempotency
 
     caches = (
         config.get_settings,
@@ -41,6 +41,9 @@ def fresh_settings():
         data.get_record_store,
         data.get_activity_store,
         idempotency._persistence,
+        data.get_import_store,
+        data.get_blob_store,
+        blob_store.s3_client,
     )
     for cache in caches:
         cache.cache_clear()

@@ -19,9 +19,17 @@ from datetime import UTC, datetime, timedelta
 from leads_shared import notes, qualify, tasks
 from leads_shared.auth import Principal
 from leads_shared.clock import format_timestamp
-from leads_shared.data import get_activity_store, get_directory_store, get_lead_store, get_record_store
+from leads_shared.csv_import import upload_key
+from leads_shared.data import (
+    get_activity_store,
+    get_directory_store,
+    get_import_store,
+    get_lead_store,
+    get_record_store,
+)
 from leads_shared.models.activities import NoteCreate, TaskCreate
 from leads_shared.models.directory import DealStage, Team, User
+from leads_shared.models.imports import ImportJob
 from leads_shared.models.leads import Lead, LeadCreate
 from leads_shared.models.records import QualifyRequest
 from tests.devstack.tokens import mint_token
@@ -180,6 +188,21 @@ def seed_demo_data() -> None:
                 qualify.qualify_lead(admin, lead.id, wanted, leads, get_record_store(), directory)
         if DEMO_LEADS[tenant_id]:
             seed_activities(admin)
+            seed_import(admin)
+
+
+DEMO_IMPORT_ID = "0123456789abcdef0123456789abcdef"
+
+
+def seed_import(admin: Principal) -> None:
+    """A finished import job (its sample events read it)."""
+    when = format_timestamp(FIRST_DAY)
+    job = ImportJob(
+        tenant_id=admin.tenant_id, import_id=DEMO_IMPORT_ID, status="completed", filename="trade-show.csv",
+        key=upload_key(admin.tenant_id, DEMO_IMPORT_ID), created_by=admin.user_id, created_at=when,
+        started_at=when, finished_at=when, total_rows=0,
+    )  # fmt: skip
+    get_import_store().create(job)
 
 
 def seed_activities(admin: Principal) -> None:

@@ -1,6 +1,7 @@
 """The sample events in `events/` stay valid: each one, run through the handler of the function its
 route belongs to (against the emulator, with the demo data), gets a successful answer; the
-events of the fallback routes (`ANY`: a method or path the API does not have) get 405 / 404."""
+events of the fallback routes (`ANY`: a method or path the API does not have) get 405 / 404; SQS
+batches are processed by the function their queue triggers with no item failed."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from tests.devstack.template import REPO_ROOT, ApiRoute, Template
 
 EVENTS_DIR = REPO_ROOT / "events"
 EVENT_FILES = sorted(EVENTS_DIR.rglob("*.json"))
-HTML_ROUTES = {("/docs", "GET")}  # Swagger UI; every other route answers JSON
+HTML_ROUTES = {("/docs", "GET")}  # Swagger UI
+CSV_ROUTES = {("/leads/template", "GET")}  # every other route answers JSON
 
 
 def load_event(path: Path) -> dict[str, Any]:
@@ -56,7 +58,8 @@ def test_there_are_sample_events() -> None:
 
 def test_every_route_has_a_sample_event() -> None:
     routes = {(route.path, route.method) for route in Template.load().api_routes() if route.method != "ANY"}
-    covered = {(event["resource"], event["httpMethod"]) for event in map(load_event, EVENT_FILES)}
+    api_events = [event for event in map(load_event, EVENT_FILES) if "resource" in event]
+    covered = {(event["resource"], event["httpMethod"]) for event in api_events}
     missing = sorted(routes - covered)
     assert not missing, f"routes of template.yaml without a sample event under events/: {missing}"
 
@@ -66,6 +69,13 @@ def test_sample_event_gets_its_answer(
     path: Path, emulator: Emulator, demo_data: None, functions: dict[str, LambdaFunction]
 ) -> None:
     event = load_event(path)
+    if "Records" in event:  # an SQS batch, for the function its queue triggers
+        queue_arn = event["Records"][0]["eventSourceARN"]
+        (source,) = [
+            s for s in emulator.template.sqs_sources() if emulator.resources[s.queue_id].arn == queue_arn
+        ]
+        assert functions[source.function_id].invoke(event) == {"batchItemFailures": []}
+        return
     route = route_of(event, emulator.template.api_routes())
 
     response = functions[route.function_id].invoke(event)
@@ -80,6 +90,9 @@ def test_sample_event_gets_its_answer(
     if (route.path, route.method) in HTML_ROUTES:
         assert content_type.startswith("text/html"), content_type
         assert "<html" in body.lower()
+    elif (route.path, route.method) in CSV_ROUTES:
+        assert content_type.startswith("text/csv"), content_type
+        assert body.lstrip("\ufeff").startswith("first_name,last_name,")
     else:
         assert content_type.startswith("application/json"), content_type
         assert isinstance(json.loads(body), dict | list)

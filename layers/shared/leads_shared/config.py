@@ -25,6 +25,12 @@ class Settings(BaseModel):
     cors_allow_origin: str = "*"
     # Largest JSON body accepted before parsing (API Gateway itself stops at 10 MB).
     max_body_bytes: int = 256 * 1024
+    # CSV imports: a presigned upload takes up to import_max_bytes; a file posted to the API
+    # itself (multipart) up to direct_upload_max_bytes (Lambda takes 6 MB, base64 inflates by 4/3).
+    import_max_bytes: int = 50 * 1024 * 1024
+    direct_upload_max_bytes: int = 4 * 1024 * 1024
+    # Lifetime of presigned upload and download URLs.
+    url_expiry_seconds: int = 15 * 60
 
 
 def _env(name: str) -> str | None:
@@ -43,4 +49,5 @@ def get_settings() -> Settings:
         jwt_issuer=_env("JWT_ISSUER"),
         jwt_audience=_env("JWT_AUDIENCE"),
         cors_allow_origin=_env("CORS_ALLOW_ORIGIN") or "*",
+        import_max_bytes=int(_env("IMPORT_MAX_BYTES") or 50 * 1024 * 1024),
     )

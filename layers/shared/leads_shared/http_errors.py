@@ -7,7 +7,7 @@ unexpected failure is logged and answered ``500 {"message": "Server Error"}``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -62,7 +62,7 @@ def attribute_name(field: str) -> str:
     return field.replace("_", " ")
 
 
-def _message(error: dict[str, Any], field: str) -> str:
+def _message(error: Mapping[str, Any], field: str) -> str:
     kind = error.get("type", "")
     ctx = error.get("ctx") or {}
     attr = attribute_name(field)
@@ -100,7 +100,7 @@ def _field(loc: Sequence[Any]) -> str:
     return ".".join(parts) or "body"
 
 
-def field_errors(raw: Sequence[dict[str, Any]]) -> dict[str, list[str]]:
+def field_errors(raw: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for error in raw:
         field = _field(error.get("loc", ()))

@@ -13,6 +13,7 @@
 - company: ``PK=TENANT#<t>#COMPANY#<id>``, ``SK=COMPANY``;
   LOOKUP ``TENANT#<t>#COMPANIES`` / ``<normalised name>\x01<id>`` (name matching by prefix).
 - deal: ``PK=TENANT#<t>#DEAL#<id>``, ``SK=DEAL``.
+- CSV import job: ``PK=TENANT#<t>#IMPORT#<import id>``, ``SK=IMPORT``.
 - lead stats (id sequence and counts): ``PK=TENANT#<t>``, ``SK=STATS#LEADS``; the other id
   sequences (notes, tasks, contacts, companies, deals): ``PK=TENANT#<t>``, ``SK=SEQUENCES``.
 - user / team / deal stage: ``PK=TENANT#<t>``, ``SK=USER#<id>`` / ``TEAM#<id>`` / ``STAGE#<id>``.
@@ -210,6 +211,14 @@ class DealKeys:
     @classmethod
     def primary(cls, tenant_id: str, deal_id: int) -> dict[str, str]:
         return {"PK": f"TENANT#{tenant_id}#DEAL#{deal_id}", "SK": cls.SK}
+
+
+class ImportKeys:
+    SK = "IMPORT"
+
+    @classmethod
+    def primary(cls, tenant_id: str, import_id: str) -> dict[str, str]:
+        return {"PK": f"TENANT#{tenant_id}#IMPORT#{import_id}", "SK": cls.SK}
 
 
 class SequenceKeys:

@@ -15,7 +15,7 @@ Two ways to answer, chosen per request (the README's access-pattern table):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
@@ -170,6 +170,39 @@ def list_leads(
     rows.sort(key=SORT_KEYS[query.sort_by], reverse=not forward)
     page = rows[query.offset : query.offset + query.per_page]
     return LeadPageResult(_full_leads(tenant_id, page, store), len(rows), query, plan="narrow")
+
+
+def all_leads(
+    principal: Principal, query: LeadQuery, store: LeadStore, directory: DirectoryStore
+) -> Iterator[Lead]:
+    """Every lead ``GET /leads`` would list with these filters, scope and sort (``page`` and
+    ``per_page`` ignored), streamed: an index that holds the order is read a page at a time
+    (memory stays flat); otherwise the narrow list's matching rows are sorted in memory (about
+    200 bytes a lead) and the full leads fetched 100 at a time."""
+    tenant_id = principal.tenant_id
+    assignees = _assignees(principal, query, directory)
+    if assignees is not None and not assignees:
+        return
+    forward = query.sort_dir == "ASC"
+    plan = _index_plan(query, assignees, tenant_id)
+    if plan is not None and plan[0].projects_all:
+        yield from store.iter_leads(plan[0], forward=forward)
+        return
+    if plan is not None:
+        rows: Iterable[dict[str, Any]] = store.iter_rows(plan[0], forward=forward)
+    else:
+        matching = [
+            row for row in store.iter_rows(LeadKeys.by_creation(tenant_id)) if _matches(row, query, assignees)
+        ]
+        matching.sort(key=SORT_KEYS[query.sort_by], reverse=not forward)
+        rows = matching
+    batch: list[dict[str, Any]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == 100:
+            yield from _full_leads(tenant_id, batch, store)
+            batch = []
+    yield from _full_leads(tenant_id, batch, store)
 
 
 def _full_leads(tenant_id: str, rows: list[dict[str, Any]], store: LeadStore) -> list[Lead]:

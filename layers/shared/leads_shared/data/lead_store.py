@@ -11,7 +11,7 @@ A transaction cancelled only because another one was touching the same items is 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,7 +96,7 @@ def counter_deltas(before: Lead | None, after: Lead | None) -> dict[str, int]:
     return {name: delta for name, delta in deltas.items() if delta}
 
 
-def _stats_update(
+def stats_update(
     table: str,
     tenant_id: str,
     deltas: dict[str, int],
@@ -211,8 +211,10 @@ class LeadStore(TableStore):
         item = response.get("Item")
         return _stats_from_item(item) if item else LeadStats()
 
-    def _query(self, partition: IndexPartition, forward: bool, count: int | None) -> list[dict[str, Any]]:
-        """Items of one index partition in index order: the first ``count``, or all."""
+    def _pages(
+        self, partition: IndexPartition, forward: bool, count: int | None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Items of one index partition in index order, page by page: the first ``count``, or all."""
         request: dict[str, Any] = {
             "TableName": self.table,
             "IndexName": partition.index,
@@ -223,15 +225,35 @@ class LeadStore(TableStore):
         }
         if count is not None:
             request["Limit"] = count
-        items: list[dict[str, Any]] = []
+        seen = 0
         with store_errors():
             for page in query_pages(self.client, **request):
-                items.extend(page.get("Items", []))
+                items = page.get("Items", [])
                 if count is not None:
-                    if len(items) >= count:
-                        break
-                    request["Limit"] = count - len(items)
-        return items[:count] if count is not None else items
+                    items = items[: count - seen]
+                seen += len(items)
+                yield items
+                if count is not None:
+                    if seen >= count:
+                        return
+                    request["Limit"] = count - seen
+
+    def _query(self, partition: IndexPartition, forward: bool, count: int | None) -> list[dict[str, Any]]:
+        return [item for page in self._pages(partition, forward, count) for item in page]
+
+    def iter_leads(self, partition: IndexPartition, *, forward: bool = True) -> Iterator[Lead]:
+        """Every lead of a partition of an index that projects whole leads, a page at a time."""
+        for page in self._pages(partition, forward, None):
+            yield from (lead_from_item(item) for item in page)
+
+    def iter_rows(self, partition: IndexPartition, *, forward: bool = True) -> Iterator[dict[str, Any]]:
+        for page in self._pages(partition, forward, None):
+            yield from (from_item(item) for item in page)
+
+    def put_many(self, leads: Sequence[Lead]) -> None:
+        """Write new leads in batches of 25 (an import's: their ids were reserved for it, and
+        writing the same lead again writes the same item)."""
+        self.batch_write([{"PutRequest": {"Item": lead_to_item(lead)}} for lead in leads])
 
     def query_leads(self, partition: IndexPartition, *, forward: bool, count: int) -> list[Lead]:
         """The first ``count`` leads of a partition of an index that projects whole leads."""
@@ -269,9 +291,9 @@ class LeadStore(TableStore):
         the id was reserved with ``reserve_ids``."""
         deltas = counter_deltas(None, lead)
         if previous_seq is None:
-            stats = _stats_update(self.table, lead.tenant_id, deltas)
+            stats = stats_update(self.table, lead.tenant_id, deltas)
         else:
-            stats = _stats_update(
+            stats = stats_update(
                 self.table, lead.tenant_id, deltas, set_seq=lead.id, expected_seq=previous_seq
             )
         put = {
@@ -362,7 +384,7 @@ class LeadStore(TableStore):
         if deltas or with_it:
             items = [write, *with_it]
             if deltas:
-                items.append({"Update": _stats_update(self.table, tenant_id, deltas)})
+                items.append({"Update": stats_update(self.table, tenant_id, deltas)})
 
             def call() -> Any:
                 return self.transact(items)

@@ -122,6 +122,9 @@ class Lead(BaseModel):
     qualified_at: str | None = None
     disqualified_reason: str | None = None
     disqualified_at: str | None = None
+    # The import row that last wrote the lead ("<import id>#<row>"): a retried import finds its
+    # own update already applied.
+    last_import: str | None = None
     created_at: str
     updated_at: str
     version: int = 1

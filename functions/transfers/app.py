@@ -1,0 +1,153 @@
+"""CSV in and out: the import template, exports, and import jobs. Files go through S3 with
+presigned URLs, never through this function's payload (except small files posted as a form).
+Routes only; the rules live in the layer."""
+
+import base64
+from datetime import date
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BeforeValidator, ValidationError
+
+from leads_shared import csv_export, csv_import, lead_listing
+from leads_shared.api import admin_only, caller, cors, is_form, responses, use_api_conventions
+from leads_shared.data import get_blob_store, get_directory_store, get_import_store, get_lead_store
+from leads_shared.errors import ValidationFailed
+from leads_shared.http_errors import field_errors
+from leads_shared.models.common import blank_to, blank_to_none
+from leads_shared.models.imports import ExportOut, ImportOut, ImportRequest, ImportStarted
+from leads_shared.models.leads import (
+    LeadStatus,
+    Scope,
+    SearchText,
+    SortBy,
+    SortDir,
+    UserIdParam,
+    sort_direction,
+)
+from leads_shared.observability import logger, metrics, tracer
+
+app = APIGatewayRestResolver(enable_validation=True, cors=cors())
+use_api_conventions(app)
+TAGS = ["CSV import and export"]
+
+
+@app.get(
+    "/leads/template",
+    summary="Download leads CSV template",
+    tags=TAGS,
+    description="Admin only. The header row of the importable columns (UTF-8 with BOM).",
+    responses=responses((200, ExportOut, "text/csv attachment `leads_template.csv`."), 403),
+    middlewares=[admin_only],
+)
+@tracer.capture_method
+def download_template() -> Response[str]:
+    return Response(
+        status_code=200,
+        content_type="text/csv; charset=utf-8",
+        body=csv_export.template(),
+        headers={"Content-Disposition": f'attachment; filename="{csv_export.TEMPLATE_FILENAME}"'},
+    )
+
+
+@app.get(
+    "/leads/export",
+    summary="Export leads CSV",
+    tags=TAGS,
+    description="Admin only. Every lead matching the same filters, scope and sort as `GET /leads` "
+    "(`page`/`per_page` ignored), written to S3 and answered as a presigned download valid 15 "
+    "minutes; `redirect=true` answers 303 to it. UTF-8 with BOM, RFC 4180, cells that a spreadsheet "
+    "would run as a formula start with `'`.",
+    responses=responses((200, ExportOut, "Where to download the CSV."), 403),
+    middlewares=[admin_only],
+)
+@tracer.capture_method
+def export_leads(
+    search: Annotated[SearchText | None, BeforeValidator(blank_to_none), Query()] = None,
+    status: Annotated[LeadStatus | None, BeforeValidator(blank_to_none), Query()] = None,
+    source: Annotated[SearchText | None, BeforeValidator(blank_to_none), Query()] = None,
+    assigned_to: Annotated[UserIdParam | None, BeforeValidator(blank_to_none), Query()] = None,
+    date_from: Annotated[date | None, BeforeValidator(blank_to_none), Query()] = None,
+    date_to: Annotated[date | None, BeforeValidator(blank_to_none), Query()] = None,
+    scope: Annotated[Scope, BeforeValidator(blank_to("company")), Query()] = "company",
+    sort_by: Annotated[SortBy, BeforeValidator(blank_to("name")), Query()] = "name",
+    sort_dir: Annotated[SortDir, BeforeValidator(sort_direction), Query()] = "ASC",
+    redirect: Annotated[
+        bool, BeforeValidator(blank_to(False)), Query(description="303 to the file.")
+    ] = False,
+) -> Response[ExportOut]:
+    query = lead_listing.LeadQuery(
+        search=search,
+        status=status,
+        source=source,
+        assigned_to=assigned_to,
+        date_from=date_from,
+        date_to=date_to,
+        scope=scope,
+        sort_by=sort_by,
+        sort_dir=sort_dir,
+    )
+    export = csv_export.export_leads(
+        caller(app), query, get_lead_store(), get_directory_store(), get_blob_store()
+    )
+    logger.info("exported leads", extra={"rows": export.row_count})
+    metrics.add_metric(name="LeadsExported", unit="Count", value=export.row_count)
+    if redirect:
+        return Response(status_code=303, content_type=content_types.APPLICATION_JSON, body=export,
+                        headers={"Location": export.download_url})  # fmt: skip
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=export)
+
+
+@app.post(
+    "/leads/import",
+    summary="Import leads",
+    tags=TAGS,
+    description='JSON body `{"filename"?, "mode"?: "skip"|"update", "dry_run"?}` (or none): '
+    "201 with a presigned POST (`upload.url`, `upload.fields`: post them, then the file as `file`, "
+    "straight to S3, at most `upload.max_bytes`). Or `multipart/form-data` with `file` (at most "
+    "4 MB; the same `mode`, `dry_run` fields): 202, the file is queued. Either way the upload "
+    "starts the import; follow it with `GET /leads/imports/{import_id}`.",
+    responses=responses((201, ImportStarted, "The job, waiting for its upload."), 400, 413),
+)
+@tracer.capture_method
+def start_import() -> Response[ImportStarted]:
+    principal = caller(app)
+    event = app.current_event
+    if is_form(app):
+        raw = event.body or ""
+        body = base64.b64decode(raw) if event.is_base64_encoded else raw.encode("latin-1", "replace")
+        posted = csv_import.parse_form(event.headers.get("Content-Type") or "", body)
+        job = csv_import.upload_import(principal, posted, get_import_store(), get_blob_store())
+        return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=job)
+    try:
+        request = ImportRequest.model_validate_json(event.body or "{}")
+    except ValidationError as exc:
+        if any(error["type"] == "json_invalid" for error in exc.errors()):
+            raise ValidationFailed({"body": ["The request body is not valid JSON."]}) from None
+        raise ValidationFailed(field_errors(exc.errors())) from None
+    job = csv_import.start_import(principal, request, get_import_store(), get_blob_store())
+    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=job)
+
+
+@app.get(
+    "/leads/imports/<import_id>",
+    summary="Import status",
+    tags=TAGS,
+    description="Progress and outcome of an import job of the caller's tenant.",
+    responses=responses((200, ImportOut, "The job."), 404),
+)
+@tracer.capture_method
+def import_status(
+    import_id: Annotated[str, Path(max_length=64, description="From `POST /leads/import`.")],
+) -> ImportOut:
+    return csv_import.get_import(caller(app), import_id, get_import_store(), get_blob_store())
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

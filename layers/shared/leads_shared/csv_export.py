@@ -1,0 +1,56 @@
+"""CSV out: the import template, and exports of the leads a list would show, written to S3 as
+they are read (a multipart upload: memory does not grow with the number of leads)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from leads_shared import lead_listing
+from leads_shared.auth import Principal
+from leads_shared.clock import format_timestamp
+from leads_shared.config import get_settings
+from leads_shared.csv_format import EXPORT_COLUMNS, chunks, template_csv
+from leads_shared.data.blob_store import BlobStore
+from leads_shared.data.directory_store import DirectoryStore
+from leads_shared.data.lead_store import LeadStore
+from leads_shared.models.imports import ExportOut
+
+TEMPLATE_FILENAME = "leads_template.csv"
+
+
+def template() -> str:
+    """The header row of the importable columns (UTF-8 with BOM, as text for the response)."""
+    return template_csv().decode("utf-8")
+
+
+def export_leads(
+    principal: Principal,
+    query: lead_listing.LeadQuery,
+    leads: LeadStore,
+    directory: DirectoryStore,
+    blobs: BlobStore,
+) -> ExportOut:
+    """Write every lead matching ``query`` to ``tmp/exports/`` (deleted by the bucket's
+    lifecycle after 7 days) and answer a presigned download."""
+    now = datetime.now(UTC)
+    filename = f"leads_{now:%Y%m%d_%H%M%S}.csv"
+    key = f"tmp/exports/{principal.tenant_id}/{uuid.uuid4().hex}.csv"
+    count = 0
+
+    def rows() -> Iterator[dict[str, Any]]:
+        nonlocal count
+        for lead in lead_listing.all_leads(principal, query, leads, directory):
+            count += 1
+            yield lead.model_dump()
+
+    blobs.write_parts(key, chunks(rows(), EXPORT_COLUMNS))
+    expiry = get_settings().url_expiry_seconds
+    return ExportOut(
+        download_url=blobs.download_url(key, filename, expiry),
+        expires_at=format_timestamp(now + timedelta(seconds=expiry)),
+        row_count=count,
+        filename=filename,
+    )

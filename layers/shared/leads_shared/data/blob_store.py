@@ -1,0 +1,150 @@
+"""S3 access for CSV files: presigned uploads and downloads, streamed reads, and multipart
+writes whose memory does not grow with the file. The only S3 user of the layer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from leads_shared.errors import ServiceUnavailable, StoreFailure
+
+READ_CHUNK = 1024 * 1024
+
+
+@lru_cache(maxsize=1)
+def s3_client() -> Any:
+    """SigV4 (what presigned URLs must be signed with) and path-style addressing (works against
+    the local emulator and AWS alike). The endpoint comes from ``AWS_ENDPOINT_URL`` when set."""
+    return boto3.client(
+        "s3",
+        config=Config(
+            signature_version="s3v4",
+            s3={"addressing_style": "path"},
+            retries={"mode": "standard", "max_attempts": 4},
+            connect_timeout=2,
+            read_timeout=30,
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class PresignedPost:
+    url: str
+    fields: dict[str, str]
+
+
+def _failed(exc: ClientError | BotoCoreError) -> Exception:
+    if isinstance(exc, ClientError):
+        return StoreFailure(f"S3 {exc.response.get('Error', {}).get('Code', '')}")
+    return ServiceUnavailable("The file store is unavailable. Please retry shortly.")
+
+
+class BlobStore:
+    def __init__(self, bucket: str, client: Any | None = None) -> None:
+        self.bucket = bucket
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        return self._client or s3_client()
+
+    def presigned_post(self, key: str, max_bytes: int, expires_in: int) -> PresignedPost:
+        """A form upload straight to S3: only to ``key``, at most ``max_bytes``."""
+        try:
+            post = self.client.generate_presigned_post(
+                Bucket=self.bucket,
+                Key=key,
+                Conditions=[["content-length-range", 1, max_bytes]],
+                ExpiresIn=expires_in,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise _failed(exc) from exc
+        return PresignedPost(url=post["url"], fields=dict(post["fields"]))
+
+    def download_url(self, key: str, filename: str, expires_in: int) -> str:
+        """A presigned GET that browsers save as ``filename`` (served as a CSV attachment)."""
+        return str(
+            self.client.generate_presigned_url(
+                "get_object",
+                Params={
+                    "Bucket": self.bucket,
+                    "Key": key,
+                    "ResponseContentDisposition": f'attachment; filename="{filename}"',
+                    "ResponseContentType": "text/csv; charset=utf-8",
+                },
+                ExpiresIn=expires_in,
+            )
+        )
+
+    def put(self, key: str, body: bytes, content_type: str = "text/csv") -> None:
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
+        except (ClientError, BotoCoreError) as exc:
+            raise _failed(exc) from exc
+
+    def chunks(self, key: str) -> Iterator[bytes]:
+        """The object's bytes, a megabyte at a time (never the whole object in memory)."""
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+            yield from body.iter_chunks(READ_CHUNK)
+        except (ClientError, BotoCoreError) as exc:
+            raise _failed(exc) from exc
+
+    def size(self, key: str) -> int | None:
+        try:
+            return int(self.client.head_object(Bucket=self.bucket, Key=key)["ContentLength"])
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise _failed(exc) from exc
+        except BotoCoreError as exc:
+            raise _failed(exc) from exc
+
+    def write_parts(self, key: str, parts: Iterable[bytes], content_type: str = "text/csv") -> int:
+        """Write an object from ``parts`` (each at least 5 MiB but the last, as S3 requires): one
+        PutObject when there is a single part, else a multipart upload (aborted on failure, so
+        nothing half-written remains). Returns the size in bytes."""
+        iterator = iter(parts)
+        first = next(iterator, b"")
+        second = next(iterator, None)
+        if second is None:
+            self.put(key, first, content_type)
+            return len(first)
+        try:
+            upload = self.client.create_multipart_upload(
+                Bucket=self.bucket, Key=key, ContentType=content_type
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise _failed(exc) from exc
+        upload_id, done, size = upload["UploadId"], [], 0
+        try:
+            for number, part in enumerate(_chain(first, second, iterator), start=1):
+                answer = self.client.upload_part(
+                    Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=part
+                )
+                done.append({"PartNumber": number, "ETag": answer["ETag"]})
+                size += len(part)
+            self.client.complete_multipart_upload(
+                Bucket=self.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": done}
+            )
+        except BaseException as exc:
+            try:
+                self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+            except (ClientError, BotoCoreError):
+                pass  # the bucket's lifecycle rule aborts it after a day
+            if isinstance(exc, ClientError | BotoCoreError):
+                raise _failed(exc) from exc
+            raise
+        return size
+
+
+def _chain(first: bytes, second: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    yield first
+    yield second
+    yield from rest
