@@ -8,7 +8,7 @@ import platform
 from importlib.metadata import version
 from pathlib import Path
 
-from tests.bench import cold_start
+from tests.bench import cold_start, csv_throughput
 from tests.devstack.emulator import start_emulator
 from tests.devstack.stack import LOCAL_PARAMETERS, RUNTIME_ENVIRONMENT, functions_environment
 from tests.devstack.template import Template
@@ -30,6 +30,7 @@ def main() -> None:
 
         seed_demo_data()
         rows = cold_start.measure(emulator.template, {k: str(v) for k, v in FIRST_REQUESTS.items()})
+        csv_rows = csv_throughput.measure()
     finally:
         emulator.stop()
     print(
@@ -40,6 +41,18 @@ def main() -> None:
     print("|---|---|---|---|")
     for row in rows:
         print(f"| {row['what']} | {row['import_ms']:.0f} | {row['total_ms']:.0f} | {row['ratio']:.2f}x |")
+    print()
+    print(
+        "| CSV rows | import rows/s | plain batch_writer rows/s | ratio | export rows/s "
+        "| import peak MiB | export peak MiB |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for row in csv_rows:
+        print(
+            f"| {row['rows']:,} | {row['import_rps']:,.0f} | {row['baseline_rps']:,.0f} | "
+            f"{row['import_rps'] / row['baseline_rps']:.2f}x | {row['export_rps']:,.0f} | "
+            f"{row['import_peak_mb']:.1f} | {row['export_peak_mb']:.1f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,121 @@
+"""Import and export throughput and memory, each run in a fresh process against the emulator
+(which runs in the parent: its own memory is not counted).
+
+- import rows/s: the worker importing an uploaded file (parse, validate, dedupe, BatchWriteItem,
+  checkpoints), against a plain boto3 ``batch_writer`` of the same lead items (the floor: what
+  writing alone costs), in the same run;
+- peak memory: ``tracemalloc``'s peak of Python allocations while importing / exporting.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import uuid
+from typing import Any
+
+from leads_shared.csv_import import upload_key
+from leads_shared.data import get_blob_store, get_import_store
+from leads_shared.models.imports import ImportJob
+from tests.devstack.template import REPO_ROOT
+
+SIZES = [int(n) for n in os.environ.get("BENCH_CSV_ROWS", "10000,100000").split(",")]
+
+PROBE = textwrap.dedent(
+    """
+    import json, sys, time, tracemalloc
+    what, tenant, key = sys.argv[1], sys.argv[2], sys.argv[3]
+    from leads_shared import csv_export, csv_import, lead_listing
+    from leads_shared.auth import Principal
+    from leads_shared.data import (get_blob_store, get_directory_store, get_import_store,
+                                   get_lead_store)
+    from leads_shared.data.lead_store import lead_to_item
+    from leads_shared.data.dynamo import dynamodb_client
+    from leads_shared.models.leads import Lead
+    trace = "--memory" in sys.argv
+    if trace:
+        tracemalloc.start()
+    started = time.perf_counter()
+    if what == "import":
+        job = csv_import.run_upload(key, get_import_store(), get_lead_store(), get_directory_store(),
+                                    get_blob_store())
+        rows = job.created
+        assert job.status == "completed", job
+    elif what == "export":
+        admin = Principal(user_id=1, tenant_id=tenant, role="admin")
+        out = csv_export.export_leads(admin, lead_listing.LeadQuery(), get_lead_store(),
+                                      get_directory_store(), get_blob_store())
+        rows = out.row_count
+    else:  # the baseline: boto3's batch_writer of the same lead items
+        import boto3
+        table = boto3.resource("dynamodb").Table(get_lead_store().table)
+        count = int(key)
+        leads = (Lead(tenant_id=tenant, id=n + 1, first_name=f"First{n}", last_name="Last",
+                      email=f"lead{n}@example.com", status="new", created_at="2026-01-01T00:00:00.000000Z",
+                      updated_at="2026-01-01T00:00:00.000000Z") for n in range(count))
+        from boto3.dynamodb.types import TypeDeserializer
+        plain = TypeDeserializer()
+        with table.batch_writer() as writer:
+            for lead in leads:
+                writer.put_item(Item={k: plain.deserialize(v) for k, v in lead_to_item(lead).items()})
+        rows = count
+    elapsed = time.perf_counter() - started
+    peak = tracemalloc.get_traced_memory()[1] if trace else 0
+    print(json.dumps({"rows": rows, "seconds": elapsed, "peak_bytes": peak}))
+    """
+)
+
+
+def _csv(count: int) -> bytes:
+    lines = ["first_name,last_name,email,company,status"]
+    lines += [f"First{n},Last,lead{n}@example.com,Company {n % 97},new" for n in range(count)]
+    return ("\ufeff" + "\r\n".join(lines) + "\r\n").encode()
+
+
+def _probe(environment: dict[str, str], *args: str) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], cwd=REPO_ROOT, env=environment, capture_output=True, text=True,
+        check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr[-3000:])
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _uploaded(tenant: str, count: int) -> str:
+    import_id = uuid.uuid4().hex
+    key = upload_key(tenant, import_id)
+    get_blob_store().put(key, _csv(count))
+    get_import_store().create(
+        ImportJob(tenant_id=tenant, import_id=import_id, status="queued", key=key, created_by=1,
+                  created_at="2026-01-01T00:00:00.000000Z")
+    )  # fmt: skip
+    return key
+
+
+def measure() -> list[dict[str, Any]]:
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([".", "layers/shared"]), "LOG_LEVEL": "ERROR"}
+    rows = []
+    for count in SIZES:
+        tenant = f"bench-{count}-{uuid.uuid4().hex[:6]}"
+        timed = _probe(environment, "import", tenant, _uploaded(tenant, count))
+        baseline = _probe(environment, "baseline", f"{tenant}-floor", str(count))
+        memory_tenant = f"{tenant}-m"
+        imported = _probe(environment, "import", memory_tenant, _uploaded(memory_tenant, count), "--memory")
+        exported = _probe(environment, "export", memory_tenant, "-", "--memory")
+        export_timed = _probe(environment, "export", memory_tenant, "-")
+        rows.append(
+            {
+                "rows": count,
+                "import_rps": timed["rows"] / timed["seconds"],
+                "baseline_rps": baseline["rows"] / baseline["seconds"],
+                "export_rps": export_timed["rows"] / export_timed["seconds"],
+                "import_peak_mb": imported["peak_bytes"] / 2**20,
+                "export_peak_mb": exported["peak_bytes"] / 2**20,
+            }
+        )
+    return rows
