@@ -5,13 +5,18 @@ Moto keeps its state per process: starting an emulator resets that state, so run
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
+import types
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
+import moto.dynamodb.models as moto_dynamodb
 import requests
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import Table
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
@@ -91,6 +96,53 @@ class _AtomicDynamoDB:
             return list(self._app(environ, start_response))
 
 
+def _snapshot_only_touched_items() -> None:
+    """Moto backs up every table a transaction names (a deep copy of the whole table, per item of
+    the transaction) to roll back a cancelled one: each transaction costs O(table), which makes
+    `make dev` and imports crawl once there are many leads (a 100k-row import timed out). Back up
+    the items the transaction touches instead (DynamoDB allows one operation per item, so that is
+    all a rollback must restore), and let moto's own backup copy nothing."""
+    if getattr(DynamoDBBackend.transact_write_items, "_touched_items_only", False):
+        return
+    moto_dynamodb.copy = types.SimpleNamespace(  # type: ignore[assignment]
+        deepcopy=lambda value, memo=None: value if isinstance(value, Table) else copy.deepcopy(value, memo),
+        copy=copy.copy,
+    )
+    original = DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+        touched: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = []
+        for entry in transact_items:
+            try:
+                (operation,) = entry.values()
+                table = self.tables[operation["TableName"]]
+                source = operation["Item"] if "Item" in operation else operation["Key"]
+                names = [table.hash_key_attr] + ([table.range_key_attr] if table.range_key_attr else [])
+                key = {name: source[name] for name in names}
+            except (KeyError, ValueError, TypeError):
+                continue  # malformed: moto refuses it before writing anything
+            before = self.get_item(operation["TableName"], key)
+            touched.append(
+                (
+                    operation["TableName"],
+                    key,
+                    copy.deepcopy(before.to_json()["Attributes"]) if before else None,
+                )
+            )
+        try:
+            original(self, transact_items)
+        except Exception:
+            for table_name, key, attributes in reversed(touched):
+                if attributes is None:
+                    self.delete_item(table_name, key)
+                else:
+                    self.put_item(table_name, attributes)
+            raise
+
+    transact_write_items._touched_items_only = True  # type: ignore[attr-defined]
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
 class _EmulatorServer(ThreadedMotoServer):
     def _server_entry(self) -> None:
         app = _AtomicDynamoDB(DomainDispatcherApplication(create_backend_app))
@@ -103,6 +155,7 @@ class _EmulatorServer(ThreadedMotoServer):
 
 def start_emulator(template: Template) -> Emulator:
     """Start moto on 127.0.0.1 (a free port) and create the template's tables, buckets and queues."""
+    _snapshot_only_touched_items()
     server = _EmulatorServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

@@ -56,7 +56,7 @@ def test_table_has_the_template_key_schema_gsis_and_ttl(emulator: Emulator) -> N
 
 def test_bucket_exists_with_versioning(emulator: Emulator) -> None:
     bucket = emulator.resources["DataBucket"].name
-    assert bucket == "leads-local-databucket"
+    assert bucket == "leads-data-123456789012-us-east-1-dev"  # the template's BucketName, resolved
     assert emulator.client("s3").get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
 
 
@@ -144,6 +144,26 @@ def test_starting_an_emulator_starts_from_an_empty_state() -> None:
     again = start_emulator(Template.load())
     try:
         buckets = {bucket["Name"] for bucket in again.client("s3").list_buckets()["Buckets"]}
-        assert buckets == {"leads-local-databucket"}
+        assert buckets == {again.resources["DataBucket"].name}
     finally:
         again.stop()
+
+
+def test_a_cancelled_transaction_leaves_every_item_as_it_was(emulator: Emulator) -> None:
+    """The emulator backs up only the items a transaction touches; a rollback still restores all."""
+    dynamodb = emulator.client("dynamodb")
+    table = emulator.resources["LeadsTable"].name
+    dynamodb.put_item(TableName=table, Item={"PK": {"S": "a"}, "SK": {"S": "x"}, "n": {"N": "1"}})
+    with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {"Update": {"TableName": table, "Key": {"PK": {"S": "a"}, "SK": {"S": "x"}},
+                            "UpdateExpression": "SET n = :two",
+                            "ExpressionAttributeValues": {":two": {"N": "2"}}}},
+                {"Put": {"TableName": table, "Item": {"PK": {"S": "b"}, "SK": {"S": "x"}}}},
+                {"Delete": {"TableName": table, "Key": {"PK": {"S": "c"}, "SK": {"S": "x"}},
+                            "ConditionExpression": "attribute_exists(PK)"}},
+            ]
+        )  # fmt: skip
+    items = dynamodb.scan(TableName=table)["Items"]
+    assert items == [{"PK": {"S": "a"}, "SK": {"S": "x"}, "n": {"N": "1"}}]
