@@ -15,7 +15,7 @@ from pydantic import BeforeValidator, ValidationError
 from leads_shared import csv_export, csv_import, lead_listing
 from leads_shared.api import admin_only, caller, cors, is_form, responses, use_api_conventions
 from leads_shared.data import get_blob_store, get_directory_store, get_import_store, get_lead_store
-from leads_shared.errors import ValidationFailed
+from leads_shared.errors import BadRequest, ValidationFailed
 from leads_shared.http_errors import field_errors
 from leads_shared.models.common import blank_to, blank_to_none
 from leads_shared.models.imports import ExportOut, ImportOut, ImportRequest, ImportStarted
@@ -126,7 +126,7 @@ def start_import() -> Response[ImportStarted]:
         request = ImportRequest.model_validate_json(event.body or "{}")
     except ValidationError as exc:
         if any(error["type"] == "json_invalid" for error in exc.errors()):
-            raise ValidationFailed({"body": ["The request body is not valid JSON."]}) from None
+            raise BadRequest("The request body is not valid JSON.") from None
         raise ValidationFailed(field_errors(exc.errors())) from None
     job = csv_import.start_import(principal, request, get_import_store(), get_blob_store())
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=job)

@@ -77,13 +77,17 @@ _IGNORABLE = {normalise_header(column) for column in EXPORT_COLUMNS if column no
 
 
 def escape_cell(value: str) -> str:
-    """Prefixes ``'`` to a value a spreadsheet would run as a formula."""
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+    """Prefixes ``'`` to a value a spreadsheet would run as a formula, and to one that already
+    looks escaped (``'=x``), so that :func:`unescape_cell` gives back exactly the value."""
+    return "'" + value if value.lstrip("'").startswith(_FORMULA_STARTS) else value
 
 
 def unescape_cell(value: str) -> str:
-    """Undoes :func:`escape_cell`: drops one leading ``'`` that precedes a formula character."""
-    return value[1:] if value.startswith("'") and value[1:2] in _FORMULA_STARTS else value
+    """Undoes :func:`escape_cell`: drops one leading ``'`` from a value whose first character
+    after its leading quotes would start a formula (``'=x`` -> ``=x``, ``''=x`` -> ``'=x``)."""
+    if value.startswith("'") and value.lstrip("'").startswith(_FORMULA_STARTS):
+        return value[1:]
+    return value
 
 
 def template_csv() -> bytes:
@@ -140,7 +144,9 @@ def chunks(
 def _decode(byte_chunks: Iterable[bytes]) -> Iterator[str]:
     """Decodes the stream: UTF-8 (BOM dropped) if its first 64 KiB are UTF-8, else Windows-1252.
 
-    The choice is made once; a later chunk that is not UTF-8 raises CsvFileError.
+    A file that is plain ASCII up to a later byte that is not UTF-8 switches to Windows-1252
+    there (the two agree on ASCII, so nothing read so far changes: a spreadsheet's export whose
+    first accent comes late). Any other later byte that is not UTF-8 raises CsvFileError.
     """
     source = iter(byte_chunks)
     head: list[bytes] = []
@@ -158,10 +164,18 @@ def _decode(byte_chunks: Iterable[bytes]) -> Iterator[str]:
     except UnicodeDecodeError:
         encoding = "cp1252"
     decoder = codecs.getincrementaldecoder(encoding)()
+    ascii_so_far = start.isascii()
     try:
         yield decoder.decode(start)
         for chunk in source:
-            yield decoder.decode(chunk)
+            try:
+                yield decoder.decode(chunk)
+            except UnicodeDecodeError:
+                if encoding != "utf-8" or not ascii_so_far:
+                    raise
+                encoding, decoder = "cp1252", codecs.getincrementaldecoder("cp1252")()
+                yield decoder.decode(chunk)
+            ascii_so_far = ascii_so_far and chunk.isascii()
         yield decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         if encoding == "utf-8":

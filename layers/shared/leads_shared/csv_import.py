@@ -32,9 +32,10 @@ from leads_shared.data.blob_store import BlobStore
 from leads_shared.data.directory_store import DirectoryStore
 from leads_shared.data.import_store import ImportStore
 from leads_shared.data.lead_store import LeadStore, VersionConflict, counter_deltas
-from leads_shared.errors import NotFound, PayloadTooLarge, ValidationFailed
+from leads_shared.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from leads_shared.http_errors import field_errors
 from leads_shared.keys import LeadKeys
+from leads_shared.leads import apply_changes
 from leads_shared.models.directory import User
 from leads_shared.models.imports import (
     ImportJob,
@@ -161,6 +162,15 @@ def import_out(job: ImportJob, blobs: BlobStore) -> ImportOut:
 
 
 # ------------------------------------------------------------------ the worker
+@dataclass(frozen=True)
+class _Update:
+    lead_id: int
+    changes: dict[str, Any]
+    marker: str  # "<import id>#<row index>", kept on the lead as last_import
+    line: int
+    values: dict[str, str | None]
+
+
 @dataclass
 class _Chunk:
     number: int
@@ -168,7 +178,7 @@ class _Chunk:
         default_factory=lambda: dict.fromkeys(("total_rows", "created", "updated", "skipped", "failed"), 0)
     )
     new: list[Lead] = field(default_factory=list)
-    updates: list[tuple[int, dict[str, Any], str]] = field(default_factory=list)
+    updates: list[_Update] = field(default_factory=list)
 
 
 @dataclass
@@ -305,7 +315,8 @@ def _decide(run: _Run, chunk: _Chunk, index: int, line: int, values: dict[str, s
             return
         changes = {name: getattr(data, name) for name in given if name in LeadCreate.model_fields}
         chunk.counts["updated"] += 1
-        chunk.updates.append((run.existing[email], changes, f"{run.job.import_id}#{index}"))
+        marker = f"{run.job.import_id}#{index}"
+        chunk.updates.append(_Update(run.existing[email], changes, marker, line, values))
         return
     chunk.counts["created"] += 1
     if run.job.dry_run:
@@ -327,13 +338,19 @@ def _decide(run: _Run, chunk: _Chunk, index: int, line: int, values: dict[str, s
 
 def _flush(run: _Run, chunk: _Chunk, imports: ImportStore, leads: LeadStore) -> None:
     """Write a chunk and apply its counts, once (an earlier attempt may have done both)."""
+    applied_before = chunk.number < run.job.next_chunk
+    if not run.job.dry_run and not applied_before:
+        leads.put_many(chunk.new)
+    for update in chunk.updates:
+        refused = _update(run, update, leads, write=not run.job.dry_run)
+        if refused:  # the lead's own rules refuse the change (PUT would answer 409)
+            chunk.counts["updated"] -= 1
+            chunk.counts["failed"] += 1
+            run.reject(update.line, "failed", {"status": [refused]}, update.values)
     for name, value in chunk.counts.items():
         run.totals[name] = run.totals.get(name, 0) + value
-    if run.job.dry_run or chunk.number < run.job.next_chunk or not chunk.counts["total_rows"]:
+    if run.job.dry_run or applied_before or not chunk.counts["total_rows"]:
         return
-    leads.put_many(chunk.new)
-    for lead_id, changes, marker in chunk.updates:
-        _update(run, lead_id, changes, marker, leads)
     deltas: dict[str, int] = {}
     for lead in chunk.new:
         for name, delta in counter_deltas(None, lead).items():
@@ -341,21 +358,29 @@ def _flush(run: _Run, chunk: _Chunk, imports: ImportStore, leads: LeadStore) -> 
     imports.checkpoint(run.job, chunk.number, chunk.counts, {k: v for k, v in deltas.items() if v})
 
 
-def _update(run: _Run, lead_id: int, changes: dict[str, Any], marker: str, leads: LeadStore) -> None:
+def _update(run: _Run, update: _Update, leads: LeadStore, *, write: bool) -> str | None:
+    """Apply one row to its existing lead as PUT would (same rules), once: the lead keeps the
+    row's marker. The reason when the rules refuse it, else None."""
     for _ in range(UPDATE_ATTEMPTS):
-        current = leads.get(run.job.tenant_id, lead_id)
-        if current is None or current.last_import == marker:
-            return  # deleted meanwhile, or this very row was applied by an earlier attempt
-        updated = current.model_copy(update=changes)
-        if "assigned_to" in changes:
-            user = run.users.get(changes["assigned_to"]) if changes["assigned_to"] is not None else None
-            updated.assigned_to_name = user.name if user else None
-        updated.last_import = marker
+        current = leads.get(run.job.tenant_id, update.lead_id)
+        if current is None or current.last_import == update.marker:
+            return None  # deleted meanwhile, or this very row was applied by an earlier attempt
+        assigned = update.changes.get("assigned_to")
+        user = run.users.get(assigned) if assigned is not None else None
+        now = utc_now()
+        try:
+            updated = apply_changes(current, update.changes, user, now)
+        except Conflict as refused:
+            return refused.message
+        if not write:
+            return None
+        updated.last_import = update.marker
         updated.version = current.version + 1
-        updated.updated_at = utc_now()
+        updated.updated_at = now
         try:
             leads.replace(current, updated)
-            return
+            return None
         except VersionConflict:
             continue
-    logger.warning("import update lost to concurrent writes", extra={"lead_id": lead_id})
+    logger.warning("import update lost to concurrent writes", extra={"lead_id": update.lead_id})
+    return None

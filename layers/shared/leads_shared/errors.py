@@ -11,6 +11,10 @@ class DomainError(Exception):
         self.message = message
 
 
+class BadRequest(DomainError):
+    """The request cannot be read at all (malformed JSON, ...): 400."""
+
+
 class Unauthenticated(DomainError):
     def __init__(self, reason: str = "") -> None:
         # The reason is for logs only; clients always see the same message.

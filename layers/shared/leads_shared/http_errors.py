@@ -18,6 +18,7 @@ from leads_shared import errors
 from leads_shared.observability import logger
 
 STATUS_OF: dict[type[errors.DomainError], int] = {
+    errors.BadRequest: 400,
     errors.Unauthenticated: 401,
     errors.Forbidden: 403,
     errors.NotFound: 404,

@@ -71,7 +71,8 @@ def get_lead(principal: Principal, lead_id: int, store: LeadStore) -> tuple[Lead
     return lead, notes
 
 
-def _apply(current: Lead, changes: dict[str, Any], user: User | None, now: str) -> Lead:
+def apply_changes(current: Lead, changes: dict[str, Any], user: User | None, now: str) -> Lead:
+    """``current`` with ``changes`` applied as PUT applies them (Conflict: a converted lead's status)."""
     updated = current.model_copy(update=changes)
     if "assigned_to" in changes:
         updated.assigned_to_name = user.name if user else None
@@ -124,7 +125,7 @@ def update_lead(
         current = current_or_404(found, if_match)
         _check_assignee(wanted_user, user)
         now = utc_now()
-        updated = _apply(current, changes, user, now)
+        updated = apply_changes(current, changes, user, now)
         if updated == current:
             return current
         updated.version = current.version + 1

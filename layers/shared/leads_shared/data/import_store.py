@@ -54,11 +54,6 @@ class ImportStore(TableStore):
             return None
         return ImportJob.model_validate(stored_values(answer["Attributes"]))
 
-    def mark_queued(self, job: ImportJob) -> None:
-        self._update(
-            job, "SET #status = :queued", "#status = :pending", queued="queued", pending="pending_upload"
-        )
-
     def claim(self, job: ImportJob, now: str) -> ImportJob | None:
         """Start (or resume) processing; None when the job has finished already."""
         return self._update(
