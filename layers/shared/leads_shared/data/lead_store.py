@@ -40,6 +40,7 @@ from leads_shared.models.leads import Lead
 # A lead's delete takes this many of its children into its own transaction (DynamoDB's limit is
 # 100 items: the lead, its counters, and these); the rest go right after, in batches.
 CHILDREN_IN_DELETE = 96
+PAGE_ITEMS = 5000
 
 
 class SequenceTaken(Exception):
@@ -223,8 +224,9 @@ class LeadStore(TableStore):
             "ExpressionAttributeValues": {":pk": av(partition.value)},
             "ScanIndexForward": forward,
         }
-        if count is not None:
-            request["Limit"] = count
+        # DynamoDB ends a page at 1 MB anyway (~5,000 narrow rows); the Limit keeps the local
+        # emulator, which has no such bound, from answering a whole big tenant in one response.
+        request["Limit"] = count if count is not None else PAGE_ITEMS
         seen = 0
         with store_errors():
             for page in query_pages(self.client, **request):
