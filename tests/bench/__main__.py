@@ -48,11 +48,13 @@ def main() -> None:
     )
     print("|---|---|---|---|---|---|---|")
     for row in csv_rows:
-        print(
-            f"| {row['rows']:,} | {row['import_rps']:,.0f} | {row['baseline_rps']:,.0f} | "
-            f"{row['import_rps'] / row['baseline_rps']:.2f}x | {row['export_rps']:,.0f} | "
-            f"{row['import_peak_mb']:.1f} | {row['export_peak_mb']:.1f} |"
-        )
+        speed = "| n/a | n/a | n/a | n/a "
+        if "import_rps" in row:
+            speed = (
+                f"| {row['import_rps']:,.0f} | {row['baseline_rps']:,.0f} | "
+                f"{row['import_rps'] / row['baseline_rps']:.2f}x | {row['export_rps']:,.0f} "
+            )
+        print(f"| {row['rows']:,} {speed}| {row['import_peak_mb']:.1f} | {row['export_peak_mb']:.1f} |")
 
 
 if __name__ == "__main__":

@@ -29,6 +29,9 @@ class Settings(BaseModel):
     # itself (multipart) up to direct_upload_max_bytes (Lambda takes 6 MB, base64 inflates by 4/3).
     import_max_bytes: int = 50 * 1024 * 1024
     direct_upload_max_bytes: int = 4 * 1024 * 1024
+    # How long a DynamoDB answer may take before the SDK retries (the local emulator, which reads
+    # a whole table per Query, needs more with 100k+ items: the benchmark raises it).
+    dynamodb_read_timeout_seconds: float = 5
     # Lifetime of presigned upload and download URLs.
     url_expiry_seconds: int = 15 * 60
 
@@ -50,4 +53,5 @@ def get_settings() -> Settings:
         jwt_audience=_env("JWT_AUDIENCE"),
         cors_allow_origin=_env("CORS_ALLOW_ORIGIN") or "*",
         import_max_bytes=int(_env("IMPORT_MAX_BYTES") or 50 * 1024 * 1024),
+        dynamodb_read_timeout_seconds=float(_env("DYNAMODB_READ_TIMEOUT_SECONDS") or 5),
     )

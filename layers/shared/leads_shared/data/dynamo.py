@@ -20,6 +20,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from leads_shared.config import get_settings
 from leads_shared.errors import DomainError, ServiceUnavailable, StoreFailure
 from leads_shared.keys import KEY_ATTRIBUTES
 
@@ -100,7 +101,7 @@ def dynamodb_client() -> Any:
         config=Config(
             retries={"mode": "standard", "max_attempts": 4},
             connect_timeout=2,
-            read_timeout=5,
+            read_timeout=get_settings().dynamodb_read_timeout_seconds,
         ),
     )
     client.meta.events.register("after-call.dynamodb", _record_call)
