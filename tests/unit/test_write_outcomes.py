@@ -57,7 +57,7 @@ def failing_after(errors: list[Exception]):
 
 
 def test_conflicts_are_retried_then_succeed(monkeypatch):
-    monkeypatch.setattr("leads_shared.data.lead_store.time.sleep", lambda _: None)
+    monkeypatch.setattr("leads_shared.data.writes.time.sleep", lambda _: None)
     call, calls = failing_after([cancelled("None", "TransactionConflict")] * 2)
     assert transient_retries(call) == "written" and len(calls) == 3
 
@@ -72,7 +72,7 @@ def test_conflicts_are_retried_then_succeed(monkeypatch):
     ],
 )
 def test_what_is_not_retried(monkeypatch, errors, raised, attempts):
-    monkeypatch.setattr("leads_shared.data.lead_store.time.sleep", lambda _: None)
+    monkeypatch.setattr("leads_shared.data.writes.time.sleep", lambda _: None)
     call, calls = failing_after(list(errors))
     with pytest.raises(raised):
         transient_retries(call)
