@@ -25,6 +25,8 @@ class Settings(BaseModel):
     cors_allow_origin: str = "*"
     # Largest JSON body accepted before parsing (API Gateway itself stops at 10 MB).
     max_body_bytes: int = 256 * 1024
+    # The domain of the drop-box addresses, leads+<tenant_id>@<inbound_domain> (email ingest).
+    inbound_domain: str | None = None
 
 
 def _env(name: str) -> str | None:
@@ -43,4 +45,5 @@ def get_settings() -> Settings:
         jwt_issuer=_env("JWT_ISSUER"),
         jwt_audience=_env("JWT_AUDIENCE"),
         cors_allow_origin=_env("CORS_ALLOW_ORIGIN") or "*",
+        inbound_domain=_env("INBOUND_DOMAIN"),
     )

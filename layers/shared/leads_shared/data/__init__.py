@@ -1,4 +1,4 @@
-"""The data layer: the only code that talks to DynamoDB. Stores are built once per process."""
+"""The data layer: the only code that talks to DynamoDB (and S3). Stores are built once per process."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ from functools import lru_cache
 
 from leads_shared.config import get_settings
 from leads_shared.data.activity_store import ActivityStore
+from leads_shared.data.blob_store import BlobStore
 from leads_shared.data.directory_store import DirectoryStore
 from leads_shared.data.lead_store import LeadStore
+from leads_shared.data.mail_store import MailStore
 from leads_shared.data.record_store import RecordStore
 
 
@@ -29,3 +31,13 @@ def get_record_store() -> RecordStore:
 @lru_cache(maxsize=1)
 def get_activity_store() -> ActivityStore:
     return ActivityStore(get_settings().table_name)
+
+
+@lru_cache(maxsize=1)
+def get_mail_store() -> MailStore:
+    return MailStore(get_settings().table_name)
+
+
+@lru_cache(maxsize=1)
+def get_blob_store() -> BlobStore:
+    return BlobStore()
