@@ -56,7 +56,7 @@ def test_table_has_the_template_key_schema_gsis_and_ttl(emulator: Emulator) -> N
 
 def test_bucket_exists_with_versioning(emulator: Emulator) -> None:
     bucket = emulator.resources["DataBucket"].name
-    assert bucket == "leads-local-databucket"
+    assert bucket == "leads-data-123456789012-us-east-1-dev"
     assert emulator.client("s3").get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
 
 
@@ -144,6 +144,6 @@ def test_starting_an_emulator_starts_from_an_empty_state() -> None:
     again = start_emulator(Template.load())
     try:
         buckets = {bucket["Name"] for bucket in again.client("s3").list_buckets()["Buckets"]}
-        assert buckets == {"leads-local-databucket"}
+        assert buckets == {"leads-data-123456789012-us-east-1-dev"}
     finally:
         again.stop()

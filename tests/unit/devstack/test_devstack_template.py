@@ -35,7 +35,7 @@ def test_short_tags_become_long_forms() -> None:
 def test_function_environment_merges_globals_and_resolves_parameters() -> None:
     environment = Template.load().environment("LeadsFunction")
     assert environment["TABLE_NAME"] == "leads-local-leadstable"
-    assert environment["BUCKET_NAME"] == "leads-local-databucket"
+    assert environment["BUCKET_NAME"] == "leads-data-123456789012-us-east-1-dev"
     assert environment["STAGE"] == "dev"
     assert environment["POWERTOOLS_SERVICE_NAME"] == "leads"
     assert "JWT_SECRET" not in environment  # !If HasJwtSecret ... !Ref AWS::NoValue, default ""
