@@ -17,7 +17,9 @@ from leads_shared.config import get_settings
 from leads_shared.data import get_blob_store, get_mail_store, get_record_store
 from leads_shared.observability import logger, metrics, tracer
 
-processor = BatchProcessor(event_type=EventType.SQS)
+# Failed messages are always reported (never raised), even when the whole batch failed: only
+# they are delivered again, and the answer says which.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 METRIC_OF = {"stored": "EmailCaptured", "duplicate": "EmailDuplicate", "rejected": "EmailRejected"}
 
 
