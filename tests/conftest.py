@@ -31,7 +31,7 @@ def fresh_settings():
     """Settings and clients are cached per process (as on Lambda); tests that change the
     environment get fresh ones."""
     from leads_shared import config, data
-    from leads_shared.data import dynamo, idempotency
+    from leads_shared.data import blob_store, dynamo, idempotency
 
     caches = (
         config.get_settings,
@@ -40,6 +40,9 @@ def fresh_settings():
         data.get_directory_store,
         data.get_record_store,
         data.get_activity_store,
+        data.get_mail_store,
+        data.get_blob_store,
+        blob_store.s3_client,
         idempotency._persistence,
     )
     for cache in caches:
