@@ -68,7 +68,8 @@ def main(argv: list[str] | None = None) -> None:
             print(
                 f"Email drop-box: leads+<tenant>@{domain} (acme: leads+acme@{domain}). "
                 f"A message dropped into the bucket is captured and linked, e.g.:\n"
-                f"  curl -X PUT --data-binary @message.eml {stack.emulator_url}/{bucket}/inbound/message.eml"
+                f"  curl -X PUT -H 'Content-Type: message/rfc822' --data-binary @message.eml "
+                f"{stack.emulator_url}/{bucket}/inbound/message.eml"
             )
         print(f"Leads API ready on {stack.base_url}", flush=True)
         stopping.wait()
