@@ -40,10 +40,11 @@ def fresh_settings():
         data.get_directory_store,
         data.get_record_store,
         data.get_activity_store,
-        idempotency._persistence,
+        data.get_mail_store,
         data.get_import_store,
         data.get_blob_store,
         blob_store.s3_client,
+        idempotency._persistence,
     )
     for cache in caches:
         cache.cache_clear()

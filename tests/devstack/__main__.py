@@ -63,6 +63,14 @@ def main(argv: list[str] | None = None) -> None:
                 f"Demo token for {_token_field(token, 'name')} ({fields}):\n  {_token_field(token, 'token')}"
             )
         print(f"AWS emulator (moto) on {stack.emulator_url}")
+        if stack.dropbox:
+            bucket, domain = stack.dropbox
+            print(
+                f"Email drop-box: leads+<tenant>@{domain} (acme: leads+acme@{domain}). "
+                f"A message dropped into the bucket is captured and linked, e.g.:\n"
+                f"  curl -X PUT -H 'Content-Type: message/rfc822' --data-binary @message.eml "
+                f"{stack.emulator_url}/{bucket}/inbound/message.eml"
+            )
         print(f"Leads API ready on {stack.base_url}", flush=True)
         stopping.wait()
     finally:

@@ -3,7 +3,10 @@
 - ``acme``: teams 1 Inbound, 2 Enterprise; users 1 Alice Admin (admin, team 1), 2 Bob Baker
   (team 1), 3 Carol Chen (team 2); deal stages 1-5; 50 demo leads. The qualified ones were
   qualified through the API's own rules (so contacts, companies and deals exist: ids from 1);
-  lead 1 has two notes (ids 1, 2) and three tasks (ids 1-3).
+  lead 1 has two notes (ids 1, 2), three tasks (ids 1-3), and two captured emails (ids 1, 2:
+  an answer from the lead, and a BCC'd proposal with an attachment), stored in the bucket under
+  ``inbound/demo/`` and captured through the ingest code (the queue's copy of their S3 events is
+  then a duplicate delivery, a no-op).
 - ``globex``: team 1 Sales; users 1 Gina Admin (admin), 2 Hank Hill; the same stages; no leads.
 
 Leads are written through the data layer (same keys and counters as the API writes), with
@@ -15,16 +18,22 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 
-from leads_shared import notes, qualify, tasks
+import boto3
+
+from leads_shared import emails, notes, qualify, tasks
 from leads_shared.auth import Principal
 from leads_shared.clock import format_timestamp
+from leads_shared.config import get_settings
 from leads_shared.csv_import import upload_key
 from leads_shared.data import (
     get_activity_store,
+    get_blob_store,
     get_directory_store,
     get_import_store,
     get_lead_store,
+    get_mail_store,
     get_record_store,
 )
 from leads_shared.models.activities import NoteCreate, TaskCreate
@@ -189,6 +198,7 @@ def seed_demo_data() -> None:
         if DEMO_LEADS[tenant_id]:
             seed_activities(admin)
             seed_import(admin)
+            seed_emails(tenant_id)
 
 
 DEMO_IMPORT_ID = "0123456789abcdef0123456789abcdef"
@@ -218,6 +228,55 @@ def seed_activities(admin: Principal) -> None:
     ):
         task = TaskCreate(title=title, due_date=due, priority=priority, assigned_to=2)
         tasks.add_task(admin, 1, task, activities, records)
+
+
+def dropbox_address(tenant_id: str) -> str:
+    return f"leads+{tenant_id}@{get_settings().inbound_domain}"
+
+
+def demo_emails(tenant_id: str) -> list[tuple[str, bytes]]:
+    """Lead 1's two emails as raw messages (object key, bytes)."""
+    lead = demo_leads(tenant_id)[0]
+    bob = demo_user(tenant_id, 2)
+    reply = EmailMessage()
+    reply["From"] = f"{lead.first_name} {lead.last_name} <{lead.email}>"
+    reply["To"] = f"{bob.name} <{bob.email}>"
+    reply["Cc"] = dropbox_address(tenant_id)
+    reply["Subject"] = "Re: A demo next week?"
+    reply["Date"] = "Tue, 20 Jan 2026 10:15:00 +0100"
+    reply["Message-ID"] = f"<demo-reply-1@{tenant_id}.example>"
+    reply.set_content("Hi Bob,\n\nThursday 2pm works for us. Our CTO will join.\n\nBest,\n" + lead.first_name)
+    proposal = EmailMessage()
+    # Bcc'd to the drop-box: only the delivery header names it, as SES writes it.
+    proposal["Received"] = (
+        f"from mail.acme.com by inbound-smtp.us-east-1.amazonaws.com with SMTP id demo2 "
+        f"for {dropbox_address(tenant_id)}; Wed, 21 Jan 2026 16:00:05 +0000"
+    )
+    proposal["From"] = f"{bob.name} <{bob.email}>"
+    proposal["To"] = f"{lead.first_name} {lead.last_name} <{lead.email}>"
+    proposal["Subject"] = "Our proposal"
+    proposal["Date"] = "Wed, 21 Jan 2026 16:00:00 +0000"
+    proposal["Message-ID"] = f"<demo-proposal-1@{tenant_id}.example>"
+    proposal.set_content("Hello,\n\nplease find our proposal attached.\n\nBob")
+    proposal.add_attachment(
+        b"%PDF-1.4 demo proposal", maintype="application", subtype="pdf", filename="proposal.pdf"
+    )
+    return [
+        (f"inbound/demo/{tenant_id}-reply-1.eml", reply.as_bytes()),
+        (f"inbound/demo/{tenant_id}-proposal-1.eml", proposal.as_bytes()),
+    ]
+
+
+def seed_emails(tenant_id: str) -> None:
+    """Store lead 1's emails in the bucket and capture them, as the ingest function does."""
+    settings = get_settings()
+    if not settings.bucket_name or not settings.inbound_domain:
+        return
+    inbox = emails.Inbox(settings.inbound_domain, get_blob_store(), get_mail_store(), get_record_store())
+    s3 = boto3.client("s3")
+    for key, raw in demo_emails(tenant_id):
+        s3.put_object(Bucket=settings.bucket_name, Key=key, Body=raw)
+        emails.ingest_object(settings.bucket_name, key, len(raw), inbox)
 
 
 def demo_tokens() -> list[DemoToken]:

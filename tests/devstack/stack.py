@@ -38,6 +38,7 @@ class LocalStack:
     emulator: Emulator
     tokens: list[Any]  # demo_tokens() when seeded, else []
     _resources: contextlib.ExitStack
+    dropbox: tuple[str, str] | None = None  # (bucket, inbound domain) when the stack captures email
 
     @property
     def emulator_url(self) -> str:
@@ -130,4 +131,6 @@ def start_local_stack(
     except BaseException:
         resources.close()
         raise
-    return LocalStack(f"http://{host}:{server.server_port}", emulator, tokens, resources)
+    bucket, domain = environment.get("BUCKET_NAME"), environment.get("INBOUND_DOMAIN")
+    dropbox = (bucket, domain) if bucket and domain else None
+    return LocalStack(f"http://{host}:{server.server_port}", emulator, tokens, resources, dropbox)

@@ -1,7 +1,7 @@
 """The sample events in `events/` stay valid: each one, run through the handler of the function its
 route belongs to (against the emulator, with the demo data), gets a successful answer; the
-events of the fallback routes (`ANY`: a method or path the API does not have) get 405 / 404; SQS
-batches are processed by the function their queue triggers with no item failed."""
+events of the fallback routes (`ANY`: a method or path the API does not have) get 405 / 404.
+SQS events go to the function their queue feeds, and none of their messages may fail."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from tests.devstack.template import REPO_ROOT, ApiRoute, Template
 
 EVENTS_DIR = REPO_ROOT / "events"
 EVENT_FILES = sorted(EVENTS_DIR.rglob("*.json"))
+SQS_EVENT_FILES = [path for path in EVENT_FILES if "Records" in json.loads(path.read_text(encoding="utf-8"))]
+API_EVENT_FILES = [path for path in EVENT_FILES if path not in SQS_EVENT_FILES]
 HTML_ROUTES = {("/docs", "GET")}  # Swagger UI
 CSV_ROUTES = {("/leads/template", "GET")}  # every other route answers JSON
 
@@ -58,24 +60,40 @@ def test_there_are_sample_events() -> None:
 
 def test_every_route_has_a_sample_event() -> None:
     routes = {(route.path, route.method) for route in Template.load().api_routes() if route.method != "ANY"}
-    api_events = [event for event in map(load_event, EVENT_FILES) if "resource" in event]
-    covered = {(event["resource"], event["httpMethod"]) for event in api_events}
+    covered = {(event["resource"], event["httpMethod"]) for event in map(load_event, API_EVENT_FILES)}
     missing = sorted(routes - covered)
     assert not missing, f"routes of template.yaml without a sample event under events/: {missing}"
 
 
-@pytest.mark.parametrize("path", EVENT_FILES, ids=lambda p: str(p.relative_to(EVENTS_DIR)))
+def test_every_queue_fed_function_has_a_sample_event(emulator: Emulator) -> None:
+    sources = {emulator.resources[source.queue_id].arn for source in emulator.template.sqs_sources()}
+    covered = {record["eventSourceARN"] for path in SQS_EVENT_FILES for record in load_event(path)["Records"]}
+    assert sources <= covered, (
+        f"SQS sources without a sample event under events/: {sorted(sources - covered)}"
+    )
+
+
+@pytest.mark.parametrize("path", SQS_EVENT_FILES, ids=lambda p: str(p.relative_to(EVENTS_DIR)))
+def test_sample_sqs_event_is_processed_without_failures(
+    path: Path, emulator: Emulator, demo_data: None, functions: dict[str, LambdaFunction]
+) -> None:
+    event = load_event(path)
+    queue_arns = {
+        source.function_id: emulator.resources[source.queue_id].arn
+        for source in emulator.template.sqs_sources()
+    }
+    (function_id,) = [fid for fid, arn in queue_arns.items() if arn == event["Records"][0]["eventSourceARN"]]
+
+    response = functions[function_id].invoke(event)
+
+    assert response == {"batchItemFailures": []}
+
+
+@pytest.mark.parametrize("path", API_EVENT_FILES, ids=lambda p: str(p.relative_to(EVENTS_DIR)))
 def test_sample_event_gets_its_answer(
     path: Path, emulator: Emulator, demo_data: None, functions: dict[str, LambdaFunction]
 ) -> None:
     event = load_event(path)
-    if "Records" in event:  # an SQS batch, for the function its queue triggers
-        queue_arn = event["Records"][0]["eventSourceARN"]
-        (source,) = [
-            s for s in emulator.template.sqs_sources() if emulator.resources[s.queue_id].arn == queue_arn
-        ]
-        assert functions[source.function_id].invoke(event) == {"batchItemFailures": []}
-        return
     route = route_of(event, emulator.template.api_routes())
 
     response = functions[route.function_id].invoke(event)

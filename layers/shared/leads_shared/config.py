@@ -34,6 +34,8 @@ class Settings(BaseModel):
     dynamodb_read_timeout_seconds: float = 5
     # Lifetime of presigned upload and download URLs.
     url_expiry_seconds: int = 15 * 60
+    # The domain of the drop-box addresses, leads+<tenant_id>@<inbound_domain> (email ingest).
+    inbound_domain: str | None = None
 
 
 def _env(name: str) -> str | None:
@@ -54,4 +56,5 @@ def get_settings() -> Settings:
         cors_allow_origin=_env("CORS_ALLOW_ORIGIN") or "*",
         import_max_bytes=int(_env("IMPORT_MAX_BYTES") or 50 * 1024 * 1024),
         dynamodb_read_timeout_seconds=float(_env("DYNAMODB_READ_TIMEOUT_SECONDS") or 5),
+        inbound_domain=_env("INBOUND_DOMAIN"),
     )

@@ -17,6 +17,14 @@
 - lead stats (id sequence and counts): ``PK=TENANT#<t>``, ``SK=STATS#LEADS``; the other id
   sequences (notes, tasks, contacts, companies, deals): ``PK=TENANT#<t>``, ``SK=SEQUENCES``.
 - user / team / deal stage: ``PK=TENANT#<t>``, ``SK=USER#<id>`` / ``TEAM#<id>`` / ``STAGE#<id>``.
+- email (captured or logged): ``PK=TENANT#<t>#MAIL#<id>``, ``SK=MAIL``; one participant item
+  per From/To/Cc address of a captured email, ``PK=TENANT#<t>#MAILTO#<lower address>``,
+  ``SK=MAIL#<id>`` (the emails captured for an address: one base-table Query, consistent, and
+  no index to write).
+  Its link to a lead: in the lead's partition, ``SK=EMAIL#<id>`` (sorts before ``LEAD``, so the
+  lead-with-notes Query does not read it), holding what the list of linked emails shows.
+  Message-ID marker (dedupe): ``PK=TENANT#<t>#MSGID#<sha256 of the Message-ID>``, ``SK=MSGID``.
+- rejected inbound message: ``PK=INBOUND#REJECTED#<yyyy-mm-dd>``, ``SK=<bucket>/<object key>``.
  Sort keys of the name indexes end in the zero-padded id, so ties
 break by id and pages never repeat or skip a lead. The README's access-pattern table says which
 index serves which query.
@@ -24,6 +32,7 @@ index serves which query.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -146,6 +155,13 @@ class LeadKeys:
     @classmethod
     def task(cls, tenant_id: str, lead_id: int, task_id: int) -> dict[str, str]:
         return {"PK": cls.pk(tenant_id, lead_id), "SK": f"{cls.TASK}{padded(task_id)}"}
+
+    # Sorts before ``LEAD``: the lead-with-notes Query (``LEAD`` to ``NOTE#~``) skips links.
+    EMAIL = "EMAIL#"
+
+    @classmethod
+    def email_link(cls, tenant_id: str, lead_id: int, email_id: int) -> dict[str, str]:
+        return {"PK": cls.pk(tenant_id, lead_id), "SK": f"{cls.EMAIL}{padded(email_id)}"}
 
 
 LOOKUP_INDEX = "LOOKUP"
@@ -286,3 +302,40 @@ class DirectoryKeys:
     @classmethod
     def stage(cls, tenant_id: str, stage_id: int) -> dict[str, str]:
         return {"PK": tenant_pk(tenant_id), "SK": f"{cls.STAGE}{padded(stage_id, 9)}"}
+
+
+class MailKeys:
+    """Emails (captured by the drop-box, or logged by hand), what finds them, and what dedupes
+    them. Links of an email to a lead live in the lead's partition (``LeadKeys.email_link``)."""
+
+    SK = "MAIL"
+    MARKER_SK = "MSGID"
+
+    @staticmethod
+    def pk(tenant_id: str, email_id: int) -> str:
+        return f"TENANT#{tenant_id}#MAIL#{email_id}"
+
+    @classmethod
+    def primary(cls, tenant_id: str, email_id: int) -> dict[str, str]:
+        return {"PK": cls.pk(tenant_id, email_id), "SK": cls.SK}
+
+    @staticmethod
+    def sent_to(tenant_id: str, address: str) -> str:
+        """The partition of the emails of the tenant with ``address`` on From, To or Cc."""
+        return f"TENANT#{tenant_id}#MAILTO#{address.strip().lower()}"
+
+    @classmethod
+    def participant(cls, tenant_id: str, email_id: int, address: str) -> dict[str, str]:
+        """The item saying "``address`` took part in email ``email_id``"."""
+        return {"PK": cls.sent_to(tenant_id, address), "SK": f"{cls.SK}#{padded(email_id)}"}
+
+    @classmethod
+    def message_marker(cls, tenant_id: str, message_id: str) -> dict[str, str]:
+        """One per tenant and Message-ID: written only with the first delivery of a message."""
+        digest = hashlib.sha256(message_id.encode("utf-8", "surrogatepass")).hexdigest()
+        return {"PK": f"TENANT#{tenant_id}#MSGID#{digest}", "SK": cls.MARKER_SK}
+
+    @staticmethod
+    def rejected(day: str, bucket: str, key: str) -> dict[str, str]:
+        """A rejected inbound message, per day of receipt and object (a redelivery overwrites)."""
+        return {"PK": f"INBOUND#REJECTED#{day}", "SK": f"{bucket}/{key}"}

@@ -12,10 +12,13 @@ from typing import Any, TypeVar
 from leads_shared.auth import Principal
 from leads_shared.clock import utc_now
 from leads_shared.data.lead_store import LeadStore, SequenceTaken, VersionConflict
-from leads_shared.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
+from leads_shared.data.mail_store import MailStore
+from leads_shared.emails import link_captured
+from leads_shared.errors import Conflict, DomainError, NotFound, PreconditionFailed, ValidationFailed
 from leads_shared.models.activities import Note
 from leads_shared.models.directory import User
 from leads_shared.models.leads import Lead, LeadCreate, LeadUpdate
+from leads_shared.observability import logger
 
 # How often a write is retried when a concurrent writer got there first.
 MAX_WRITE_ATTEMPTS = 8
@@ -35,10 +38,25 @@ def matches_etag(if_match: str | None, lead: Lead) -> bool:
     return "*" in tags or lead.etag in tags
 
 
+def _link_captured_emails(lead: Lead, store: LeadStore) -> None:
+    """After a lead got an email (created with one, or changed to another): link the emails
+    already captured for that address. One Query when there are none. The lead is written by
+    then, so a failure here is logged, not answered: a client retrying the create would make a
+    second lead (the next capture or email change links them)."""
+    try:
+        linked = link_captured(lead, MailStore(store.table, store.client))
+    except DomainError:
+        logger.exception("linking captured emails to a lead failed", extra={"lead_id": lead.id})
+        return
+    if linked:
+        logger.info("captured emails linked to lead", extra={"lead_id": lead.id, "email_ids": linked})
+
+
 def create_lead(principal: Principal, data: LeadCreate, store: LeadStore) -> Lead:
     """Two DynamoDB requests: read the id sequence (with the assignee), then one transaction that
     takes the next id. If a concurrent create took that id first, reserve one with an atomic
-    counter instead (two more requests, and it cannot be taken twice)."""
+    counter instead (two more requests, and it cannot be taken twice). With an email, one more:
+    the Query for emails captured for it (and a write per email to link)."""
     stats, user = store.stats_with_user(principal.tenant_id, data.assigned_to)
     _check_assignee(data.assigned_to, user)
     now = utc_now()
@@ -60,6 +78,8 @@ def create_lead(principal: Principal, data: LeadCreate, store: LeadStore) -> Lea
         except SequenceTaken:
             # A reserved id that exists already means the sequence is behind the data.
             raise Conflict("The lead could not be given an id. Please retry.") from None
+    if lead.email:
+        _link_captured_emails(lead, store)
     return lead
 
 
@@ -116,9 +136,11 @@ def update_lead(
     principal: Principal, lead_id: int, data: LeadUpdate, store: LeadStore, if_match: str | None = None
 ) -> Lead:
     """At most two requests: read the lead (with the new assignee), then a conditional write
-    (none when nothing changes)."""
+    (none when nothing changes). When the email changed, one more: the Query for emails
+    captured for the new address (and a write per email to link)."""
     changes = data.changes()
     wanted_user = changes.get("assigned_to")
+    new_address: list[str] = []  # set by the attempt whose write changed the email
 
     def attempt() -> Lead:
         found, user = store.get_with_user(principal.tenant_id, lead_id, wanted_user)
@@ -137,9 +159,14 @@ def update_lead(
             # was lost, and the retry found the version it had just written.
             if store.get(principal.tenant_id, lead_id) != updated:
                 raise
+        if updated.email and updated.email.lower() != (current.email or "").lower():
+            new_address.append(updated.email)
         return updated
 
-    return without_lost_updates(attempt, if_match)
+    updated = without_lost_updates(attempt, if_match)
+    if new_address:
+        _link_captured_emails(updated, store)
+    return updated
 
 
 def delete_lead(principal: Principal, lead_id: int, store: LeadStore, if_match: str | None = None) -> None:

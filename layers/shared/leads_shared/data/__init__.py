@@ -10,6 +10,7 @@ from leads_shared.data.blob_store import BlobStore
 from leads_shared.data.directory_store import DirectoryStore
 from leads_shared.data.import_store import ImportStore
 from leads_shared.data.lead_store import LeadStore
+from leads_shared.data.mail_store import MailStore
 from leads_shared.data.record_store import RecordStore
 
 
@@ -36,6 +37,11 @@ def get_activity_store() -> ActivityStore:
 @lru_cache(maxsize=1)
 def get_import_store() -> ImportStore:
     return ImportStore(get_settings().table_name)
+
+
+@lru_cache(maxsize=1)
+def get_mail_store() -> MailStore:
+    return MailStore(get_settings().table_name)
 
 
 @lru_cache(maxsize=1)

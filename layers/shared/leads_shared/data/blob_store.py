@@ -1,5 +1,8 @@
-"""S3 access for CSV files: presigned uploads and downloads, streamed reads, and multipart
-writes whose memory does not grow with the file. The only S3 user of the layer."""
+"""S3 access: presigned uploads and downloads and streamed reads of CSV files, multipart writes
+whose memory does not grow with the file, and reading the raw messages the drop-box stores.
+The only S3 user of the layer. Failures become domain errors: ``ServiceUnavailable`` (retry) or
+``StoreFailure`` (the S3 error code, for logs only); a missing object is ``ObjectMissing``, one
+over the caller's limit ``ObjectTooLarge``."""
 
 from __future__ import annotations
 
@@ -12,9 +15,21 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from leads_shared.errors import ServiceUnavailable, StoreFailure
+from leads_shared.errors import DomainError, ServiceUnavailable, StoreFailure
 
 READ_CHUNK = 1024 * 1024
+MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound", "NoSuchBucket"})
+BUSY_CODES = frozenset({"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "503", "500"})
+
+
+class ObjectMissing(Exception):
+    """The object (or its bucket) does not exist (any more)."""
+
+
+class ObjectTooLarge(Exception):
+    def __init__(self, size: int) -> None:
+        super().__init__(f"{size} bytes")
+        self.size = size
 
 
 @lru_cache(maxsize=1)
@@ -39,9 +54,15 @@ class PresignedPost:
     fields: dict[str, str]
 
 
-def _failed(exc: ClientError | BotoCoreError) -> Exception:
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _failed(exc: ClientError | BotoCoreError) -> DomainError:
     if isinstance(exc, ClientError):
-        return StoreFailure(f"S3 {exc.response.get('Error', {}).get('Code', '')}")
+        if _code(exc) in BUSY_CODES:
+            return ServiceUnavailable("The file store is busy. Please retry shortly.")
+        return StoreFailure(f"S3 {_code(exc)}")
     return ServiceUnavailable("The file store is unavailable. Please retry shortly.")
 
 
@@ -96,15 +117,23 @@ class BlobStore:
         except (ClientError, BotoCoreError) as exc:
             raise _failed(exc) from exc
 
-    def size(self, key: str) -> int | None:
+    def read(self, bucket: str, key: str, max_bytes: int) -> bytes:
+        """A whole (small) object of ``bucket``; ``ObjectTooLarge`` (without reading it) past
+        ``max_bytes``, ``ObjectMissing`` when it is gone."""
         try:
-            return int(self.client.head_object(Bucket=self.bucket, Key=key)["ContentLength"])
+            response = self.client.get_object(Bucket=bucket, Key=key)
+            size = int(response.get("ContentLength", 0))
+            if size > max_bytes:
+                response["Body"].close()
+                raise ObjectTooLarge(size)
+            data: bytes = response["Body"].read()
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                return None
+            if _code(exc) in MISSING_CODES:
+                raise ObjectMissing() from exc
             raise _failed(exc) from exc
         except BotoCoreError as exc:
             raise _failed(exc) from exc
+        return data
 
     def write_parts(self, key: str, parts: Iterable[bytes], content_type: str = "text/csv") -> int:
         """Write an object from ``parts`` (each at least 5 MiB but the last, as S3 requires): one

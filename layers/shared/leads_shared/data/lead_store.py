@@ -168,12 +168,21 @@ class LeadStore(TableStore):
         return lead_from_item(items[0]), notes
 
     def get_with_children(self, tenant_id: str, lead_id: int) -> tuple[Lead | None, list[dict[str, str]]]:
-        """A lead and the keys of everything in its partition (notes, tasks, ...), in one Query."""
-        items = self._partition(tenant_id, lead_id, None)
-        if not items or items[0]["SK"]["S"] != LeadKeys.SK:
+        """A lead and the keys of everything in its partition (notes, tasks, and the email
+        links, which sort before the lead), in one Query."""
+        request = {
+            "TableName": self.table,
+            "KeyConditionExpression": "PK = :pk",
+            "ExpressionAttributeValues": {":pk": av(LeadKeys.pk(tenant_id, lead_id))},
+            "ConsistentRead": True,
+        }
+        with store_errors():
+            items = [item for page in query_pages(self.client, **request) for item in page.get("Items", [])]
+        lead = next((item for item in items if item["SK"]["S"] == LeadKeys.SK), None)
+        if lead is None:
             return None, []
-        return lead_from_item(items[0]), [
-            {"PK": item["PK"]["S"], "SK": item["SK"]["S"]} for item in items[1:]
+        return lead_from_item(lead), [
+            {"PK": item["PK"]["S"], "SK": item["SK"]["S"]} for item in items if item is not lead
         ]
 
     def _with_user(

@@ -1,0 +1,414 @@
+"""Emails linked to leads: capture from the drop-box address, linking, and the lead's emails.
+
+Capture: a message sent (To, Cc or Bcc) to ``leads+<tenant_id>@<inbound domain>`` is stored by
+SES in the bucket; ``ingest_object`` reads it, finds the tenant from the drop-box recipient,
+stores the email once per Message-ID, and links it to every lead of the tenant whose email is
+on its From, To or Cc line. The direction of a link is ``inbound`` when the lead sent the email
+and ``outbound`` otherwise. An email that matches no lead is stored all the same (unmatched):
+when a lead with one of its addresses is created, or a lead's email changes to one of them,
+``link_captured`` links it (one LOOKUP Query, then one write per email).
+
+What cannot be stored is recorded as rejected with its reason, and never raised: a message over
+10 MB, one the parser rejects, one without a drop-box recipient, one for an unknown tenant.
+Failures of the stores do raise, so that the queue delivers the message again.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+from typing import Any, Literal
+from urllib.parse import unquote_plus
+
+from leads_shared.auth import TENANT_ID, Principal
+from leads_shared.clock import utc_now
+from leads_shared.data.activity_store import ChildConflict, LeadGone
+from leads_shared.data.blob_store import BlobStore, ObjectMissing, ObjectTooLarge
+from leads_shared.data.lead_store import LeadStore
+from leads_shared.data.mail_store import DuplicateMessage, EmailIdTaken, MailStore
+from leads_shared.data.record_store import RecordStore
+from leads_shared.errors import Conflict, NotFound
+from leads_shared.mail_parsing import (
+    MAX_MESSAGE_BYTES,
+    SNIPPET_CHARS,
+    MessageRejected,
+    ParsedEmail,
+    parse_message,
+)
+from leads_shared.models.emails import (
+    MAX_SUBJECT_CHARS,
+    AttachmentInfo,
+    EmailLink,
+    LinkedEmailCreate,
+    StoredEmail,
+)
+from leads_shared.models.leads import Lead
+from leads_shared.observability import logger
+
+# Addresses of one message that are looked up and indexed (From first, then To, then Cc): one
+# transaction holds the email, its Message-ID marker and these.
+MAX_PARTICIPANTS = 50
+# Kept per address line of a stored email (the raw message in S3 has them all).
+MAX_STORED_ADDRESSES = 100
+MAX_STORED_ATTACHMENTS = 100
+# A DynamoDB item holds 400 KB; the body of a stored email keeps at most this many UTF-8 bytes.
+MAX_BODY_BYTES = 300_000
+# Rejected-message records expire (DynamoDB TTL) after this long.
+REJECTED_RETENTION_S = 90 * 24 * 3600
+_WHITESPACE = re.compile(r"\s+")
+# Headers that may carry the drop-box address: the visible ones, and the envelope recipient
+# that a Bcc only leaves in the delivery headers (SES writes it in ``Received: ... for <...>``).
+_RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To", "X-Forwarded-To", "Received")
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    outcome: Literal["stored", "duplicate", "rejected"]
+    tenant_id: str | None = None
+    email_id: int | None = None
+    lead_ids: tuple[int, ...] = ()
+    reason: str | None = None
+
+
+@dataclass
+class Inbox:
+    """What ingesting needs: the stores, and the drop-box domain."""
+
+    inbound_domain: str
+    blobs: BlobStore
+    mail: MailStore
+    records: RecordStore
+
+
+# ------------------------------------------------------------------ capture
+def dropbox_pattern(inbound_domain: str) -> re.Pattern[str]:
+    """``leads+<tenant_id>@<inbound domain>``: the tenant id as written, the rest in any case."""
+    return re.compile(
+        rf"leads\+([A-Za-z0-9_.-]{{1,64}})@{re.escape(inbound_domain.strip())}(?![A-Za-z0-9.-])",
+        re.IGNORECASE,
+    )
+
+
+def dropbox_tenants(raw: bytes, inbound_domain: str) -> list[str]:
+    """The tenants whose drop-box address received the message, in order of appearance."""
+    headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
+    pattern = dropbox_pattern(inbound_domain)
+    found: dict[str, None] = {}
+    for name in _RECIPIENT_HEADERS:
+        for value in headers.get_all(name, []):
+            for tenant_id in pattern.findall(str(value)):
+                if TENANT_ID.fullmatch(tenant_id):
+                    found.setdefault(tenant_id, None)
+    return list(found)
+
+
+def snippet_of(text: str) -> str:
+    """The text with whitespace runs collapsed to one space, cut to 200 characters."""
+    return _WHITESPACE.sub(" ", text).strip()[:SNIPPET_CHARS].rstrip()
+
+
+def _fit_body(text: str) -> str:
+    encoded = text.encode("utf-8", "surrogatepass")
+    if len(encoded) <= MAX_BODY_BYTES:
+        return text
+    return encoded[:MAX_BODY_BYTES].decode("utf-8", "ignore")
+
+
+def _participants(parsed: ParsedEmail, inbound_domain: str) -> list[str]:
+    """From, To and Cc addresses in that order, without drop-box addresses, at most 50."""
+    domain = "@" + inbound_domain.strip().lower()
+    ordered = dict.fromkeys(a for a in (parsed.from_address, *parsed.to, *parsed.cc) if a)
+    return [a for a in ordered if not a.endswith(domain) and len(a) <= 254][:MAX_PARTICIPANTS]
+
+
+def captured_email(
+    tenant_id: str, email_id: int, parsed: ParsedEmail, bucket: str, key: str, now: str
+) -> StoredEmail:
+    return StoredEmail(
+        tenant_id=tenant_id,
+        id=email_id,
+        source="captured",
+        message_id=parsed.message_id,
+        subject=parsed.subject[:MAX_SUBJECT_CHARS],
+        from_address=parsed.from_address,
+        from_name=parsed.from_name,
+        to=parsed.to[:MAX_STORED_ADDRESSES],
+        cc=parsed.cc[:MAX_STORED_ADDRESSES],
+        # A message without a readable Date is dated when it arrived.
+        sent_at=parsed.sent_at or now,
+        body=_fit_body(parsed.body_text),
+        snippet=parsed.snippet,
+        attachments=[
+            AttachmentInfo(filename=a.filename, content_type=a.content_type, size=a.size)
+            for a in parsed.attachments[:MAX_STORED_ATTACHMENTS]
+        ],
+        size=parsed.size,
+        s3_bucket=bucket,
+        s3_key=key,
+        state="linking",
+        created_at=now,
+    )
+
+
+def direction_for(lead_email: str | None, from_address: str | None) -> Literal["inbound", "outbound"]:
+    """``inbound`` when the lead sent the email, ``outbound`` when it was sent to the lead."""
+    sender = (from_address or "").strip().lower()
+    return "inbound" if sender and sender == (lead_email or "").strip().lower() else "outbound"
+
+
+def _link(email: StoredEmail, lead_id: int, lead_email: str | None, now: str) -> EmailLink:
+    return EmailLink(
+        tenant_id=email.tenant_id,
+        lead_id=lead_id,
+        id=email.id,
+        source=email.source,
+        message_id=email.message_id,
+        subject=email.subject,
+        from_address=email.from_address,
+        to=email.to,
+        cc=email.cc,
+        sent_at=email.sent_at,
+        snippet=email.snippet,
+        direction=direction_for(lead_email, email.from_address),
+        has_attachments=email.has_attachments,
+        linked_at=now,
+    )
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    bucket: str
+    key: str
+    size: int | None
+
+
+def created_objects(notification: dict[str, Any]) -> list[StoredObject]:
+    """The objects an S3 event notification (the body of an SQS message) says were created.
+    S3 URL-encodes keys in events; S3's test event (sent when notifications are set up) has none."""
+    found = []
+    for record in notification.get("Records") or []:
+        if not str(record.get("eventName", "")).startswith("ObjectCreated"):
+            continue
+        s3 = record["s3"]
+        size = s3["object"].get("size")
+        found.append(
+            StoredObject(
+                bucket=s3["bucket"]["name"],
+                key=unquote_plus(s3["object"]["key"]),
+                size=int(size) if size is not None else None,
+            )
+        )
+    return found
+
+
+def ingest_object(bucket: str, key: str, size: int | None, inbox: Inbox) -> list[IngestResult]:
+    """Capture one object of the inbound prefix: one result per drop-box tenant (one, nearly
+    always), or one rejection."""
+    now = utc_now()
+
+    def reject(reason: str, tenant_id: str | None = None) -> list[IngestResult]:
+        result = IngestResult("rejected", tenant_id=tenant_id, reason=reason)
+        _record_rejection(inbox, bucket, key, size, result, now)
+        return [result]
+
+    if size is not None and size > MAX_MESSAGE_BYTES:
+        return reject("The message is larger than 10 MB.")
+    try:
+        raw = inbox.blobs.read(bucket, key, MAX_MESSAGE_BYTES)
+    except ObjectMissing:
+        return reject("The stored message no longer exists.")
+    except ObjectTooLarge:
+        return reject("The message is larger than 10 MB.")
+    try:
+        parsed = parse_message(raw)
+        tenants = dropbox_tenants(raw, inbox.inbound_domain)
+    except MessageRejected as rejected:
+        return reject(rejected.reason)
+    if not tenants:
+        return reject(f"No drop-box address (leads+<tenant>@{inbox.inbound_domain}) among the recipients.")
+    results = []
+    for tenant_id in tenants:
+        if not inbox.mail.tenant_exists(tenant_id):
+            results.extend(reject("Unknown tenant.", tenant_id))
+            continue
+        results.append(_store(tenant_id, parsed, bucket, key, now, inbox))
+    return results
+
+
+def _record_rejection(
+    inbox: Inbox, bucket: str, key: str, size: int | None, result: IngestResult, now: str
+) -> None:
+    logger.warning(
+        "inbound email rejected",
+        extra={"bucket": bucket, "key": key, "reason": result.reason, "tenant_id": result.tenant_id},
+    )
+    inbox.mail.put_rejected(
+        now[:10],
+        bucket,
+        key,
+        {
+            "bucket": bucket,
+            "key": key,
+            "size": size,
+            "reason": result.reason,
+            "tenant_id": result.tenant_id,
+            "received_at": now,
+            "expires_at": int(time.time()) + REJECTED_RETENTION_S,
+        },
+    )
+
+
+def _lead_ids_for(mail: MailStore, tenant_id: str, addresses: Iterable[str]) -> dict[int, str]:
+    """The tenant's leads with one of ``addresses`` as their email: ``{lead id: that address}``
+    (one LOOKUP Query per address)."""
+    found: dict[int, str] = {}
+    for address in addresses:
+        for lead_id in mail.lead_ids_with_email(tenant_id, address):
+            found.setdefault(lead_id, address)
+    return found
+
+
+def _store(
+    tenant_id: str, parsed: ParsedEmail, bucket: str, key: str, now: str, inbox: Inbox
+) -> IngestResult:
+    addresses = _participants(parsed, inbox.inbound_domain)
+    leads = _lead_ids_for(inbox.mail, tenant_id, addresses)
+    email_id = inbox.records.reserve(tenant_id, ["email"])["email"]
+    email = captured_email(tenant_id, email_id, parsed, bucket, key, now)
+    email.matched = bool(leads)
+    try:
+        inbox.mail.store_captured(email, addresses)
+    except DuplicateMessage as duplicate:
+        existing = inbox.mail.email(tenant_id, duplicate.email_id)
+        if existing is None or existing.state == "stored":
+            logger.info(
+                "duplicate email delivery", extra={"tenant_id": tenant_id, "email_id": duplicate.email_id}
+            )
+            return IngestResult("duplicate", tenant_id=tenant_id, email_id=duplicate.email_id)
+        email = existing  # an earlier delivery stopped before linking: finish its work
+    except EmailIdTaken:
+        raise Conflict("The email could not be given an id.") from None
+    linked = []
+    for lead_id, address in leads.items():
+        try:
+            inbox.mail.add_link(_link(email, lead_id, address, now))
+        except LeadGone:  # deleted since the lookup
+            continue
+        linked.append(lead_id)
+    inbox.mail.mark_stored(tenant_id, email.id)
+    logger.info("email captured", extra={"tenant_id": tenant_id, "email_id": email.id, "lead_ids": linked})
+    return IngestResult("stored", tenant_id=tenant_id, email_id=email.id, lead_ids=tuple(linked))
+
+
+def link_captured(lead: Lead, mail: MailStore) -> list[int]:
+    """Link to ``lead`` every email of its tenant captured for its address (a new lead, or one
+    whose email changed): one LOOKUP Query, then one write per email not linked yet. Returns
+    the ids of the emails it linked."""
+    if not lead.email:
+        return []
+    now = utc_now()
+    linked = []
+    for row in mail.emails_sent_to(lead.tenant_id, lead.email):
+        link = EmailLink(
+            tenant_id=lead.tenant_id,
+            lead_id=lead.id,
+            id=int(row["id"]),
+            source=row.get("source", "captured"),
+            message_id=row.get("message_id"),
+            subject=row.get("subject", ""),
+            from_address=row.get("from_address"),
+            to=list(row.get("to") or []),
+            cc=list(row.get("cc") or []),
+            sent_at=row["sent_at"],
+            snippet=row.get("snippet", ""),
+            direction=direction_for(lead.email, row.get("from_address")),
+            has_attachments=bool(row.get("has_attachments")),
+            linked_at=now,
+        )
+        try:
+            if mail.add_link(link):
+                linked.append(link.id)
+        except LeadGone:  # deleted meanwhile: nothing more to link to
+            break
+    return linked
+
+
+# ------------------------------------------------------------------ the API
+def list_linked(principal: Principal, lead_id: int, mail: MailStore) -> list[EmailLink]:
+    """The lead's emails, newest first (by sent_at, then id): one Query (404 without the lead)."""
+    links = mail.links(principal.tenant_id, lead_id)
+    if links is None:
+        raise NotFound("Lead")
+    return sorted(links, key=lambda link: (link.sent_at, link.id), reverse=True)
+
+
+def get_linked(
+    principal: Principal, lead_id: int, email_id: int, mail: MailStore
+) -> tuple[EmailLink, StoredEmail]:
+    """One email of the lead, whole: one BatchGetItem (the lead, the link, the email)."""
+    lead_exists, link, email = mail.link_with_email(principal.tenant_id, lead_id, email_id)
+    if not lead_exists:
+        raise NotFound("Lead")
+    if link is None or email is None:
+        raise NotFound("Email")
+    return link, email
+
+
+def log_email(
+    principal: Principal,
+    lead_id: int,
+    data: LinkedEmailCreate,
+    leads: LeadStore,
+    mail: MailStore,
+    records: RecordStore,
+) -> tuple[EmailLink, StoredEmail]:
+    """An email logged by hand on a lead. Without ``from``/``to``, the lead's address stands on
+    its side and the caller's (from the token, when it has one) on the other. Three requests:
+    read the lead, take an id, then one transaction (the lead still exists, the email, its link)."""
+    lead = leads.get(principal.tenant_id, lead_id)
+    if lead is None:
+        raise NotFound("Lead")
+    lead_address = lead.email.lower() if lead.email else None
+    caller_address = principal.email.lower() if principal.email else None
+    if data.direction == "inbound":
+        sender, recipients = data.from_ or lead_address, data.to or [caller_address]
+    else:
+        sender, recipients = data.from_ or caller_address, data.to or [lead_address]
+    now = utc_now()
+    email = StoredEmail(
+        tenant_id=principal.tenant_id,
+        id=records.reserve(principal.tenant_id, ["email"])["email"],
+        source="logged",
+        subject=data.subject,
+        from_address=sender,
+        to=[address for address in recipients if address],
+        sent_at=data.sent_at,
+        body=data.body,
+        snippet=snippet_of(data.body),
+        matched=True,
+        created_by=principal.user_id,
+        created_at=now,
+    )
+    link = _link(email, lead_id, lead.email, now).model_copy(update={"direction": data.direction})
+    try:
+        mail.store_logged(email, link)
+    except LeadGone:
+        raise NotFound("Lead") from None
+    except EmailIdTaken:
+        raise Conflict("The email could not be given an id. Please retry.") from None
+    return link, email
+
+
+def unlink(principal: Principal, lead_id: int, email_id: int, mail: MailStore) -> None:
+    """Remove the email from the lead (one conditional delete). A captured email stays stored
+    (other leads may have it); a logged one belongs to its lead and goes with the link."""
+    try:
+        link = mail.unlink(principal.tenant_id, lead_id, email_id)
+    except ChildConflict:
+        raise NotFound("Email") from None
+    if link.source == "logged":
+        mail.delete_email(principal.tenant_id, email_id)

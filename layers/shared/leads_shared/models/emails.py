@@ -1,0 +1,198 @@
+"""Emails linked to leads: the request body of logging one by hand, the stored records (the email
+itself and its link to a lead), and the response shapes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
+
+from leads_shared.clock import format_timestamp
+from leads_shared.models.common import blank_to_none
+
+Direction = Literal["inbound", "outbound"]
+Source = Literal["captured", "logged"]
+MAX_SUBJECT_CHARS = 998  # the longest header line RFC 5322 allows
+MAX_LOGGED_BODY_CHARS = 100_000
+MAX_RECIPIENTS = 50
+
+
+# ------------------------------------------------------------------ request
+def _timestamp(value: Any) -> Any:
+    """An ISO 8601 date-time (with a zone, or UTC when it has none) in the API's format."""
+    value = blank_to_none(value)
+    if value is None:
+        return value
+    if not isinstance(value, str):
+        raise PydanticCustomError("own_message", "The sent at field must be a valid date and time.")
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise PydanticCustomError(
+            "own_message", "The sent at field must be a valid date and time (ISO 8601)."
+        ) from None
+    return format_timestamp(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+
+
+def _address_list(value: Any) -> Any:
+    """``to`` as one address or a list of them; blank means none."""
+    value = blank_to_none(value)
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else value
+
+
+Subject = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_SUBJECT_CHARS)]
+Body = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_LOGGED_BODY_CHARS)
+]
+SentAt = Annotated[str, BeforeValidator(_timestamp), Field(examples=["2026-01-15T09:30:00Z"])]
+
+
+def _checked_address(label: str) -> BeforeValidator:
+    """A valid address, lower-cased (as captured addresses are); blank means none."""
+
+    def check(value: Any) -> Any:
+        value = blank_to_none(value)
+        if value is None or not isinstance(value, str):
+            return value
+        try:
+            validate_email(value.strip(), check_deliverability=False)
+        except EmailNotValidError as exc:
+            raise PydanticCustomError("own_message", f"The {label} must be a valid email address.") from exc
+        return value.strip().lower()
+
+    return BeforeValidator(check)
+
+
+Address = Annotated[str, StringConstraints(max_length=254)]
+FromAddress = Annotated[Address | None, _checked_address("from field")]
+Recipients = Annotated[
+    list[Annotated[Address | None, _checked_address("to field")]],
+    BeforeValidator(_address_list),
+    AfterValidator(lambda addresses: [a for a in addresses if a]),
+]
+
+
+class LinkedEmailCreate(BaseModel):
+    """``POST /leads/{id}/linked-emails``: an email logged by hand. Without ``from``/``to``, the
+    lead's address stands on its side (``from`` for inbound, ``to`` for outbound) and the
+    caller's on the other when the token carries one."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    subject: Subject = Field(description=f"1 to {MAX_SUBJECT_CHARS} characters.")
+    body: Body = Field(description=f"The text of the email, 1 to {MAX_LOGGED_BODY_CHARS:,} characters.")
+    direction: Direction = Field(description="inbound: the lead sent it; outbound: it was sent to the lead.")
+    sent_at: SentAt = Field(description="ISO 8601 date-time; without a zone it is UTC.")
+    from_: FromAddress = Field(default=None, alias="from", description="Sender address.")
+    to: Recipients = Field(
+        default_factory=list,
+        max_length=MAX_RECIPIENTS,
+        description=f"Recipient addresses (one, or a list of up to {MAX_RECIPIENTS}).",
+    )
+
+
+# ------------------------------------------------------------------ stored records
+class AttachmentInfo(BaseModel):
+    filename: str
+    content_type: str
+    size: int = Field(description="Bytes (decoded).")
+
+
+class StoredEmail(BaseModel):
+    """An email of a tenant: captured from the drop-box (its raw message stays in S3 at
+    ``s3_key``) or logged by hand. ``state`` is ``linking`` until its links are written, so a
+    redelivery after a crash finishes the job instead of skipping it as a duplicate."""
+
+    tenant_id: str
+    id: int
+    source: Source
+    message_id: str | None = None
+    subject: str
+    from_address: str | None = None
+    from_name: str | None = None
+    to: list[str] = Field(default_factory=list)
+    cc: list[str] = Field(default_factory=list)
+    sent_at: str
+    body: str
+    snippet: str
+    attachments: list[AttachmentInfo] = Field(default_factory=list)
+    size: int | None = None
+    s3_bucket: str | None = None
+    s3_key: str | None = None
+    state: Literal["linking", "stored"] = "stored"
+    matched: bool = False  # at capture: did any lead of the tenant have one of its addresses?
+    created_by: int | None = None  # the user who logged it (logged emails)
+    created_at: str
+
+    @property
+    def has_attachments(self) -> bool:
+        return bool(self.attachments)
+
+
+class EmailLink(BaseModel):
+    """An email linked to one lead: what the list of the lead's emails shows."""
+
+    tenant_id: str
+    lead_id: int
+    id: int  # the email's id
+    source: Source
+    message_id: str | None = None
+    subject: str
+    from_address: str | None = None
+    to: list[str] = Field(default_factory=list)
+    cc: list[str] = Field(default_factory=list)
+    sent_at: str
+    snippet: str
+    direction: Direction
+    has_attachments: bool = False
+    linked_at: str
+
+
+# ------------------------------------------------------------------ responses
+class LinkedEmailOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: int
+    message_id: str | None = Field(description="The Message-ID header (null for logged emails).")
+    subject: str
+    from_: str | None = Field(alias="from")
+    to: list[str]
+    cc: list[str]
+    sent_at: str
+    snippet: str = Field(description="The first 200 characters of the text body.")
+    direction: Direction = Field(description="inbound: the lead sent it; outbound: it was sent to the lead.")
+    has_attachments: bool
+
+    @classmethod
+    def of(cls, link: EmailLink) -> LinkedEmailOut:
+        return cls.model_validate({**link.model_dump(), "from": link.from_address})
+
+
+class LinkedEmailList(BaseModel):
+    data: list[LinkedEmailOut]
+
+
+class LinkedEmailDetail(LinkedEmailOut):
+    from_name: str | None
+    body: str = Field(description="The text body (HTML converted to text when there was no plain part).")
+    attachments: list[AttachmentInfo] = Field(description="Names and sizes; the files stay in storage.")
+    source: Source = Field(description="captured (by the drop-box address) or logged (by hand).")
+    lead_id: int
+    linked_at: str
+
+    @classmethod
+    def of_email(cls, link: EmailLink, email: StoredEmail) -> LinkedEmailDetail:
+        return cls.model_validate(
+            {
+                **link.model_dump(),
+                "from": email.from_address,
+                "from_name": email.from_name,
+                "body": email.body,
+                "attachments": [a.model_dump() for a in email.attachments],
+            }
+        )
