@@ -390,7 +390,7 @@ def test_at_most_100000_rows_and_nothing_written_past_the_limit(alice, path):
     assert path.upload(started, csv_bytes(rows)).status_code in (200, 201, 204)
     meter.reset()
     assert path.drain() == 1
-    assert "BatchWriteItem" not in meter.snapshot()["by_operation"]
+    assert "TransactWriteItems" not in meter.snapshot()["by_operation"]  # no lead written
     job = job_of(alice, started["import_id"])
     assert job["status"] == "failed" and "100,000" in job["failure_reason"]
     assert job["created"] == 0 and total(alice) == 0
@@ -666,8 +666,8 @@ def test_ten_thousand_rows_are_imported_in_batches(bulk_admin, path):
     assert (job["total_rows"], job["created"], job["failed"], job["skipped"]) == (count, count, 0, 0)
     assert total(bulk_admin) == count
     assert all(total(bulk_admin, status=s) == count // 4 for s in statuses)
-    # Leads go in 25 at a time: 400 BatchWriteItem requests, not 10,000 PutItem.
-    assert cost.get("BatchWriteItem") == count // 25
+    # Leads go in with their counts, 97 a transaction: 104 requests, not 10,000 PutItem.
+    assert cost.get("TransactWriteItems") == -(-count // 97)
     assert cost.get("PutItem", 0) == 0
     assert sum(cost.values()) < count // 20
     last = bulk_admin.get("/leads", query={"sort_by": "created_at", "sort_dir": "DESC", "per_page": 1}).json

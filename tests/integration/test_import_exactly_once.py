@@ -10,7 +10,6 @@ import pytest
 
 from leads_shared.data import get_lead_store
 from leads_shared.data.import_store import ImportStore
-from leads_shared.data.lead_store import LeadStore
 from tests.integration.conftest import lead_body
 from tests.integration.csv_support import ImportPath, csv_bytes
 
@@ -90,33 +89,92 @@ def test_the_same_upload_event_delivered_twice_imports_once(clean, alice):
 
 def test_a_worker_killed_after_its_first_batch_is_resumed_without_duplicates(clean, alice, monkeypatch):
     alice.post("/leads", lead_body(email="before@example.com"))  # lead 1, not the import's
-    import_id = start(alice, clean, csv_bytes(rows(1200)))  # three chunks of 500
-    real_put_many = LeadStore.put_many
+    import_id = start(alice, clean, csv_bytes(rows(300)))  # chunks of 97, 97, 97 and 9 rows
+    real_checkpoint = ImportStore.checkpoint
     calls = {"n": 0}
 
-    def dies_during_the_second_chunk(self, leads):
+    def dies_right_after_the_second_chunk(self, *args, **kwargs):
         calls["n"] += 1
-        real_put_many(self, leads)  # the second chunk's leads are written...
+        committed = real_checkpoint(self, *args, **kwargs)  # the second chunk is committed...
         if calls["n"] == 2:
-            raise RuntimeError("worker killed")  # ...but the process dies before counting them
+            raise RuntimeError("worker killed")  # ...and the process dies before going on
+        return committed
 
-    monkeypatch.setattr(LeadStore, "put_many", dies_during_the_second_chunk)
+    monkeypatch.setattr(ImportStore, "checkpoint", dies_right_after_the_second_chunk)
     message = receive_one(clean)
     deliver(clean, message)
     halfway = alice.get(f"/leads/imports/{import_id}").json
-    assert halfway["status"] == "processing" and halfway["created"] == 500  # chunk 1 counted once
+    assert halfway["status"] == "processing" and halfway["created"] == 194  # two chunks, once
+    assert alice.get("/leads").json["total"] == 195  # every visible lead is counted
     assert clean.messages() == []  # the failed message is invisible until its timeout...
 
-    monkeypatch.setattr(LeadStore, "put_many", real_put_many)
+    monkeypatch.setattr(ImportStore, "checkpoint", real_checkpoint)
     visible_again(clean, message)  # ...then SQS delivers it again
     assert clean.drain() == 1
     job = alice.get(f"/leads/imports/{import_id}").json
-    assert (job["status"], job["total_rows"], job["created"], job["failed"]) == ("completed", 1200, 1200, 0)
+    assert (job["status"], job["total_rows"], job["created"], job["failed"]) == ("completed", 300, 300, 0)
     ids = stored_lead_ids(alice.tenant_id)
-    assert len(ids) == len(set(ids)) == 1201  # every row once, and the lead from before
-    assert alice.get("/leads").json["total"] == 1201
-    assert alice.get("/leads", query={"status": "new"}).json["total"] == 1201
+    assert len(ids) == len(set(ids)) == 301  # every row once, and the lead from before
+    assert alice.get("/leads").json["total"] == 301
+    assert alice.get("/leads", query={"status": "new"}).json["total"] == 301
     assert ImportStore(get_lead_store().table).get(alice.tenant_id, import_id).attempts == 2
+
+
+def test_what_users_did_between_a_crash_and_the_retry_stays_done(clean, alice, monkeypatch):
+    import_id = start(alice, clean, csv_bytes(rows(150)))  # chunks of 97 and 53 rows
+    real_checkpoint = ImportStore.checkpoint
+    calls = {"n": 0}
+
+    def dies_before_the_second_commit(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("worker killed")
+        return real_checkpoint(self, *args, **kwargs)
+
+    monkeypatch.setattr(ImportStore, "checkpoint", dies_before_the_second_commit)
+    message = receive_one(clean)
+    deliver(clean, message)
+    # Meanwhile, users work with the leads the first chunk made.
+    assert alice.delete("/leads/1").status_code == 200
+    assert (
+        alice.put(
+            "/leads/2", {"first_name": "Lead1", "last_name": "Import", "status": "contacted"}
+        ).status_code
+        == 200
+    )
+    monkeypatch.setattr(ImportStore, "checkpoint", real_checkpoint)
+    visible_again(clean, message)
+    clean.drain()
+    assert alice.get(f"/leads/imports/{import_id}").json["created"] == 150
+    assert alice.get("/leads/1").status_code == 404  # not brought back
+    assert alice.get("/leads/2").json["status"] == "contacted"  # not undone
+    ids = stored_lead_ids(alice.tenant_id)
+    assert len(ids) == 149 and alice.get("/leads").json["total"] == 149
+    assert alice.get("/leads", query={"status": "contacted"}).json["total"] == 1
+    assert alice.get("/leads", query={"status": "new"}).json["total"] == 148
+
+
+def test_the_same_form_posted_again_cannot_change_a_started_import(clean, alice, monkeypatch):
+    started = alice.post("/leads/import").json
+    assert clean.upload(started, csv_bytes(rows(2))).status_code in (200, 204)
+    real_checkpoint = ImportStore.checkpoint
+
+    def busy(self, *args, **kwargs):
+        raise RuntimeError("DynamoDB busy")
+
+    monkeypatch.setattr(ImportStore, "checkpoint", busy)
+    first = receive_one(clean)
+    deliver(clean, first)  # ids reserved for the 2-row file; nothing written yet
+    monkeypatch.setattr(ImportStore, "checkpoint", real_checkpoint)
+    precious = alice.post("/leads", {"first_name": "Precious", "last_name": "Customer"}).json
+    assert clean.upload(started, csv_bytes(rows(5, start=100))).status_code in (200, 204)
+    visible_again(clean, first)
+    clean.drain()
+    job = alice.get(f"/leads/imports/{started['import_id']}").json
+    assert (job["status"], job["total_rows"], job["created"]) == ("completed", 2, 2)
+    assert alice.get(f"/leads/{precious['id']}").json["first_name"] == "Precious"
+    assert sorted(stored_lead_ids(alice.tenant_id)) == [1, 2, 3]
+    assert alice.get("/leads").json["total"] == 3
 
 
 def test_updates_retried_after_a_crash_are_applied_once(clean, alice, monkeypatch):

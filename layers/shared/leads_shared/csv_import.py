@@ -3,10 +3,12 @@ status, and run it (the worker, on the upload's S3 event).
 
 Exactly once, though S3 and SQS deliver at least once and a worker may die half-way:
 - a finished job is never run again; a job in progress is resumed by the next delivery;
+- the job is bound to the version of the upload it first read (a re-posted form is ignored);
 - the job's lead ids are reserved once, up front (one atomic ``ADD``): row *n* of the file
-  becomes lead ``id_base + n``, so writing a row again writes the same item, never a second lead;
-- rows go in chunks; a chunk's counts and the tenant's lead counters move in one transaction on
-  condition that the job's ``next_chunk`` still is that chunk, so nothing is counted twice;
+  becomes lead ``id_base + n``, never a second lead;
+- rows go in chunks of 97: a chunk's new leads (each on condition that its id is new), its
+  counts and the tenant's lead counters are one transaction on condition that the job's
+  ``next_chunk`` still is that chunk: a lead appears exactly when it is counted, and once;
 - an update (``mode=update``) marks the lead with its row (``last_import``): a retry sees it done.
 """
 
@@ -31,7 +33,7 @@ from leads_shared.csv_format import IMPORT_COLUMNS, CsvFileError, CsvWriter, rea
 from leads_shared.data.blob_store import BlobStore
 from leads_shared.data.directory_store import DirectoryStore
 from leads_shared.data.import_store import ImportStore
-from leads_shared.data.lead_store import LeadStore, VersionConflict, counter_deltas
+from leads_shared.data.lead_store import LeadStore, VersionConflict, counter_deltas, lead_to_item
 from leads_shared.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from leads_shared.http_errors import field_errors
 from leads_shared.keys import LeadKeys
@@ -48,7 +50,8 @@ from leads_shared.models.imports import (
 from leads_shared.models.leads import Lead, LeadCreate
 from leads_shared.observability import logger
 
-CHUNK_ROWS = 500
+# A chunk's new leads, its job update and the counters are one transaction (100 items at most).
+CHUNK_ROWS = 97
 ERRORS_KEPT = 100
 UPDATE_ATTEMPTS = 5
 _KEY = re.compile(r"imports/(?P<tenant>[A-Za-z0-9_.-]{1,64})/(?P<job>[0-9a-f]{32})\.csv")
@@ -237,11 +240,16 @@ def run_upload(
 def _run(
     job: ImportJob, imports: ImportStore, leads: LeadStore, directory: DirectoryStore, blobs: BlobStore
 ) -> ImportJob:
-    read = read_rows(blobs.chunks(job.key))  # a bad header fails here, before anything is written
+    # The job is bound to the upload it first saw: the same form posted again (a new version of
+    # the key) cannot change what a resumed import reads.
+    version = job.source_version or blobs.version(job.key)
     if not job.dry_run and job.id_base is None:
-        count = sum(1 for _ in read_rows(blobs.chunks(job.key)))  # a first pass: how many ids
+        # A first pass: how many ids, and every file-level error, before anything is written.
+        count = sum(1 for _ in read_rows(blobs.chunks(job.key, version)))
         base = leads.reserve_ids(job.tenant_id, count) - count + 1 if count else 0
-        job = imports.reserve_range(job, base, count)
+        job = imports.reserve_range(job, base, count, version)
+        version = job.source_version or version
+    read = read_rows(blobs.chunks(job.key, version))
     own = range(job.id_base or 0, (job.id_base or 0) + (job.id_count or 0))
     existing = {
         row["email"].strip().lower(): row["id"]
@@ -321,6 +329,8 @@ def _decide(run: _Run, chunk: _Chunk, index: int, line: int, values: dict[str, s
     chunk.counts["created"] += 1
     if run.job.dry_run:
         return
+    if index >= (run.job.id_count or 0):  # cannot happen with the file pinned: never write outside
+        raise CsvFileError("The file changed during its import; please start a new import.")
     user = run.users.get(data.assigned_to) if data.assigned_to is not None else None
     started = run.job.started_at or run.job.created_at
     chunk.new.append(
@@ -339,8 +349,6 @@ def _decide(run: _Run, chunk: _Chunk, index: int, line: int, values: dict[str, s
 def _flush(run: _Run, chunk: _Chunk, imports: ImportStore, leads: LeadStore) -> None:
     """Write a chunk and apply its counts, once (an earlier attempt may have done both)."""
     applied_before = chunk.number < run.job.next_chunk
-    if not run.job.dry_run and not applied_before:
-        leads.put_many(chunk.new)
     for update in chunk.updates:
         refused = _update(run, update, leads, write=not run.job.dry_run)
         if refused:  # the lead's own rules refuse the change (PUT would answer 409)
@@ -355,7 +363,8 @@ def _flush(run: _Run, chunk: _Chunk, imports: ImportStore, leads: LeadStore) -> 
     for lead in chunk.new:
         for name, delta in counter_deltas(None, lead).items():
             deltas[name] = deltas.get(name, 0) + delta
-    imports.checkpoint(run.job, chunk.number, chunk.counts, {k: v for k, v in deltas.items() if v})
+    new_items = [lead_to_item(lead) for lead in chunk.new]
+    imports.checkpoint(run.job, chunk.number, chunk.counts, {k: v for k, v in deltas.items() if v}, new_items)
 
 
 def _update(run: _Run, update: _Update, leads: LeadStore, *, write: bool) -> str | None:

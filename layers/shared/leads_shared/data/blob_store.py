@@ -109,10 +109,26 @@ class BlobStore:
         except (ClientError, BotoCoreError) as exc:
             raise _failed(exc) from exc
 
-    def chunks(self, key: str) -> Iterator[bytes]:
-        """The object's bytes, a megabyte at a time (never the whole object in memory)."""
+    def version(self, key: str) -> str:
+        """What names this very content of ``key``: its version id in a versioned bucket (ours
+        is), else its ETag. A later upload to the same key never changes what it names."""
         try:
-            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+            head = self.client.head_object(Bucket=self.bucket, Key=key)
+        except (ClientError, BotoCoreError) as exc:
+            raise _failed(exc) from exc
+        version_id = head.get("VersionId")
+        return f"version:{version_id}" if version_id and version_id != "null" else f"etag:{head['ETag']}"
+
+    def chunks(self, key: str, version: str | None = None) -> Iterator[bytes]:
+        """The object's bytes (the given ``version`` of it), a megabyte at a time (never the
+        whole object in memory)."""
+        pinned: dict[str, str] = {}
+        if version and version.startswith("version:"):
+            pinned["VersionId"] = version.removeprefix("version:")
+        elif version and version.startswith("etag:"):
+            pinned["IfMatch"] = version.removeprefix("etag:")
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=key, **pinned)["Body"]
             yield from body.iter_chunks(READ_CHUNK)
         except (ClientError, BotoCoreError) as exc:
             raise _failed(exc) from exc

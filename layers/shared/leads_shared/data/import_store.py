@@ -1,9 +1,10 @@
 """DynamoDB access for CSV import jobs (``PK=TENANT#<t>#IMPORT#<id>``, ``SK=IMPORT``).
 
 The worker's progress is applied with conditions, so a redelivered event or a retried worker
-never counts a row twice: a chunk's counts (and the tenant's lead counters for the leads it
-created) go in one transaction that also moves the job's ``next_chunk`` on, on condition that it
-still is that chunk.
+never writes or counts a row twice: a chunk's new leads, its counts and the tenant's lead
+counters go in one transaction that also moves the job's ``next_chunk`` on, on condition that it
+still is that chunk (a chunk is at most 97 rows: the transaction's 100 items hold its leads, the
+job and the counters).
 """
 
 from __future__ import annotations
@@ -67,20 +68,31 @@ class ImportStore(TableStore):
             queued="queued",
         )
 
-    def reserve_range(self, job: ImportJob, base: int, count: int) -> ImportJob:
-        """Record the job's lead ids once: a later attempt finds (and keeps) the first range."""
+    def reserve_range(self, job: ImportJob, base: int, count: int, version: str) -> ImportJob:
+        """Record the job's lead ids and the file version they are for, once: a later attempt
+        finds (and keeps) the first ones."""
         done = self._update(
             job,
-            "SET id_base = :base, id_count = :count",
+            "SET id_base = :base, id_count = :count, source_version = :version",
             "attribute_not_exists(id_base)",
             base=base,
             count=count,
+            version=version,
         )
         return done or self.get(job.tenant_id, job.import_id) or job
 
-    def checkpoint(self, job: ImportJob, chunk: int, counts: dict[str, int], deltas: dict[str, int]) -> bool:
-        """Apply one chunk's counts (and the lead counters of the leads it created) exactly once:
-        False when an earlier attempt applied them already."""
+    def checkpoint(
+        self,
+        job: ImportJob,
+        chunk: int,
+        counts: dict[str, int],
+        deltas: dict[str, int],
+        new_leads: list[dict[str, Any]],
+    ) -> bool:
+        """Write one chunk's new leads (stored items, each on condition that its id is new), its
+        counts and the lead counters of the leads it created, in one transaction, on condition
+        that the job's ``next_chunk`` still is this chunk: a lead becomes visible exactly when it
+        is counted, and never twice. False when an earlier attempt committed the chunk."""
         names = {f"#n{i}": name for i, name in enumerate(COUNTS)}
         values = {f":v{i}": av(counts.get(name, 0)) for i, name in enumerate(COUNTS)}
         values.update({":chunk": av(chunk), ":next": av(chunk + 1)})
@@ -94,6 +106,16 @@ class ImportStore(TableStore):
             "ExpressionAttributeValues": values,
         }
         items: list[dict[str, Any]] = [{"Update": update}]
+        items += [
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": item,
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            }
+            for item in new_leads
+        ]
         if deltas:
             items.append({"Update": stats_update(self.table, job.tenant_id, deltas)})
         try:

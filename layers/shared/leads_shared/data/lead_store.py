@@ -261,11 +261,6 @@ class LeadStore(TableStore):
         for page in self._pages(partition, forward, None):
             yield from (from_item(item) for item in page)
 
-    def put_many(self, leads: Sequence[Lead]) -> None:
-        """Write new leads in batches of 25 (an import's: their ids were reserved for it, and
-        writing the same lead again writes the same item)."""
-        self.batch_write([{"PutRequest": {"Item": lead_to_item(lead)}} for lead in leads])
-
     def query_leads(self, partition: IndexPartition, *, forward: bool, count: int) -> list[Lead]:
         """The first ``count`` leads of a partition of an index that projects whole leads."""
         return [lead_from_item(item) for item in self._query(partition, forward, count)]

@@ -55,6 +55,7 @@ class ImportJob(BaseModel):
     # next chunk of rows whose counts are not yet applied.
     id_base: int | None = None
     id_count: int | None = None
+    source_version: str | None = None  # the upload imported (a later one to the same key is not)
     next_chunk: int = 0
     attempts: int = 0
 
