@@ -518,9 +518,37 @@ def test_what_capture_and_the_routes_cost(emulator, ingest, tenant, bob):
     )
     assert bob.last_cost["by_operation"] == {"GetItem": 1, "UpdateItem": 1, "TransactWriteItems": 1}
     bob.delete(f"{url}/{email['id']}")
-    assert bob.last_cost["by_operation"] == {"DeleteItem": 1}
+    assert bob.last_cost["by_operation"] == {"GetItem": 1, "TransactWriteItems": 1}
     bob.delete(f"{url}/{logged.json['id']}")
-    assert bob.last_cost["by_operation"] == {"DeleteItem": 2}  # a logged email goes with its link
+    # a logged email goes with its link, in the same transaction
+    assert bob.last_cost["by_operation"] == {"GetItem": 1, "TransactWriteItems": 1}
+    assert (
+        get_mail_store().get_values(
+            {"PK": f"TENANT#{tenant.tenant_id}#MAIL#{logged.json['id']}", "SK": "MAIL"}
+        )
+        is None
+    )
 
     bob.post("/leads", lead_body(email="a@client-co.com"))  # one captured email to link
     assert bob.last_cost["by_operation"] == {"BatchGetItem": 1, "Query": 1, "TransactWriteItems": 2}
+
+
+def test_deleting_a_lead_deletes_the_emails_logged_on_it_but_not_captured_ones(emulator, ingest, tenant, bob):
+    lead = bob.post("/leads", lead_body(email="ann@client-co.com")).json
+    mail_from_ann = message("ann@client-co.com", [dropbox(tenant.tenant_id)])
+    mail_from_ann.set_content("Hi")
+    assert deliver(emulator, ingest, mail_from_ann.as_bytes()) == OK
+    (captured,) = linked(bob, lead["id"])
+    url = f"/leads/{lead['id']}/linked-emails"
+    logged = bob.post(
+        url, {"subject": "s", "body": "b", "direction": "inbound", "sent_at": "2026-01-01T00:00:00Z"}
+    )
+    assert logged.status_code == 201
+    assert bob.delete(f"/leads/{lead['id']}").status_code == 200
+    mail = get_mail_store()
+    assert (
+        mail.get_values({"PK": f"TENANT#{tenant.tenant_id}#MAIL#{logged.json['id']}", "SK": "MAIL"}) is None
+    )
+    assert (
+        mail.get_values({"PK": f"TENANT#{tenant.tenant_id}#MAIL#{captured['id']}", "SK": "MAIL"}) is not None
+    )

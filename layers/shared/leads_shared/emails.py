@@ -404,11 +404,10 @@ def log_email(
 
 
 def unlink(principal: Principal, lead_id: int, email_id: int, mail: MailStore) -> None:
-    """Remove the email from the lead (one conditional delete). A captured email stays stored
-    (other leads may have it); a logged one belongs to its lead and goes with the link."""
+    """Remove the email from the lead (read the link, then one conditional transaction). A
+    captured email stays stored (other leads may have it); a logged one belongs to its lead and
+    goes with the link, in the same transaction."""
     try:
-        link = mail.unlink(principal.tenant_id, lead_id, email_id)
+        mail.unlink(principal.tenant_id, lead_id, email_id)
     except ChildConflict:
         raise NotFound("Email") from None
-    if link.source == "logged":
-        mail.delete_email(principal.tenant_id, email_id)

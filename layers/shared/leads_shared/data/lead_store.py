@@ -32,6 +32,7 @@ from leads_shared.keys import (
     IndexPartition,
     LeadKeys,
     LeadStatsKeys,
+    MailKeys,
 )
 from leads_shared.models.activities import Note
 from leads_shared.models.directory import User
@@ -168,8 +169,9 @@ class LeadStore(TableStore):
         return lead_from_item(items[0]), notes
 
     def get_with_children(self, tenant_id: str, lead_id: int) -> tuple[Lead | None, list[dict[str, str]]]:
-        """A lead and the keys of everything in its partition (notes, tasks, and the email
-        links, which sort before the lead), in one Query."""
+        """A lead and the keys of everything that goes with it, in one Query: its partition
+        (notes, tasks, and the email links, which sort before the lead) and, first, the emails
+        logged by hand on it (stored apart; captured emails stay: other leads may have them)."""
         request = {
             "TableName": self.table,
             "KeyConditionExpression": "PK = :pk",
@@ -181,9 +183,13 @@ class LeadStore(TableStore):
         lead = next((item for item in items if item["SK"]["S"] == LeadKeys.SK), None)
         if lead is None:
             return None, []
-        return lead_from_item(lead), [
-            {"PK": item["PK"]["S"], "SK": item["SK"]["S"]} for item in items if item is not lead
+        logged = [
+            MailKeys.primary(tenant_id, int(item["id"]["N"]))
+            for item in items
+            if item["SK"]["S"].startswith(LeadKeys.EMAIL) and item.get("source", {}).get("S") == "logged"
         ]
+        own = [{"PK": item["PK"]["S"], "SK": item["SK"]["S"]} for item in items if item is not lead]
+        return lead_from_item(lead), [*logged, *own]
 
     def _with_user(
         self, tenant_id: str, key: dict[str, str], user_id: int | None
@@ -359,6 +365,7 @@ class LeadStore(TableStore):
         self._write_with_counters(
             lead.tenant_id, {"Delete": delete}, counter_deltas(lead, None), with_it[:CHILDREN_IN_DELETE]
         )
+        self.batch_delete([to_item(key) for key in children[CHILDREN_IN_DELETE:]])
         self.sweep(lead.tenant_id, lead.id)
 
     def sweep(self, tenant_id: str, lead_id: int) -> int:

@@ -235,22 +235,30 @@ class MailStore(ActivityStore):
             raise EmailIdTaken() from failed
 
     def unlink(self, tenant_id: str, lead_id: int, email_id: int) -> EmailLink:
-        """Delete the link (``ChildConflict`` when there is none); returns what it was."""
-        request = {
-            "TableName": self.table,
-            "Key": to_item(LeadKeys.email_link(tenant_id, lead_id, email_id)),
-            "ConditionExpression": "attribute_exists(PK)",
-            "ReturnValues": "ALL_OLD",
-        }
+        """Delete the link (``ChildConflict`` when there is none) and, for an email logged by
+        hand (it belongs to its lead), the email too, in one transaction; returns the link."""
+        found = self.get_values(LeadKeys.email_link(tenant_id, lead_id, email_id))
+        if found is None:
+            raise ChildConflict()
+        link = EmailLink.model_validate(found)
+        items: list[dict[str, Any]] = [
+            {
+                "Delete": {
+                    "TableName": self.table,
+                    "Key": to_item(LeadKeys.email_link(tenant_id, lead_id, email_id)),
+                    "ConditionExpression": "attribute_exists(PK)",
+                }
+            }
+        ]
+        if link.source == "logged":
+            items.append(
+                {"Delete": {"TableName": self.table, "Key": to_item(MailKeys.primary(tenant_id, email_id))}}
+            )
         try:
-            response = transient_retries(lambda: self.client.delete_item(**request))
+            transient_retries(lambda: self.transact(items))
         except ConditionFailed as failed:
             raise ChildConflict() from failed
-        return EmailLink.model_validate(stored_values(response["Attributes"]))
-
-    def delete_email(self, tenant_id: str, email_id: int) -> None:
-        with store_errors():
-            self.client.delete_item(TableName=self.table, Key=to_item(MailKeys.primary(tenant_id, email_id)))
+        return link
 
     def put_rejected(self, day: str, bucket: str, key: str, values: dict[str, Any]) -> None:
         """Record a rejected inbound message (a redelivery of the same object overwrites it)."""
