@@ -54,3 +54,25 @@ def test_every_lead_route_needs_a_token(tenant):
         assert response.status_code == 401, (method, path)
         assert response.json == {"message": "Unauthenticated."}
         assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_a_form_content_type_does_not_lift_the_body_limit_of_other_routes(bob):
+    lead = bob.post("/leads", lead_body()).json
+    body = (
+        b'--x\r\nContent-Disposition: form-data; name="content"\r\n\r\n' + b"a" * 1_000_000 + b"\r\n--x--\r\n"
+    )
+    response = bob.request(
+        "POST",
+        f"/leads/{lead['id']}/notes",
+        data=body,
+        headers={"Content-Type": "multipart/form-data; boundary=x"},
+    )
+    assert response.status_code == 413
+
+
+@pytest.mark.parametrize("sent_at", ["9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00"])
+def test_a_date_at_the_edge_of_the_calendar_is_a_422_not_a_500(bob, sent_at):
+    lead = bob.post("/leads", lead_body()).json
+    body = {"subject": "s", "body": "b", "direction": "inbound", "sent_at": sent_at}
+    response = bob.post(f"/leads/{lead['id']}/linked-emails", body)
+    assert response.status_code == 422 and "sent_at" in response.json["errors"]

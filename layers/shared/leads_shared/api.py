@@ -26,6 +26,8 @@ from leads_shared.models.common import ErrorBody, ValidationErrorBody
 from leads_shared.observability import logger, metrics
 
 PRINCIPAL = "principal"
+# The only routes that take a file as multipart/form-data (larger bodies than JSON routes).
+FORM_UPLOAD_ROUTES = frozenset({"/leads/import"})
 
 
 def cors() -> CORSConfig:
@@ -47,7 +49,8 @@ def caller(app: APIGatewayRestResolver) -> Principal:
         body = app.current_event.body
         principal = authenticate(app.current_event.headers.get("Authorization"), settings)
         limit = stated = settings.max_body_bytes
-        if is_form(app):  # a CSV file posted to the API, base64-encoded by API Gateway
+        if is_form(app) and app.current_event.resource in FORM_UPLOAD_ROUTES:
+            # a CSV file posted to the API, base64-encoded by API Gateway
             stated = settings.direct_upload_max_bytes
             limit = stated * 4 // 3 + 64 * 1024
         if body is not None and len(body) > limit:

@@ -30,11 +30,11 @@ def _timestamp(value: Any) -> Any:
         raise PydanticCustomError("own_message", "The sent at field must be a valid date and time.")
     try:
         moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
+        return format_timestamp(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 moved across a zone
         raise PydanticCustomError(
             "own_message", "The sent at field must be a valid date and time (ISO 8601)."
         ) from None
-    return format_timestamp(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
 
 
 def _address_list(value: Any) -> Any:
