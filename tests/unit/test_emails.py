@@ -80,3 +80,21 @@ def test_a_logged_email_takes_one_or_many_recipients_and_any_iso_time():
     assert naive.sent_at == "2026-01-02T03:04:05.000000Z" and naive.to == ["a@b.com"] and naive.from_ is None
     with pytest.raises(ValidationError):
         LinkedEmailCreate.model_validate({**body, "to": [f"a{i}@b.com" for i in range(51)]})
+
+
+def _with_verdicts(**verdicts: str) -> bytes:
+    lines = [f"X-SES-{name}-Verdict: {value}" for name, value in verdicts.items()]
+    return (
+        "\r\n".join([*lines, "From: a@b.com", "To: leads+acme@in.example.com", "Subject: s", "", "hi"])
+    ).encode()
+
+
+def test_ses_verdicts_refuse_viruses_spam_and_forged_senders():
+    from leads_shared.emails import ses_verdict_problem
+
+    assert "virus" in (ses_verdict_problem(_with_verdicts(Virus="FAIL")) or "")
+    assert "spam" in (ses_verdict_problem(_with_verdicts(Spam="FAIL", Virus="PASS")) or "")
+    assert "SPF and DKIM" in (ses_verdict_problem(_with_verdicts(SPF="FAIL", DKIM="FAIL")) or "")
+    # A forwarded message often fails SPF alone: DKIM still vouches for the sender.
+    assert ses_verdict_problem(_with_verdicts(SPF="FAIL", DKIM="PASS", Spam="PASS", Virus="PASS")) is None
+    assert ses_verdict_problem(_with_verdicts()) is None  # dropped in locally: no verdicts

@@ -15,6 +15,7 @@ Failures of the stores do raise, so that the queue delivers the message again.
 
 from __future__ import annotations
 
+import email.policy
 import re
 import time
 from collections.abc import Iterable
@@ -205,6 +206,25 @@ def created_objects(notification: dict[str, Any]) -> list[StoredObject]:
     return found
 
 
+def ses_verdict_problem(raw: bytes) -> str | None:
+    """Why SES's own verdicts (its ``X-SES-*-Verdict`` headers, first occurrence: SES prepends
+    them) say the message must not be kept, or None. A virus or spam is refused; so is a message
+    whose sender fails both SPF and DKIM (a forged ``From``: it would be linked to a lead as sent
+    by the lead). Messages without verdicts (dropped in locally) pass."""
+    headers = BytesHeaderParser(policy=email.policy.default).parsebytes(raw[: 256 * 1024])
+
+    def failed(name: str) -> bool:
+        return str(headers.get(f"X-SES-{name}-Verdict", "")).strip().upper() == "FAIL"
+
+    if failed("Virus"):
+        return "SES found a virus in the message."
+    if failed("Spam"):
+        return "SES marked the message as spam."
+    if failed("SPF") and failed("DKIM"):
+        return "The sender could not be verified (SPF and DKIM both failed)."
+    return None
+
+
 def ingest_object(bucket: str, key: str, size: int | None, inbox: Inbox) -> list[IngestResult]:
     """Capture one object of the inbound prefix: one result per drop-box tenant (one, nearly
     always), or one rejection."""
@@ -228,6 +248,9 @@ def ingest_object(bucket: str, key: str, size: int | None, inbox: Inbox) -> list
         tenants = dropbox_tenants(raw, inbox.inbound_domain)
     except MessageRejected as rejected:
         return reject(rejected.reason)
+    distrusted = ses_verdict_problem(raw)
+    if distrusted:
+        return reject(distrusted)
     if not tenants:
         return reject(f"No drop-box address (leads+<tenant>@{inbox.inbound_domain}) among the recipients.")
     results = []
