@@ -40,7 +40,13 @@ TAGS = ["CSV import and export"]
     summary="Download leads CSV template",
     tags=TAGS,
     description="Admin only. The header row of the importable columns (UTF-8 with BOM).",
-    responses=responses((200, ExportOut, "text/csv attachment `leads_template.csv`."), 403),
+    responses={
+        **responses((200, ExportOut, "unused"), 403),
+        200: {
+            "description": "The template, as a `text/csv` attachment `leads_template.csv`.",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        },
+    },
     middlewares=[admin_only],
 )
 @tracer.capture_method

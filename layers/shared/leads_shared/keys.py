@@ -237,6 +237,17 @@ class ImportKeys:
         return {"PK": f"TENANT#{tenant_id}#IMPORT#{import_id}", "SK": cls.SK}
 
 
+class IdempotencyKeys:
+    """Powertools' idempotency records: one partition per tenant, its sort key the hashed key."""
+
+    PK_ATTRIBUTE = "PK"
+    SK_ATTRIBUTE = "SK"
+
+    @staticmethod
+    def partition(tenant_id: str) -> str:
+        return f"TENANT#{tenant_id}#IDEMPOTENCY"
+
+
 class SequenceKeys:
     """One item per tenant holding the id sequences of notes, tasks, contacts, companies and
     deals (attributes named after the kind). Ids are taken with an atomic ``ADD``."""

@@ -27,6 +27,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from leads_shared.config import get_settings
 from leads_shared.data.dynamo import dynamodb_client
 from leads_shared.errors import Conflict, ServiceUnavailable, ValidationFailed
+from leads_shared.keys import IdempotencyKeys
 
 KEEP_SECONDS = 24 * 3600
 HEADER = "Idempotency-Key"
@@ -36,9 +37,9 @@ HEADER = "Idempotency-Key"
 def _persistence(tenant_id: str) -> DynamoDBPersistenceLayer:
     return DynamoDBPersistenceLayer(
         table_name=get_settings().table_name,
-        key_attr="PK",
-        sort_key_attr="SK",
-        static_pk_value=f"TENANT#{tenant_id}#IDEMPOTENCY",
+        key_attr=IdempotencyKeys.PK_ATTRIBUTE,
+        sort_key_attr=IdempotencyKeys.SK_ATTRIBUTE,
+        static_pk_value=IdempotencyKeys.partition(tenant_id),
         expiry_attr="expires_at",
         boto3_client=dynamodb_client(),
     )
