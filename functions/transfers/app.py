@@ -10,15 +10,13 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BeforeValidator, ValidationError
+from pydantic import BeforeValidator
 
 from leads_shared import csv_export, csv_import, lead_listing
 from leads_shared.api import admin_only, caller, cors, is_form, responses, use_api_conventions
 from leads_shared.data import get_blob_store, get_directory_store, get_import_store, get_lead_store
-from leads_shared.errors import BadRequest, ValidationFailed
-from leads_shared.http_errors import field_errors
 from leads_shared.models.common import blank_to, blank_to_none
-from leads_shared.models.imports import ExportOut, ImportOut, ImportRequest, ImportStarted
+from leads_shared.models.imports import ExportOut, ImportOut, ImportStarted
 from leads_shared.models.leads import (
     LeadStatus,
     Scope,
@@ -128,12 +126,7 @@ def start_import() -> Response[ImportStarted]:
         posted = csv_import.parse_form(event.headers.get("Content-Type") or "", body)
         job = csv_import.upload_import(principal, posted, get_import_store(), get_blob_store())
         return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=job)
-    try:
-        request = ImportRequest.model_validate_json(event.body or "{}")
-    except ValidationError as exc:
-        if any(error["type"] == "json_invalid" for error in exc.errors()):
-            raise BadRequest("The request body is not valid JSON.") from None
-        raise ValidationFailed(field_errors(exc.errors())) from None
+    request = csv_import.parse_request(event.body)
     job = csv_import.start_import(principal, request, get_import_store(), get_blob_store())
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=job)
 

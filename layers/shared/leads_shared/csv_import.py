@@ -34,7 +34,7 @@ from leads_shared.data.blob_store import BlobStore
 from leads_shared.data.directory_store import DirectoryStore
 from leads_shared.data.import_store import ImportStore
 from leads_shared.data.lead_store import LeadStore, VersionConflict, counter_deltas, lead_to_item
-from leads_shared.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
+from leads_shared.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from leads_shared.http_errors import field_errors
 from leads_shared.keys import LeadKeys
 from leads_shared.leads import apply_changes
@@ -97,6 +97,16 @@ def start_import(
         max_bytes=settings.import_max_bytes,
     )
     return ImportStarted(**import_out(job, blobs).model_dump(), upload=upload)
+
+
+def parse_request(body: str | None) -> ImportRequest:
+    """The JSON body of ``POST /leads/import`` (none: the defaults). Not JSON: 400."""
+    try:
+        return ImportRequest.model_validate_json(body or "{}")
+    except ValidationError as exc:
+        if any(error["type"] == "json_invalid" for error in exc.errors()):
+            raise BadRequest("The request body is not valid JSON.") from None
+        raise ValidationFailed(field_errors(exc.errors())) from None
 
 
 @dataclass(frozen=True)
