@@ -5,13 +5,13 @@ from datetime import date
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BeforeValidator
 
 from leads_shared import lead_listing, leads, matching, qualify
-from leads_shared.api import caller, cors, responses, use_api_conventions
+from leads_shared.api import LeadId, caller, cors, responses, use_api_conventions
 from leads_shared.data import get_directory_store, get_lead_store, get_record_store
 from leads_shared.data.idempotency import HEADER as IDEMPOTENCY_HEADER
 from leads_shared.data.idempotency import run_once
@@ -43,7 +43,6 @@ from leads_shared.observability import logger, metrics, tracer
 app = APIGatewayRestResolver(enable_validation=True, cors=cors())
 use_api_conventions(app)
 
-LeadId = Annotated[int, Path(ge=1, le=2**53, description="Lead id (per tenant).")]
 IfMatch = Annotated[
     str | None,
     BeforeValidator(blank_to_none),

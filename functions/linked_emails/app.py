@@ -4,12 +4,12 @@ in the layer (``leads_shared.emails``)."""
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leads_shared import emails
-from leads_shared.api import caller, cors, responses, use_api_conventions
+from leads_shared.api import EmailId, LeadId, caller, cors, responses, use_api_conventions
 from leads_shared.data import get_lead_store, get_mail_store, get_record_store
 from leads_shared.models.common import SuccessBody
 from leads_shared.models.emails import LinkedEmailCreate, LinkedEmailDetail, LinkedEmailList, LinkedEmailOut
@@ -18,8 +18,6 @@ from leads_shared.observability import logger, metrics, tracer
 app = APIGatewayRestResolver(enable_validation=True, cors=cors())
 use_api_conventions(app)
 
-LeadId = Annotated[int, Path(ge=1, le=2**53, description="Lead id (per tenant).")]
-EmailId = Annotated[int, Path(ge=1, le=2**53, description="Email id (per tenant).")]
 TAGS = ["Emails"]
 
 

@@ -3,12 +3,12 @@
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leads_shared import notes
-from leads_shared.api import caller, cors, responses, use_api_conventions
+from leads_shared.api import LeadId, NoteId, caller, cors, responses, use_api_conventions
 from leads_shared.data import get_activity_store, get_directory_store, get_lead_store, get_record_store
 from leads_shared.models.activities import NoteCreate, NoteList, NoteOut
 from leads_shared.models.common import SuccessBody
@@ -17,8 +17,6 @@ from leads_shared.observability import logger, metrics, tracer
 app = APIGatewayRestResolver(enable_validation=True, cors=cors())
 use_api_conventions(app)
 
-LeadId = Annotated[int, Path(ge=1, le=2**53, description="Lead id (per tenant).")]
-NoteId = Annotated[int, Path(ge=1, le=2**53, description="Note id (per tenant).")]
 TAGS = ["Notes"]
 
 

@@ -1,23 +1,18 @@
 """Contacts, companies and deals that qualifying created, read-only (so a client can follow the
 ids qualify returns; a full contacts/companies/deals API is not part of this module)."""
 
-from typing import Annotated
-
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leads_shared import records
-from leads_shared.api import caller, cors, responses, use_api_conventions
+from leads_shared.api import RecordId, caller, cors, responses, use_api_conventions
 from leads_shared.data import get_record_store
 from leads_shared.models.records import CompanyOut, ContactOut, DealOut
 from leads_shared.observability import logger, metrics, tracer
 
 app = APIGatewayRestResolver(enable_validation=True, cors=cors())
 use_api_conventions(app)
-
-RecordId = Annotated[int, Path(ge=1, le=2**53, description="Id (per tenant).")]
 
 
 @app.get(

@@ -9,10 +9,11 @@ calls ``use_api_conventions(app)``; a route asks ``caller(app)`` for the authent
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel
@@ -26,6 +27,15 @@ from leads_shared.models.common import ErrorBody, ValidationErrorBody
 from leads_shared.observability import logger, metrics
 
 PRINCIPAL = "principal"
+# Path ids: integers allocated per tenant (JSON-safe range).
+MAX_ID = 2**53
+LeadId = Annotated[int, Path(ge=1, le=MAX_ID, description="Lead id (per tenant).")]
+NoteId = Annotated[int, Path(ge=1, le=MAX_ID, description="Note id (per tenant).")]
+TaskId = Annotated[int, Path(ge=1, le=MAX_ID, description="Task id (per tenant).")]
+EmailId = Annotated[int, Path(ge=1, le=MAX_ID, description="Email id (per tenant).")]
+RecordId = Annotated[int, Path(ge=1, le=MAX_ID, description="Id (per tenant).")]
+
+
 # The only routes that take a file as multipart/form-data (larger bodies than JSON routes).
 FORM_UPLOAD_ROUTES = frozenset({"/leads/import"})
 
