@@ -20,7 +20,6 @@ from pydantic import BaseModel
 
 from leads_shared.auth import Principal, authenticate, require_admin
 from leads_shared.config import get_settings
-from leads_shared.data.dynamo import meter
 from leads_shared.errors import PayloadTooLarge
 from leads_shared.http_errors import register_error_handlers
 from leads_shared.models.common import ErrorBody, ValidationErrorBody
@@ -81,6 +80,10 @@ def is_form(app: APIGatewayRestResolver) -> bool:
 
 def metered(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
     """Global middleware: what each request cost in DynamoDB, as a log field and as metrics."""
+    # Imported here, not at the top: the meta function uses this module and never needs boto3
+    # (its cold start would pay ~150 ms for it).
+    from leads_shared.data.dynamo import meter
+
     meter.reset()
     try:
         return next_middleware(app)
