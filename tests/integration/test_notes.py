@@ -160,3 +160,24 @@ def test_deleting_a_lead_deletes_its_notes(tenant, bob):
     assert bob.delete(f"/leads/{lead_id}").status_code == 200
     assert partition(tenant.tenant_id, lead_id) == []
     assert bob.get(f"/leads/{lead_id}/notes").status_code == 404
+
+
+def test_a_delete_that_died_half_way_is_finished_by_the_retried_delete(bob, monkeypatch):
+    """A lead with more children than its delete's transaction holds: the process dies after the
+    transaction (the lead is gone, 4 notes are left); the client's retry is a 404 that removes
+    them."""
+    from leads_shared.data.lead_store import CHILDREN_IN_DELETE, LeadStore
+
+    lead = bob.post("/leads", lead_body()).json
+    for n in range(CHILDREN_IN_DELETE + 4):
+        assert bob.post(f"/leads/{lead['id']}/notes", {"content": f"note {n}"}).status_code == 201
+
+    def dies(self, keys):
+        raise RuntimeError("worker killed")
+
+    monkeypatch.setattr(LeadStore, "batch_delete", dies)
+    assert bob.delete(f"/leads/{lead['id']}").status_code == 500
+    monkeypatch.undo()
+    assert len(partition(bob.tenant_id, lead["id"])) == 4  # unreachable leftovers
+    assert bob.delete(f"/leads/{lead['id']}").status_code == 404
+    assert partition(bob.tenant_id, lead["id"]) == []

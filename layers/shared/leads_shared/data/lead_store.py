@@ -169,9 +169,10 @@ class LeadStore(TableStore):
         return lead_from_item(items[0]), notes
 
     def get_with_children(self, tenant_id: str, lead_id: int) -> tuple[Lead | None, list[dict[str, str]]]:
-        """A lead and the keys of everything that goes with it, in one Query: its partition
-        (notes, tasks, and the email links, which sort before the lead) and, first, the emails
-        logged by hand on it (stored apart; captured emails stay: other leads may have them)."""
+        """A lead (None when it does not exist) and the keys of everything that goes with it, in
+        one Query: its partition (notes, tasks, and the email links, which sort before the lead)
+        and, first, the emails logged by hand on it (stored apart; captured emails stay: other
+        leads may have them)."""
         request = {
             "TableName": self.table,
             "KeyConditionExpression": "PK = :pk",
@@ -181,15 +182,14 @@ class LeadStore(TableStore):
         with store_errors():
             items = [item for page in query_pages(self.client, **request) for item in page.get("Items", [])]
         lead = next((item for item in items if item["SK"]["S"] == LeadKeys.SK), None)
-        if lead is None:
-            return None, []
         logged = [
             MailKeys.primary(tenant_id, int(item["id"]["N"]))
             for item in items
             if item["SK"]["S"].startswith(LeadKeys.EMAIL) and item.get("source", {}).get("S") == "logged"
         ]
         own = [{"PK": item["PK"]["S"], "SK": item["SK"]["S"]} for item in items if item is not lead]
-        return lead_from_item(lead), [*logged, *own]
+        # Without the lead, what is left are the leftovers of a delete that died half-way.
+        return (lead_from_item(lead) if lead else None), [*logged, *own]
 
     def _with_user(
         self, tenant_id: str, key: dict[str, str], user_id: int | None
@@ -367,6 +367,10 @@ class LeadStore(TableStore):
         )
         self.batch_delete([to_item(key) for key in children[CHILDREN_IN_DELETE:]])
         self.sweep(lead.tenant_id, lead.id)
+
+    def remove_leftovers(self, keys: Sequence[dict[str, str]]) -> None:
+        """Delete what a lead's delete that died half-way left (its lead is gone already)."""
+        self.batch_delete([to_item(key) for key in keys])
 
     def sweep(self, tenant_id: str, lead_id: int) -> int:
         """Delete whatever is left in a deleted lead's partition (its children beyond what the
