@@ -8,8 +8,8 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from leads_shared.emails import created_objects, direction_for, dropbox_tenants, snippet_of
-from leads_shared.models.emails import LinkedEmailCreate
+from leads_shared.emails import created_objects, dropbox_tenants, snippet_of
+from leads_shared.models.emails import EmailLink, LinkedEmailCreate
 
 DOMAIN = "inbound.example.com"
 DROPBOX = "leads+acme@inbound.example.com"
@@ -61,7 +61,15 @@ def test_created_objects_are_read_from_an_s3_event_with_keys_decoded():
     ],
 )
 def test_an_email_is_inbound_only_when_the_lead_sent_it(lead_email, sender, direction):
-    assert direction_for(lead_email, sender) == direction
+    summary = {
+        "id": 7,
+        "source": "captured",
+        "subject": "s",
+        "from_address": sender,
+        "sent_at": "x",
+        "snippet": "",
+    }
+    assert EmailLink.of(summary, "acme", 1, lead_email, "now").direction == direction
 
 
 def test_the_snippet_is_the_first_200_characters_with_whitespace_collapsed():

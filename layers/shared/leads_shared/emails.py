@@ -155,31 +155,6 @@ def captured_email(
     )
 
 
-def direction_for(lead_email: str | None, from_address: str | None) -> Literal["inbound", "outbound"]:
-    """``inbound`` when the lead sent the email, ``outbound`` when it was sent to the lead."""
-    sender = (from_address or "").strip().lower()
-    return "inbound" if sender and sender == (lead_email or "").strip().lower() else "outbound"
-
-
-def _link(email: StoredEmail, lead_id: int, lead_email: str | None, now: str) -> EmailLink:
-    return EmailLink(
-        tenant_id=email.tenant_id,
-        lead_id=lead_id,
-        id=email.id,
-        source=email.source,
-        message_id=email.message_id,
-        subject=email.subject,
-        from_address=email.from_address,
-        to=email.to,
-        cc=email.cc,
-        sent_at=email.sent_at,
-        snippet=email.snippet,
-        direction=direction_for(lead_email, email.from_address),
-        has_attachments=email.has_attachments,
-        linked_at=now,
-    )
-
-
 @dataclass(frozen=True)
 class StoredObject:
     bucket: str
@@ -318,7 +293,7 @@ def _store(
     linked = []
     for lead_id, address in leads.items():
         try:
-            inbox.mail.add_link(_link(email, lead_id, address, now))
+            inbox.mail.add_link(EmailLink.of(email.summary(), tenant_id, lead_id, address, now))
         except LeadGone:  # deleted since the lookup
             continue
         linked.append(lead_id)
@@ -336,22 +311,7 @@ def link_captured(lead: Lead, mail: MailStore) -> list[int]:
     now = utc_now()
     linked = []
     for row in mail.emails_sent_to(lead.tenant_id, lead.email):
-        link = EmailLink(
-            tenant_id=lead.tenant_id,
-            lead_id=lead.id,
-            id=int(row["id"]),
-            source=row.get("source", "captured"),
-            message_id=row.get("message_id"),
-            subject=row.get("subject", ""),
-            from_address=row.get("from_address"),
-            to=list(row.get("to") or []),
-            cc=list(row.get("cc") or []),
-            sent_at=row["sent_at"],
-            snippet=row.get("snippet", ""),
-            direction=direction_for(lead.email, row.get("from_address")),
-            has_attachments=bool(row.get("has_attachments")),
-            linked_at=now,
-        )
+        link = EmailLink.of(row, lead.tenant_id, lead.id, lead.email, now)
         try:
             if mail.add_link(link):
                 linked.append(link.id)
@@ -416,7 +376,8 @@ def log_email(
         created_by=principal.user_id,
         created_at=now,
     )
-    link = _link(email, lead_id, lead.email, now).model_copy(update={"direction": data.direction})
+    link = EmailLink.of(email.summary(), principal.tenant_id, lead_id, lead.email, now)
+    link.direction = data.direction
     try:
         mail.store_logged(email, link)
     except LeadGone:

@@ -22,20 +22,6 @@ from leads_shared.errors import StoreFailure
 from leads_shared.keys import EmailLookup, LeadKeys, MailKeys, tenant_pk
 from leads_shared.models.emails import EmailLink, StoredEmail
 
-# What a participant item repeats of its email: enough to link the email to a lead without
-# reading the email itself.
-SUMMARY_FIELDS = (
-    "id",
-    "source",
-    "message_id",
-    "subject",
-    "from_address",
-    "to",
-    "cc",
-    "sent_at",
-    "snippet",
-)
-
 
 class DuplicateMessage(Exception):
     """The tenant already has an email with this Message-ID: ``email_id`` is its id."""
@@ -59,11 +45,9 @@ def link_to_item(link: EmailLink) -> dict[str, Any]:
 
 
 def participant_to_item(email: StoredEmail, address: str) -> dict[str, Any]:
-    summary = {name: getattr(email, name) for name in SUMMARY_FIELDS}
     return to_item(
         {
-            **summary,
-            "has_attachments": email.has_attachments,
+            **email.summary(),
             "tenant_id": email.tenant_id,
             "address": address,
             **MailKeys.participant(email.tenant_id, email.id, address),

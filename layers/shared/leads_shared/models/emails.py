@@ -3,6 +3,7 @@ itself and its link to a lead), and the response shapes."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -133,6 +134,17 @@ class StoredEmail(BaseModel):
     def has_attachments(self) -> bool:
         return bool(self.attachments)
 
+    def summary(self) -> dict[str, Any]:
+        """What a link to a lead (and a participant item) repeats of the email."""
+        return {
+            **{name: getattr(self, name) for name in SUMMARY_FIELDS},
+            "has_attachments": self.has_attachments,
+        }
+
+
+# The fields of an email that its links (and its participant items) repeat, with has_attachments.
+SUMMARY_FIELDS = ("id", "source", "message_id", "subject", "from_address", "to", "cc", "sent_at", "snippet")
+
 
 class EmailLink(BaseModel):
     """An email linked to one lead: what the list of the lead's emails shows."""
@@ -151,6 +163,24 @@ class EmailLink(BaseModel):
     direction: Direction
     has_attachments: bool = False
     linked_at: str
+
+    @classmethod
+    def of(
+        cls, summary: Mapping[str, Any], tenant_id: str, lead_id: int, lead_email: str | None, now: str
+    ) -> EmailLink:
+        """The link of an email (its ``summary``: a stored email's, or a participant item's) to
+        a lead; ``inbound`` when the lead sent it, ``outbound`` when it was sent to the lead."""
+        sender = (summary.get("from_address") or "").strip().lower()
+        inbound = bool(sender) and sender == (lead_email or "").strip().lower()
+        values = {name: summary[name] for name in SUMMARY_FIELDS if name in summary}
+        return cls(
+            **values,
+            tenant_id=tenant_id,
+            lead_id=lead_id,
+            has_attachments=bool(summary.get("has_attachments")),
+            direction="inbound" if inbound else "outbound",
+            linked_at=now,
+        )
 
 
 # ------------------------------------------------------------------ responses
