@@ -33,11 +33,11 @@ from leads_shared.csv_format import IMPORT_COLUMNS, CsvFileError, CsvWriter, rea
 from leads_shared.data.blob_store import BlobStore
 from leads_shared.data.directory_store import DirectoryStore
 from leads_shared.data.import_store import ImportStore
-from leads_shared.data.lead_store import LeadStore, VersionConflict, counter_deltas, lead_to_item
+from leads_shared.data.lead_store import LeadStore, counter_deltas, lead_to_item
 from leads_shared.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from leads_shared.http_errors import field_errors
 from leads_shared.keys import LeadKeys
-from leads_shared.leads import apply_changes
+from leads_shared.leads import apply_changes, without_lost_updates
 from leads_shared.models.directory import User
 from leads_shared.models.imports import (
     ImportJob,
@@ -53,7 +53,6 @@ from leads_shared.observability import logger
 # A chunk's new leads, its job update and the counters are one transaction (100 items at most).
 CHUNK_ROWS = 97
 ERRORS_KEPT = 100
-UPDATE_ATTEMPTS = 5
 _KEY = re.compile(r"imports/(?P<tenant>[A-Za-z0-9_.-]{1,64})/(?P<job>[0-9a-f]{32})\.csv")
 REPORT_COLUMNS = ("line", "outcome", "field", "message", *IMPORT_COLUMNS)
 
@@ -378,28 +377,25 @@ def _flush(run: _Run, chunk: _Chunk, imports: ImportStore, leads: LeadStore) -> 
 
 
 def _update(run: _Run, update: _Update, leads: LeadStore, *, write: bool) -> str | None:
-    """Apply one row to its existing lead as PUT would (same rules), once: the lead keeps the
-    row's marker. The reason when the rules refuse it, else None."""
-    for _ in range(UPDATE_ATTEMPTS):
+    """Apply one row to its existing lead as PUT would (same rules, and no lost update), once:
+    the lead keeps the row's marker. The reason when the row cannot be applied, else None."""
+
+    def attempt() -> None:
         current = leads.get(run.job.tenant_id, update.lead_id)
         if current is None or current.last_import == update.marker:
-            return None  # deleted meanwhile, or this very row was applied by an earlier attempt
+            return  # deleted meanwhile, or this very row was applied by an earlier attempt
         assigned = update.changes.get("assigned_to")
         user = run.users.get(assigned) if assigned is not None else None
         now = utc_now()
-        try:
-            updated = apply_changes(current, update.changes, user, now)
-        except Conflict as refused:
-            return refused.message
-        if not write:
-            return None
-        updated.last_import = update.marker
-        updated.version = current.version + 1
-        updated.updated_at = now
-        try:
+        updated = apply_changes(current, update.changes, user, now)
+        if write:
+            updated.last_import = update.marker
+            updated.version = current.version + 1
+            updated.updated_at = now
             leads.replace(current, updated)
-            return None
-        except VersionConflict:
-            continue
-    logger.warning("import update lost to concurrent writes", extra={"lead_id": update.lead_id})
+
+    try:
+        without_lost_updates(attempt, None)
+    except Conflict as refused:  # a converted lead's status, or a lead changed by others all along
+        return refused.message
     return None
