@@ -144,25 +144,29 @@ class LeadStore(TableStore):
         item = response.get("Item")
         return lead_from_item(item) if item else None
 
-    def _partition(self, tenant_id: str, lead_id: int, upper: str | None) -> list[dict[str, Any]]:
-        """A lead's partition in sort-key order, from the lead (``SK=LEAD``) up to ``upper``
-        (or to the end), consistently."""
-        condition = "PK = :pk AND SK BETWEEN :lead AND :upper" if upper else "PK = :pk AND SK >= :lead"
-        values = {":pk": av(LeadKeys.pk(tenant_id, lead_id)), ":lead": av(LeadKeys.SK)}
-        if upper:
-            values[":upper"] = av(upper)
-        request = {
+    def _partition(
+        self, tenant_id: str, lead_id: int, *, between: tuple[str, str] | None = None, keys_only: bool = False
+    ) -> list[dict[str, Any]]:
+        """A lead's partition (or its sort keys ``between`` two), in sort-key order, consistently."""
+        condition = "PK = :pk"
+        values = {":pk": av(LeadKeys.pk(tenant_id, lead_id))}
+        if between:
+            condition += " AND SK BETWEEN :low AND :high"
+            values.update({":low": av(between[0]), ":high": av(between[1])})
+        request: dict[str, Any] = {
             "TableName": self.table,
             "KeyConditionExpression": condition,
             "ExpressionAttributeValues": values,
             "ConsistentRead": True,
         }
+        if keys_only:
+            request["ProjectionExpression"] = "PK, SK"
         with store_errors():
             return [item for page in query_pages(self.client, **request) for item in page.get("Items", [])]
 
     def get_with_notes(self, tenant_id: str, lead_id: int) -> tuple[Lead | None, list[Note]]:
         """A lead and its notes, newest first, in one Query (notes sort right after the lead)."""
-        items = self._partition(tenant_id, lead_id, f"{LeadKeys.NOTE}~")
+        items = self._partition(tenant_id, lead_id, between=(LeadKeys.SK, f"{LeadKeys.NOTE}~"))
         if not items or items[0]["SK"]["S"] != LeadKeys.SK:
             return None, []
         notes = [Note.model_validate(stored_values(item)) for item in reversed(items[1:])]
@@ -173,14 +177,7 @@ class LeadStore(TableStore):
         one Query: its partition (notes, tasks, and the email links, which sort before the lead)
         and, first, the emails logged by hand on it (stored apart; captured emails stay: other
         leads may have them)."""
-        request = {
-            "TableName": self.table,
-            "KeyConditionExpression": "PK = :pk",
-            "ExpressionAttributeValues": {":pk": av(LeadKeys.pk(tenant_id, lead_id))},
-            "ConsistentRead": True,
-        }
-        with store_errors():
-            items = [item for page in query_pages(self.client, **request) for item in page.get("Items", [])]
+        items = self._partition(tenant_id, lead_id)
         lead = next((item for item in items if item["SK"]["S"] == LeadKeys.SK), None)
         logged = [
             MailKeys.primary(tenant_id, int(item["id"]["N"]))
@@ -376,15 +373,7 @@ class LeadStore(TableStore):
         """Delete whatever is left in a deleted lead's partition (its children beyond what the
         delete's transaction held, or written just before it). Nothing new can appear there:
         every child write checks, in its transaction, that the lead exists."""
-        request = {
-            "TableName": self.table,
-            "KeyConditionExpression": "PK = :pk",
-            "ExpressionAttributeValues": {":pk": av(LeadKeys.pk(tenant_id, lead_id))},
-            "ProjectionExpression": "PK, SK",
-            "ConsistentRead": True,
-        }
-        with store_errors():
-            keys = [item for page in query_pages(self.client, **request) for item in page.get("Items", [])]
+        keys = self._partition(tenant_id, lead_id, keys_only=True)
         self.batch_delete(keys)
         return len(keys)
 
