@@ -369,3 +369,21 @@ def test_a_qualify_whose_answer_was_lost_is_not_a_409(staged, bob, monkeypatch):
     assert client.lost == 0 and response.status_code == 200
     assert bob.get(f"/leads/{lead['id']}").json["contact_id"] == response.json["contact_id"]
     assert len(items_of(bob.tenant_id, "CONTACT")) == 1
+
+
+def test_a_call_while_the_first_with_the_same_key_still_runs_is_a_409(bob):
+    """The second call finds the first one's record "in progress" (here: the first is still
+    running, as when a client retries too early)."""
+    from leads_shared.data.idempotency import run_once
+    from leads_shared.errors import Conflict
+
+    scope = {"operation": "qualify", "lead_id": 1, "key": "early-retry"}
+
+    def first() -> dict:
+        with pytest.raises(Conflict, match="still in progress"):
+            run_once(bob.tenant_id, scope, {}, lambda: {"second": True})
+        return {"first": True}
+
+    assert run_once(bob.tenant_id, scope, {}, first) == {"first": True}
+    # Once the first has finished, a retry gets its answer.
+    assert run_once(bob.tenant_id, scope, {}, lambda: {"second": True}) == {"first": True}
