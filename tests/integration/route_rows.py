@@ -1,0 +1,163 @@
+"""How to make a successful request to every route of the template, as rows the security tests
+share: each row makes the objects its route needs (through the API, as the tenant's admin) and
+says what the route answers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from leads_shared.data import get_directory_store
+from leads_shared.models.directory import DealStage
+from tests.devstack.template import Template
+from tests.integration.conftest import Caller, Tenant, lead_body
+
+ROUTES = sorted({(r.method, r.path) for r in Template.load().api_routes() if r.method != "ANY"})
+PUBLIC = {("GET", "/health"), ("GET", "/openapi.json"), ("GET", "/docs")}
+ADMIN_ONLY = {("GET", "/leads/template"), ("GET", "/leads/export")}
+
+
+@dataclass
+class Call:
+    """One request a caller makes, and the status it answers when the caller may make it."""
+
+    method: str
+    path: str
+    body: Any = None
+    query: dict[str, Any] | None = None
+    status: int = 200
+    cost: dict[str, Any] = field(default_factory=dict)  # of the last send: DynamoDB requests
+
+    def send(self, caller: Caller, authorization: str | None = "caller's") -> Any:
+        """Sent with the caller's token, or with this Authorization header (None: none)."""
+        headers = {}
+        if authorization != "caller's":
+            caller = Caller(caller.gateway, caller.tenant_id, caller.user_id, caller.role, None)
+            if authorization is not None:
+                headers["Authorization"] = authorization
+        response = caller.request(
+            self.method, self.path, json_body=self.body, query=self.query, headers=headers
+        )
+        self.cost = caller.last_cost
+        return response
+
+
+@dataclass
+class World:
+    """The objects of one tenant that the routes need, made through the API by its admin."""
+
+    tenant: Tenant
+
+    def __post_init__(self) -> None:
+        stage = DealStage(tenant_id=self.tenant.tenant_id, id=10, name="Prospecting", position=1)
+        get_directory_store().put_stage(stage)
+
+    @cached_property
+    def admin(self) -> Caller:
+        return self.tenant.as_user(1)
+
+    def _made(self, response: Any, key: str = "id") -> Any:
+        assert response.status_code in (200, 201), response.json
+        return response.json[key]
+
+    def lead(self, **fields: Any) -> int:
+        return int(self._made(self.admin.post("/leads", lead_body(**fields))))
+
+    def note(self, lead: int, author: Caller) -> int:
+        return int(self._made(author.post(f"/leads/{lead}/notes", {"content": "Called."})))
+
+    def task(self, lead: int) -> int:
+        return int(self._made(self.admin.post(f"/leads/{lead}/tasks", {"title": "Follow up"})))
+
+    def email(self, lead: int) -> int:
+        body = {"subject": "Hello", "body": "Hi.", "direction": "outbound", "sent_at": "2026-01-02T03:04:05Z"}
+        return int(self._made(self.admin.post(f"/leads/{lead}/linked-emails", body)))
+
+    def import_id(self) -> str:
+        return str(self._made(self.admin.post("/leads/import", {"filename": "leads.csv"}), "import_id"))
+
+    @cached_property
+    def records(self) -> dict[str, int]:
+        lead = self.lead(company="Initech")
+        result = self.admin.post(f"/leads/{lead}/qualify", {"create_company": True, "create_deal": True})
+        assert result.status_code == 200, result.json
+        return result.json
+
+
+Row = Callable[[World, Caller], Call]
+EMAIL = {"subject": "Re: demo", "body": "Thanks", "direction": "inbound", "sent_at": "2026-01-01T00:00:00Z"}
+
+
+def _child(kind: str, method: str, body: Any = None) -> Row:
+    """A row for a route on one child (note, task, email) of a fresh lead; a note is the
+    caller's own (only its author or an admin may delete it)."""
+
+    def row(w: World, c: Caller) -> Call:
+        lead = w.lead()
+        made = {"notes": lambda: w.note(lead, c), "tasks": lambda: w.task(lead)}
+        child = made.get(kind, lambda: w.email(lead))()
+        return Call(method, f"/leads/{lead}/{kind}/{child}", body)
+
+    return row
+
+
+def _lead(suffix: str, method: str, body: Any = None, status: int = 200) -> Row:
+    """A row for a route on a fresh lead (``/leads/{id}`` + suffix)."""
+    return lambda w, c: Call(method, f"/leads/{w.lead()}{suffix}", body, status=status)
+
+
+ROWS: dict[tuple[str, str], Row] = {
+    ("GET", "/leads"): lambda w, c: Call("GET", "/leads"),
+    ("POST", "/leads"): lambda w, c: Call("POST", "/leads", lead_body(), status=201),
+    ("GET", "/leads/{id}"): _lead("", "GET"),
+    ("PUT", "/leads/{id}"): _lead("", "PUT", lead_body(first_name="Jo")),
+    ("DELETE", "/leads/{id}"): _lead("", "DELETE"),
+    ("POST", "/leads/{id}/qualify"): _lead("/qualify", "POST", {}),
+    ("PUT", "/leads/{id}/disqualify"): _lead("/disqualify", "PUT", {"reason": "No budget"}),
+    ("GET", "/leads/match-company"): lambda w, c: Call("GET", "/leads/match-company", query={"company": "D"}),
+    ("GET", "/leads/match-contact"): lambda w, c: Call("GET", "/leads/match-contact", query={"email": "a@b"}),
+    ("GET", "/leads/{id}/notes"): _lead("/notes", "GET"),
+    ("POST", "/leads/{id}/notes"): _lead("/notes", "POST", {"content": "Hi"}, status=201),
+    ("DELETE", "/leads/{id}/notes/{noteId}"): _child("notes", "DELETE"),
+    ("GET", "/leads/{id}/tasks"): _lead("/tasks", "GET"),
+    ("POST", "/leads/{id}/tasks"): _lead("/tasks", "POST", {"title": "Call"}, status=201),
+    ("PUT", "/leads/{id}/tasks/{taskId}"): _child("tasks", "PUT", {"title": "Call back"}),
+    ("DELETE", "/leads/{id}/tasks/{taskId}"): _child("tasks", "DELETE"),
+    ("GET", "/leads/{id}/linked-emails"): _lead("/linked-emails", "GET"),
+    ("POST", "/leads/{id}/linked-emails"): _lead("/linked-emails", "POST", EMAIL, status=201),
+    ("GET", "/leads/{id}/linked-emails/{emailId}"): _child("linked-emails", "GET"),
+    ("DELETE", "/leads/{id}/linked-emails/{emailId}"): _child("linked-emails", "DELETE"),
+    ("GET", "/contacts/{id}"): lambda w, c: Call("GET", f"/contacts/{w.records['contact_id']}"),
+    ("GET", "/companies/{id}"): lambda w, c: Call("GET", f"/companies/{w.records['company_id']}"),
+    ("GET", "/deals/{id}"): lambda w, c: Call("GET", f"/deals/{w.records['deal_id']}"),
+    ("GET", "/leads/template"): lambda w, c: Call("GET", "/leads/template"),
+    ("GET", "/leads/export"): lambda w, c: Call("GET", "/leads/export"),
+    ("POST", "/leads/import"): lambda w, c: Call("POST", "/leads/import", {"filename": "x.csv"}, status=201),
+    ("GET", "/leads/imports/{import_id}"): lambda w, c: Call("GET", f"/leads/imports/{w.import_id()}"),
+    ("GET", "/health"): lambda w, c: Call("GET", "/health"),
+    ("GET", "/openapi.json"): lambda w, c: Call("GET", "/openapi.json"),
+    ("GET", "/docs"): lambda w, c: Call("GET", "/docs"),
+}  # fmt: skip
+
+
+def _key_attributes() -> frozenset[str]:
+    template = Template.load()
+    (table_id,) = template.resources_of_type("AWS::DynamoDB::Table")
+    definitions = template.properties(table_id)["AttributeDefinitions"]
+    return frozenset(definition["AttributeName"] for definition in definitions)
+
+
+# The table's key attributes (from the template, so a new index is covered), and what else a
+# response must never carry: the tenant (it comes from the token) and the stored version (ETag).
+HIDDEN = _key_attributes() | {"tenant_id", "version"}
+
+
+def hidden_in(value: Any) -> set[str]:
+    """The hidden attribute names anywhere in a JSON value."""
+    if isinstance(value, dict):
+        return {name for name in value if name in HIDDEN}.union(*map(hidden_in, value.values()))
+    if isinstance(value, list):
+        return set().union(*map(hidden_in, value))
+    return set()
