@@ -18,6 +18,7 @@ from leads_shared.data.idempotency import run_once
 from leads_shared.models.common import SuccessBody, blank_to, blank_to_none
 from leads_shared.models.leads import (
     MAX_PAGE,
+    MAX_PER_PAGE,
     LeadCreate,
     LeadDetail,
     LeadOut,
@@ -79,7 +80,7 @@ def list_leads(
         int, BeforeValidator(blank_to(1)), Query(ge=1, le=MAX_PAGE, description="Page number.")
     ] = 1,
     per_page: Annotated[
-        int, BeforeValidator(blank_to(25)), Query(ge=1, description="Page size; above 100 is read as 100.")
+        int, BeforeValidator(blank_to(25)), Query(ge=1, le=MAX_PER_PAGE, description="Page size.")
     ] = 25,
     search: Annotated[
         SearchText | None,

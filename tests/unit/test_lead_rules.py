@@ -138,8 +138,9 @@ def test_matches_search_filters_and_dates():
     assert not _matches(row, LeadQuery(date_from=_d("2026-01-16")), None)
 
 
-def test_query_clamps_per_page_and_refuses_reversed_dates():
-    assert LeadQuery(per_page=500).per_page == 100
+def test_query_refuses_oversized_pages_and_reversed_dates():
+    with pytest.raises(ValidationFailed):
+        LeadQuery(per_page=101)
     with pytest.raises(ValidationFailed):
         LeadQuery(date_from=_d("2026-02-01"), date_to=_d("2026-01-01"))
 

@@ -43,8 +43,8 @@ class LeadQuery:
     sort_dir: Literal["ASC", "DESC"] = "ASC"
 
     def __post_init__(self) -> None:
-        # Values over the maximum are clamped, as the contract says, not refused.
-        object.__setattr__(self, "per_page", min(self.per_page, MAX_PER_PAGE))
+        if not 1 <= self.per_page <= MAX_PER_PAGE:  # the route refuses these first (422)
+            raise ValidationFailed({"per_page": [f"The per page field must be 1 … {MAX_PER_PAGE}."]})
         if self.date_from and self.date_to and self.date_from > self.date_to:
             raise ValidationFailed(
                 {"date_to": ["The date to field must be a date after or equal to date from."]}
