@@ -56,8 +56,8 @@ PIP_AUDIT := $(SCAN_VENV)/bin/pip-audit --strict --progress-spinner off
 AUDITED := requirements-dev.txt requirements-sam.txt
 # It first audits the scanners' own two pins (no resolution: a second). Where PyPI's per-version
 # JSON API does not answer (this project's own machines reach PyPI's index only), it could check
-# nothing ("could not be audited"): lint then says so plainly and goes on, rather than failing
-# every run. Any other failure (a vulnerability) fails the lint.
+# nothing ("could not be audited"; a ConnectionError offline): lint then says so plainly and goes
+# on, rather than failing every run. Any other failure (a vulnerability) fails the lint.
 PIP_AUDIT_CAN_REACH_PYPI := $(PIP_AUDIT) --no-deps --disable-pip -r requirements-scan.txt
 
 ## ruff, mypy (the layer, then each function's app.py on its own: they are separate packages),
@@ -71,7 +71,7 @@ lint: install
 	$(CHECKOV) --framework cloudformation --file template.yaml
 	@if out=$$($(PIP_AUDIT_CAN_REACH_PYPI) 2>&1); then \
 	  for req in $(AUDITED); do echo "pip-audit -r $$req"; $(PIP_AUDIT) -r $$req || exit 1; done; \
-	elif grep -q "could not be audited" <<<"$$out"; then \
+	elif grep -q -e "could not be audited" -e "ConnectionError" <<<"$$out"; then \
 	  echo "pip-audit: NOT RUN: PyPI's vulnerability data cannot be reached from this machine"; \
 	else \
 	  echo "$$out"; exit 1; \
