@@ -48,12 +48,12 @@ test: install lint
 # few we accept are skipped in template.yaml on the resource itself, each with its reason
 # (README, Security). BC_SKIP_MAPPING and --skip-download: no calls to the vendor's platform.
 CHECKOV := BC_SKIP_MAPPING=TRUE $(SCAN_VENV)/bin/checkov --skip-download --compact --quiet
-# pip-audit: the pinned requirements (the layer's through requirements-dev.txt) and everything
-# they pull in, resolved in a throwaway virtualenv, against PyPI's vulnerability data. --strict:
-# a package it could not check fails too. A vulnerability we accept gets `--ignore-vuln ID`
-# here, with its reason.
+# pip-audit: each file of pinned requirements and everything it pulls in, resolved in a throwaway
+# virtualenv (the layer's alone too: it is what Lambda runs, resolved apart from the dev tools by
+# `sam build`), against PyPI's vulnerability data. --strict: a package it could not check fails
+# too. A vulnerability we accept gets `--ignore-vuln ID` here, with its reason.
 PIP_AUDIT := $(SCAN_VENV)/bin/pip-audit --strict --progress-spinner off
-AUDITED := requirements-dev.txt requirements-sam.txt
+AUDITED := layers/shared/requirements.txt requirements-dev.txt requirements-sam.txt
 # It first audits the scanners' own two pins (no resolution: a second). Where PyPI's per-version
 # JSON API does not answer (this project's own machines reach PyPI's index only), it could check
 # nothing ("could not be audited"; a ConnectionError offline): lint then says so plainly and goes
