@@ -3,6 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 SAM_VENV := .venv-sam
+SCAN_VENV := .venv-scan
 PY := $(VENV)/bin/python
 SAM := $(SAM_VENV)/bin/sam
 export PYTHONPATH := .:layers/shared
@@ -27,7 +28,13 @@ $(SAM_VENV)/.installed: requirements-sam.txt
 	$(SAM_VENV)/bin/pip install $(PIP_FLAGS) -r requirements-sam.txt
 	touch $@
 
-install: $(VENV)/.installed $(SAM_VENV)/.installed
+$(SCAN_VENV)/.installed: requirements-scan.txt
+	$(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/pip install $(PIP_FLAGS) --upgrade pip
+	$(SCAN_VENV)/bin/pip install $(PIP_FLAGS) -r requirements-scan.txt
+	touch $@
+
+install: $(VENV)/.installed $(SAM_VENV)/.installed $(SCAN_VENV)/.installed
 
 ## Serve the whole API on http://127.0.0.1:$(PORT) against the embedded emulator, with demo data.
 dev: $(VENV)/.installed
@@ -37,13 +44,38 @@ dev: $(VENV)/.installed
 test: install lint
 	$(PY) -m pytest -q
 
-## ruff, mypy (the layer, then each function's app.py on its own: they are separate packages), cfn-lint
+# checkov: the template's resources against its AWS checks. A failed check fails the lint; the
+# few we accept are skipped in template.yaml on the resource itself, each with its reason
+# (README, Security). BC_SKIP_MAPPING and --skip-download: no calls to the vendor's platform.
+CHECKOV := BC_SKIP_MAPPING=TRUE $(SCAN_VENV)/bin/checkov --skip-download --compact --quiet
+# pip-audit: each file of pinned requirements and everything it pulls in, resolved in a throwaway
+# virtualenv (the layer's alone too: it is what Lambda runs, resolved apart from the dev tools by
+# `sam build`), against PyPI's vulnerability data. --strict: a package it could not check fails
+# too. A vulnerability we accept gets `--ignore-vuln ID` here, with its reason.
+PIP_AUDIT := $(SCAN_VENV)/bin/pip-audit --strict --progress-spinner off
+AUDITED := layers/shared/requirements.txt requirements-dev.txt requirements-sam.txt
+# It first audits the scanners' own two pins (no resolution: a second). Where PyPI's per-version
+# JSON API does not answer (this project's own machines reach PyPI's index only), it could check
+# nothing ("could not be audited"; a ConnectionError offline): lint then says so plainly and goes
+# on, rather than failing every run. Any other failure (a vulnerability) fails the lint.
+PIP_AUDIT_CAN_REACH_PYPI := $(PIP_AUDIT) --no-deps --disable-pip -r requirements-scan.txt
+
+## ruff, mypy (the layer, then each function's app.py on its own: they are separate packages),
+## cfn-lint, checkov on the template, pip-audit on the pinned requirements
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	MYPYPATH=layers/shared $(VENV)/bin/mypy layers/shared/leads_shared
 	for app in functions/*/app.py; do MYPYPATH=layers/shared $(VENV)/bin/mypy $$app || exit 1; done
 	$(SAM) validate --lint --region us-east-1
+	$(CHECKOV) --framework cloudformation --file template.yaml
+	@if out=$$($(PIP_AUDIT_CAN_REACH_PYPI) 2>&1); then \
+	  for req in $(AUDITED); do echo "pip-audit -r $$req"; $(PIP_AUDIT) -r $$req || exit 1; done; \
+	elif grep -q -e "could not be audited" -e "ConnectionError" <<<"$$out"; then \
+	  echo "pip-audit: NOT RUN: PyPI's vulnerability data cannot be reached from this machine"; \
+	else \
+	  echo "$$out"; exit 1; \
+	fi
 
 build: $(SAM_VENV)/.installed
 	$(SAM) build
@@ -55,4 +87,4 @@ token: $(VENV)/.installed
 	@$(PY) -m tests.devstack.tokens --user $(TOKEN_USER) --tenant $(TENANT)
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(SCAN_VENV) .aws-sam .pytest_cache .ruff_cache
