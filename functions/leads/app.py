@@ -8,14 +8,14 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, Field, StringConstraints
 
 from leads_shared import lead_listing, leads, matching, qualify
 from leads_shared.api import LeadId, caller, cors, responses, use_api_conventions
 from leads_shared.data import get_directory_store, get_lead_store, get_record_store
 from leads_shared.data.idempotency import HEADER as IDEMPOTENCY_HEADER
 from leads_shared.data.idempotency import run_once
-from leads_shared.models.common import SuccessBody, blank_to, blank_to_none
+from leads_shared.models.common import BlankMeans, SuccessBody
 from leads_shared.models.leads import (
     MAX_PAGE,
     LeadCreate,
@@ -45,17 +45,15 @@ use_api_conventions(app)
 
 IfMatch = Annotated[
     str | None,
-    BeforeValidator(blank_to_none),
+    BlankMeans(None),
     Header(alias="If-Match", description="The lead's ETag: the write fails with 412 if it changed."),
 ]
 IdempotencyKey = Annotated[
-    str | None,
-    BeforeValidator(blank_to_none),
+    # The constraints belong to the key itself: a blank header is no key (None) and has none.
+    Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$")] | None,
+    BlankMeans(None),
     Header(
         alias=IDEMPOTENCY_HEADER,
-        min_length=1,
-        max_length=255,
-        pattern=r"^[\x21-\x7e]+$",
         description="Any unique string (a UUID): a retry with the same key and body returns the first "
         "answer without qualifying again. Kept 24 hours.",
     ),
@@ -76,37 +74,42 @@ def _lead_response(lead: leads.Lead, status: int = 200) -> Response[LeadOut]:
 @tracer.capture_method
 def list_leads(
     page: Annotated[
-        int, BeforeValidator(blank_to(1)), Query(ge=1, le=MAX_PAGE, description="Page number.")
+        Annotated[int, Field(ge=1, le=MAX_PAGE)], BlankMeans(1), Query(description="Page number.")
     ] = 1,
     per_page: Annotated[
-        int, BeforeValidator(blank_to(25)), Query(ge=1, description="Page size; above 100 is read as 100.")
+        Annotated[int, Field(ge=1)],
+        BlankMeans(25),
+        Query(description="Page size; above 100 is read as 100."),
     ] = 25,
     search: Annotated[
         SearchText | None,
-        BeforeValidator(blank_to_none),
+        BlankMeans(None),
         Query(description="Case-insensitive substring of first, last or full name, email, company or phone."),
     ] = None,
-    status: Annotated[LeadStatus | None, BeforeValidator(blank_to_none), Query()] = None,
+    status: Annotated[LeadStatus | None, BlankMeans(None), Query()] = None,
     source: Annotated[
-        SearchText | None, BeforeValidator(blank_to_none), Query(description="Exact source, any case.")
+        SearchText | None, BlankMeans(None), Query(description="Exact source, any case.")
     ] = None,
-    assigned_to: Annotated[UserIdParam | None, BeforeValidator(blank_to_none), Query()] = None,
+    assigned_to: Annotated[UserIdParam | None, BlankMeans(None), Query()] = None,
     date_from: Annotated[
-        date | None, BeforeValidator(blank_to_none), Query(description="created_at on or after this UTC day.")
+        date | None, BlankMeans(None), Query(description="created_at on or after this UTC day.")
     ] = None,
     date_to: Annotated[
         date | None,
-        BeforeValidator(blank_to_none),
+        BlankMeans(None),
         Query(description="created_at on or before this UTC day."),
     ] = None,
     scope: Annotated[
         Scope,
-        BeforeValidator(blank_to("company")),
+        BlankMeans("company"),
         Query(description="me: assigned to the caller; team: to the caller's team; company: all."),
     ] = "company",
-    sort_by: Annotated[SortBy, BeforeValidator(blank_to("name")), Query()] = "name",
+    sort_by: Annotated[SortBy, BlankMeans("name"), Query()] = "name",
     sort_dir: Annotated[
-        SortDir, BeforeValidator(sort_direction), Query(description="ASC or DESC, in any case.")
+        SortDir,
+        BlankMeans("ASC"),
+        BeforeValidator(sort_direction),
+        Query(description="ASC or DESC, in any case."),
     ] = "ASC",
 ) -> LeadPage:
     query = lead_listing.LeadQuery(

@@ -15,7 +15,7 @@ from pydantic import BeforeValidator
 from leads_shared import csv_export, csv_import, lead_listing
 from leads_shared.api import admin_only, caller, cors, is_form, responses, use_api_conventions
 from leads_shared.data import get_blob_store, get_directory_store, get_import_store, get_lead_store
-from leads_shared.models.common import blank_to, blank_to_none
+from leads_shared.models.common import BlankMeans
 from leads_shared.models.imports import ExportOut, ImportOut, ImportStarted
 from leads_shared.models.leads import (
     LeadStatus,
@@ -70,18 +70,16 @@ def download_template() -> Response[str]:
 )
 @tracer.capture_method
 def export_leads(
-    search: Annotated[SearchText | None, BeforeValidator(blank_to_none), Query()] = None,
-    status: Annotated[LeadStatus | None, BeforeValidator(blank_to_none), Query()] = None,
-    source: Annotated[SearchText | None, BeforeValidator(blank_to_none), Query()] = None,
-    assigned_to: Annotated[UserIdParam | None, BeforeValidator(blank_to_none), Query()] = None,
-    date_from: Annotated[date | None, BeforeValidator(blank_to_none), Query()] = None,
-    date_to: Annotated[date | None, BeforeValidator(blank_to_none), Query()] = None,
-    scope: Annotated[Scope, BeforeValidator(blank_to("company")), Query()] = "company",
-    sort_by: Annotated[SortBy, BeforeValidator(blank_to("name")), Query()] = "name",
-    sort_dir: Annotated[SortDir, BeforeValidator(sort_direction), Query()] = "ASC",
-    redirect: Annotated[
-        bool, BeforeValidator(blank_to(False)), Query(description="303 to the file.")
-    ] = False,
+    search: Annotated[SearchText | None, BlankMeans(None), Query()] = None,
+    status: Annotated[LeadStatus | None, BlankMeans(None), Query()] = None,
+    source: Annotated[SearchText | None, BlankMeans(None), Query()] = None,
+    assigned_to: Annotated[UserIdParam | None, BlankMeans(None), Query()] = None,
+    date_from: Annotated[date | None, BlankMeans(None), Query()] = None,
+    date_to: Annotated[date | None, BlankMeans(None), Query()] = None,
+    scope: Annotated[Scope, BlankMeans("company"), Query()] = "company",
+    sort_by: Annotated[SortBy, BlankMeans("name"), Query()] = "name",
+    sort_dir: Annotated[SortDir, BlankMeans("ASC"), BeforeValidator(sort_direction), Query()] = "ASC",
+    redirect: Annotated[bool, BlankMeans(False), Query(description="303 to the file.")] = False,
 ) -> Response[ExportOut]:
     query = lead_listing.LeadQuery(
         search=search,
