@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BeforeValidator, Field, StringConstraints
 
 from leads_shared import lead_listing, leads, matching, qualify
-from leads_shared.api import LeadId, caller, cors, responses, use_api_conventions
+from leads_shared.api import BODY_ERRORS, LeadId, caller, cors, responses, use_api_conventions
 from leads_shared.data import get_directory_store, get_lead_store, get_record_store
 from leads_shared.data.idempotency import HEADER as IDEMPOTENCY_HEADER
 from leads_shared.data.idempotency import run_once
@@ -140,7 +140,7 @@ def list_leads(
     "/leads",
     summary="Create lead",
     tags=TAGS,
-    responses=responses((201, LeadOut, "The created lead (ETag: its version)."), 400, 413),
+    responses=responses((201, LeadOut, "The created lead (ETag: its version)."), *BODY_ERRORS),
 )
 @tracer.capture_method
 def create_lead(body: Annotated[LeadCreate, Body()]) -> Response[LeadOut]:
@@ -172,7 +172,7 @@ def get_lead(id: LeadId) -> Response[LeadDetail]:
     summary="Update lead",
     tags=TAGS,
     description="Fields left out keep their value; `null` clears an optional field.",
-    responses=responses((200, LeadOut, "The updated lead (ETag: its new version)."), 400, 404, 412, 413),
+    responses=responses((200, LeadOut, "The updated lead (ETag: its new version)."), *BODY_ERRORS, 404, 412),
 )
 @tracer.capture_method
 def update_lead(
@@ -234,7 +234,7 @@ def match_contact(
     description="Convert the lead into a contact (or link `contact_id`), and optionally a company "
     "(`create_company`, or link `company_id`) and a deal, all in one transaction: all of it is "
     "written or nothing. A lead already qualified or disqualified is a 409.",
-    responses=responses((200, QualifyResult, "The lead is qualified."), 404, 409),
+    responses=responses((200, QualifyResult, "The lead is qualified."), *BODY_ERRORS, 404, 409),
 )
 @tracer.capture_method
 def qualify_lead(
@@ -264,7 +264,9 @@ def qualify_lead(
     tags=TAGS,
     description="Status `disqualified`, with the reason and time kept on the lead. A qualified lead "
     "is a 409; a disqualified one gets the new reason.",
-    responses=responses((200, LeadOut, "The disqualified lead (ETag: its new version)."), 400, 404, 409),
+    responses=responses(
+        (200, LeadOut, "The disqualified lead (ETag: its new version)."), *BODY_ERRORS, 404, 409
+    ),
 )
 @tracer.capture_method
 def disqualify_lead(

@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BeforeValidator
 
 from leads_shared import csv_export, csv_import, lead_listing
-from leads_shared.api import admin_only, caller, cors, is_form, responses, use_api_conventions
+from leads_shared.api import BODY_ERRORS, admin_only, caller, cors, is_form, responses, use_api_conventions
 from leads_shared.data import get_blob_store, get_directory_store, get_import_store, get_lead_store
 from leads_shared.models.common import BlankMeans
 from leads_shared.models.imports import ExportOut, ImportOut, ImportStarted
@@ -112,7 +112,7 @@ def export_leads(
     "straight to S3, at most `upload.max_bytes`). Or `multipart/form-data` with `file` (at most "
     "4 MB; the same `mode`, `dry_run` fields): 202, the file is queued. Either way the upload "
     "starts the import; follow it with `GET /leads/imports/{import_id}`.",
-    responses=responses((201, ImportStarted, "The job, waiting for its upload."), 400, 413),
+    responses=responses((201, ImportStarted, "The job, waiting for its upload."), *BODY_ERRORS),
 )
 @tracer.capture_method
 def start_import() -> Response[ImportStarted]:

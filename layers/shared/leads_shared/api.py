@@ -134,11 +134,14 @@ ERROR_DESCRIPTIONS = {
     409: "Conflicts with the resource's current state.",
     412: "If-Match does not match the current version.",
     413: "Body too large.",
+    415: "The body is not JSON (Content-Type other than application/json).",
     422: "Validation failed.",
     500: "Unexpected failure (logged).",
     503: "The data store is busy or unreachable; retry.",
 }
 COMMON_ERRORS = (401, 422, 500, 503)
+# What a route that reads a body may answer besides: malformed JSON, too large, not JSON at all.
+BODY_ERRORS = (400, 413, 415)
 
 
 def _answer(description: str, model: type[BaseModel]) -> OpenAPIResponse:
