@@ -65,7 +65,11 @@ def download_template() -> Response[str]:
     "(`page`/`per_page` ignored), written to S3 and answered as a presigned download valid 15 "
     "minutes; `redirect=true` answers 303 to it. UTF-8 with BOM, RFC 4180, cells that a spreadsheet "
     "would run as a formula start with `'`.",
-    responses=responses((200, ExportOut, "Where to download the CSV."), 403),
+    responses=responses(
+        (200, ExportOut, "Where to download the CSV."),
+        403,
+        also=[(303, ExportOut, "`redirect=true`: the same, with `Location` the download URL.")],
+    ),
     middlewares=[admin_only],
 )
 @tracer.capture_method
@@ -112,7 +116,11 @@ def export_leads(
     "straight to S3, at most `upload.max_bytes`). Or `multipart/form-data` with `file` (at most "
     "4 MB; the same `mode`, `dry_run` fields): 202, the file is queued. Either way the upload "
     "starts the import; follow it with `GET /leads/imports/{import_id}`.",
-    responses=responses((201, ImportStarted, "The job, waiting for its upload."), *BODY_ERRORS),
+    responses=responses(
+        (201, ImportStarted, "The job, waiting for its upload."),
+        *BODY_ERRORS,
+        also=[(202, ImportStarted, "A file posted as multipart/form-data: the job, queued.")],
+    ),
 )
 @tracer.capture_method
 def start_import() -> Response[ImportStarted]:

@@ -8,7 +8,7 @@ calls ``use_api_conventions(app)``; a route asks ``caller(app)`` for the authent
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
@@ -149,11 +149,14 @@ def _answer(description: str, model: type[BaseModel]) -> OpenAPIResponse:
     return {"description": description, "content": content}
 
 
-def responses(success: tuple[int, type[BaseModel], str], *errors: int) -> dict[int, OpenAPIResponse]:
-    """A route's documented answers: its success (status, body model, description), the errors
-    every route may give, and the given ones, all in the API's error envelope."""
-    status, model, description = success
-    answers = {status: _answer(description, model)}
+Answer = tuple[int, type[BaseModel], str]  # status, body model, description
+
+
+def responses(success: Answer, *errors: int, also: Sequence[Answer] = ()) -> dict[int, OpenAPIResponse]:
+    """A route's documented answers: its success (status, body model, description), and ``also``
+    other successes (a 202, a 303), the errors every route may give, and the given ones, all in
+    the API's error envelope."""
+    answers = {status: _answer(description, model) for status, model, description in (success, *also)}
     for error in sorted({*COMMON_ERRORS, *errors}):
         answers[error] = _answer(
             ERROR_DESCRIPTIONS[error], ValidationErrorBody if error == 422 else ErrorBody
