@@ -91,3 +91,11 @@ def test_a_body_that_is_not_json_is_a_415_after_the_token(bob, method, path):
         method, f"/leads/{lead['id']}{path}", data=b"x", headers={**headers, "Authorization": "Bearer x"}
     )
     assert anonymous.status_code == 401
+
+
+def test_a_multipart_body_without_a_boundary_is_a_400_not_a_500(bob):
+    lead = bob.post("/leads", lead_body()).json
+    headers = {"Content-Type": "multipart/form-data"}
+    response = bob.request("POST", f"/leads/{lead['id']}/notes", data=b'{"content": "x"}', headers=headers)
+    assert response.status_code == 400
+    assert response.json == {"message": "The multipart/form-data body has no boundary."}

@@ -33,6 +33,7 @@ STATUS_OF: dict[type[errors.DomainError], int] = {
     errors.ServiceUnavailable: 503,
 }
 SERVER_ERROR = "Server Error"
+NO_BOUNDARY = "The multipart/form-data body has no boundary."
 UNSUPPORTED_MEDIA_TYPE = "The request body must be JSON (Content-Type: application/json)."
 # Error types raised by our own validators (PydanticCustomError) with a client-ready message.
 OWN_MESSAGES = frozenset({"email", "own_message"})
@@ -163,6 +164,14 @@ def register_error_handlers(
     def _not_json(_: RequestUnsupportedContentType) -> Response:
         # A body sent as text/plain, XML, ...: Powertools reads only JSON and forms.
         return authenticated_first(lambda: json_response(415, {"message": UNSUPPORTED_MEDIA_TYPE}))
+
+    @app.exception_handler(ValueError)
+    def _value_error(error: ValueError) -> Response:
+        # Powertools raises a bare ValueError for a multipart body without a boundary.
+        content_type = (app.current_event.headers.get("Content-Type") or "").lower()
+        if content_type.startswith("multipart/form-data") and "boundary=" not in content_type:
+            return authenticated_first(lambda: json_response(400, {"message": NO_BOUNDARY}))
+        return _unexpected(error)
 
     @app.exception_handler(RecursionError)
     def _too_deep(_: RecursionError) -> Response:
