@@ -1,7 +1,6 @@
 """Leads: list, create, read, update, delete, qualify, disqualify, and matching companies and
 contacts. Routes only; the rules live in the layer."""
 
-from datetime import date
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -11,19 +10,29 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BeforeValidator, Field, StringConstraints
 
 from leads_shared import lead_listing, leads, matching, qualify
-from leads_shared.api import BODY_ERRORS, LeadId, caller, cors, responses, use_api_conventions
+from leads_shared.api import (
+    BODY_ERRORS,
+    LeadId,
+    caller,
+    cors,
+    require_object_body,
+    responses,
+    use_api_conventions,
+)
 from leads_shared.data import get_directory_store, get_lead_store, get_record_store
 from leads_shared.data.idempotency import HEADER as IDEMPOTENCY_HEADER
 from leads_shared.data.idempotency import run_once
 from leads_shared.models.common import BlankMeans, SuccessBody
 from leads_shared.models.leads import (
     MAX_PAGE,
+    IsoDay,
     LeadCreate,
     LeadDetail,
     LeadOut,
     LeadPage,
     LeadStatus,
     LeadUpdate,
+    RequiredSearch,
     Scope,
     SearchText,
     SortBy,
@@ -92,10 +101,10 @@ def list_leads(
     ] = None,
     assigned_to: Annotated[UserIdParam | None, BlankMeans(None), Query()] = None,
     date_from: Annotated[
-        date | None, BlankMeans(None), Query(description="created_at on or after this UTC day.")
+        IsoDay | None, BlankMeans(None), Query(description="created_at on or after this UTC day.")
     ] = None,
     date_to: Annotated[
-        date | None,
+        IsoDay | None,
         BlankMeans(None),
         Query(description="created_at on or before this UTC day."),
     ] = None,
@@ -172,7 +181,9 @@ def get_lead(id: LeadId) -> Response[LeadDetail]:
     summary="Update lead",
     tags=TAGS,
     description="Fields left out keep their value; `null` clears an optional field.",
-    responses=responses((200, LeadOut, "The updated lead (ETag: its new version)."), *BODY_ERRORS, 404, 412),
+    responses=responses(
+        (200, LeadOut, "The updated lead (ETag: its new version)."), *BODY_ERRORS, 404, 409, 412
+    ),
 )
 @tracer.capture_method
 def update_lead(
@@ -208,7 +219,7 @@ def delete_lead(id: LeadId, if_match: IfMatch = None) -> SuccessBody:
 )
 @tracer.capture_method
 def match_company(
-    company: Annotated[SearchText, Query(min_length=1, description="Company name to search.")],
+    company: Annotated[RequiredSearch, Query(description="Company name to search.")],
 ) -> CompanyMatches:
     return CompanyMatches(data=matching.match_company(caller(app), company, get_record_store()))
 
@@ -222,7 +233,7 @@ def match_company(
 )
 @tracer.capture_method
 def match_contact(
-    email: Annotated[SearchText, Query(min_length=1, description="Email to search.")],
+    email: Annotated[RequiredSearch, Query(description="Email to search.")],
 ) -> ContactMatches:
     return ContactMatches(data=matching.match_contact(caller(app), email, get_record_store()))
 
@@ -243,6 +254,7 @@ def qualify_lead(
     idempotency_key: IdempotencyKey = None,
 ) -> QualifyResult:
     principal, data = caller(app), body or QualifyRequest()
+    require_object_body(app)
 
     def qualify_it() -> dict:
         result = qualify.qualify_lead(
@@ -272,6 +284,7 @@ def qualify_lead(
 def disqualify_lead(
     id: LeadId, body: Annotated[DisqualifyRequest | None, Body()] = None
 ) -> Response[LeadOut]:
+    require_object_body(app)
     data = body or DisqualifyRequest()
     return _lead_response(qualify.disqualify_lead(caller(app), id, data, get_lead_store()))
 

@@ -3,7 +3,6 @@ presigned URLs, never through this function's payload (except small files posted
 Routes only; the rules live in the layer."""
 
 import base64
-from datetime import date
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -18,6 +17,7 @@ from leads_shared.data import get_blob_store, get_directory_store, get_import_st
 from leads_shared.models.common import BlankMeans
 from leads_shared.models.imports import ExportOut, ImportOut, ImportStarted
 from leads_shared.models.leads import (
+    IsoDay,
     LeadStatus,
     Scope,
     SearchText,
@@ -78,8 +78,8 @@ def export_leads(
     status: Annotated[LeadStatus | None, BlankMeans(None), Query()] = None,
     source: Annotated[SearchText | None, BlankMeans(None), Query()] = None,
     assigned_to: Annotated[UserIdParam | None, BlankMeans(None), Query()] = None,
-    date_from: Annotated[date | None, BlankMeans(None), Query()] = None,
-    date_to: Annotated[date | None, BlankMeans(None), Query()] = None,
+    date_from: Annotated[IsoDay | None, BlankMeans(None), Query()] = None,
+    date_to: Annotated[IsoDay | None, BlankMeans(None), Query()] = None,
     scope: Annotated[Scope, BlankMeans("company"), Query()] = "company",
     sort_by: Annotated[SortBy, BlankMeans("name"), Query()] = "name",
     sort_dir: Annotated[SortDir, BlankMeans("ASC"), BeforeValidator(sort_direction), Query()] = "ASC",

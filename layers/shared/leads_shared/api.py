@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from leads_shared.auth import Principal, authenticate, require_admin
 from leads_shared.config import get_settings
-from leads_shared.errors import PayloadTooLarge
+from leads_shared.errors import PayloadTooLarge, ValidationFailed
 from leads_shared.http_errors import register_error_handlers
 from leads_shared.models.common import ErrorBody, ValidationErrorBody
 from leads_shared.observability import logger, metrics
@@ -66,6 +66,14 @@ def caller(app: APIGatewayRestResolver) -> Principal:
             raise PayloadTooLarge(stated)
         app.append_context(**{PRINCIPAL: principal})
     return principal
+
+
+def require_object_body(app: APIGatewayRestResolver) -> None:
+    """For a route whose body is optional: a body, when there is one, is a JSON object. Powertools
+    lets some arrays (``[null, null]``) through as "no body" there."""
+    body = app.current_event.body
+    if body and body.strip() and not isinstance(app.current_event.json_body, dict | None):
+        raise ValidationFailed({"body": ["The request body must be a JSON object."]})
 
 
 def is_form(app: APIGatewayRestResolver) -> bool:

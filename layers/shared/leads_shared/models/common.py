@@ -68,12 +68,26 @@ class BlankMeans:
         return {**outer, "anyOf": [*alternatives, BLANK_SCHEMA]}
 
 
+class EmailFormat:
+    """Documents a string as an email address (``format: email``); the check itself is
+    email-validator's, in the model's own validator."""
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {**handler(schema), "format": "email"}
+
+
 Text50 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=50)]
 Text255 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)]
 Text1000 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
 Text10k = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000)]
 
-RequiredName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+# A required text: trimmed, so it must hold something besides spaces (the document says so).
+NOT_BLANK = r"\S"
+RequiredName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255, pattern=NOT_BLANK)
+]
 OptionalText255 = Annotated[Text255 | None, BeforeValidator(blank_to_none)]
 OptionalText1000 = Annotated[Text1000 | None, BeforeValidator(blank_to_none)]
 OptionalPhone = Annotated[Text50 | None, BeforeValidator(blank_to_none)]

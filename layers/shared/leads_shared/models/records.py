@@ -12,8 +12,17 @@ from leads_shared.models.common import OptionalText255, RecordId
 DealValue = Annotated[float, Field(ge=0, le=1e15, description="Zero or more.")]
 
 
+# `company_id` links a company, `create_company` makes one: not both (a 422), as the document says.
+NOT_BOTH_COMPANIES = {
+    "not": {
+        "required": ["create_company", "company_id"],
+        "properties": {"create_company": {"const": True}, "company_id": {"type": "integer"}},
+    }
+}
+
+
 class QualifyRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", json_schema_extra=NOT_BOTH_COMPANIES)
 
     create_company: bool = Field(
         default=False, description="Also create a company named from the lead's company."
