@@ -1,30 +1,39 @@
 """Leads: list, create, read, update, delete, qualify, disqualify, and matching companies and
 contacts. Routes only; the rules live in the layer."""
 
-from datetime import date
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, Field, StringConstraints
 
 from leads_shared import lead_listing, leads, matching, qualify
-from leads_shared.api import LeadId, caller, cors, responses, use_api_conventions
+from leads_shared.api import (
+    BODY_ERRORS,
+    LeadId,
+    caller,
+    cors,
+    require_object_body,
+    responses,
+    use_api_conventions,
+)
 from leads_shared.data import get_directory_store, get_lead_store, get_record_store
 from leads_shared.data.idempotency import HEADER as IDEMPOTENCY_HEADER
 from leads_shared.data.idempotency import run_once
-from leads_shared.models.common import SuccessBody, blank_to, blank_to_none
+from leads_shared.models.common import BlankMeans, SuccessBody
 from leads_shared.models.leads import (
     MAX_PAGE,
     MAX_PER_PAGE,
+    IsoDay,
     LeadCreate,
     LeadDetail,
     LeadOut,
     LeadPage,
     LeadStatus,
     LeadUpdate,
+    RequiredSearch,
     Scope,
     SearchText,
     SortBy,
@@ -46,17 +55,15 @@ use_api_conventions(app)
 
 IfMatch = Annotated[
     str | None,
-    BeforeValidator(blank_to_none),
+    BlankMeans(None),
     Header(alias="If-Match", description="The lead's ETag: the write fails with 412 if it changed."),
 ]
 IdempotencyKey = Annotated[
-    str | None,
-    BeforeValidator(blank_to_none),
+    # The constraints belong to the key itself: a blank header is no key (None) and has none.
+    Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$")] | None,
+    BlankMeans(None),
     Header(
         alias=IDEMPOTENCY_HEADER,
-        min_length=1,
-        max_length=255,
-        pattern=r"^[\x21-\x7e]+$",
         description="Any unique string (a UUID): a retry with the same key and body returns the first "
         "answer without qualifying again. Kept 24 hours.",
     ),
@@ -77,37 +84,40 @@ def _lead_response(lead: leads.Lead, status: int = 200) -> Response[LeadOut]:
 @tracer.capture_method
 def list_leads(
     page: Annotated[
-        int, BeforeValidator(blank_to(1)), Query(ge=1, le=MAX_PAGE, description="Page number.")
+        Annotated[int, Field(ge=1, le=MAX_PAGE)], BlankMeans(1), Query(description="Page number.")
     ] = 1,
     per_page: Annotated[
-        int, BeforeValidator(blank_to(25)), Query(ge=1, le=MAX_PER_PAGE, description="Page size.")
+        Annotated[int, Field(ge=1, le=MAX_PER_PAGE)], BlankMeans(25), Query(description="Page size.")
     ] = 25,
     search: Annotated[
         SearchText | None,
-        BeforeValidator(blank_to_none),
+        BlankMeans(None),
         Query(description="Case-insensitive substring of first, last or full name, email, company or phone."),
     ] = None,
-    status: Annotated[LeadStatus | None, BeforeValidator(blank_to_none), Query()] = None,
+    status: Annotated[LeadStatus | None, BlankMeans(None), Query()] = None,
     source: Annotated[
-        SearchText | None, BeforeValidator(blank_to_none), Query(description="Exact source, any case.")
+        SearchText | None, BlankMeans(None), Query(description="Exact source, any case.")
     ] = None,
-    assigned_to: Annotated[UserIdParam | None, BeforeValidator(blank_to_none), Query()] = None,
+    assigned_to: Annotated[UserIdParam | None, BlankMeans(None), Query()] = None,
     date_from: Annotated[
-        date | None, BeforeValidator(blank_to_none), Query(description="created_at on or after this UTC day.")
+        IsoDay | None, BlankMeans(None), Query(description="created_at on or after this UTC day.")
     ] = None,
     date_to: Annotated[
-        date | None,
-        BeforeValidator(blank_to_none),
+        IsoDay | None,
+        BlankMeans(None),
         Query(description="created_at on or before this UTC day."),
     ] = None,
     scope: Annotated[
         Scope,
-        BeforeValidator(blank_to("company")),
+        BlankMeans("company"),
         Query(description="me: assigned to the caller; team: to the caller's team; company: all."),
     ] = "company",
-    sort_by: Annotated[SortBy, BeforeValidator(blank_to("name")), Query()] = "name",
+    sort_by: Annotated[SortBy, BlankMeans("name"), Query()] = "name",
     sort_dir: Annotated[
-        SortDir, BeforeValidator(sort_direction), Query(description="ASC or DESC, in any case.")
+        SortDir,
+        BlankMeans("ASC"),
+        BeforeValidator(sort_direction),
+        Query(description="ASC or DESC, in any case."),
     ] = "ASC",
 ) -> LeadPage:
     query = lead_listing.LeadQuery(
@@ -138,7 +148,7 @@ def list_leads(
     "/leads",
     summary="Create lead",
     tags=TAGS,
-    responses=responses((201, LeadOut, "The created lead (ETag: its version)."), 400, 413),
+    responses=responses((201, LeadOut, "The created lead (ETag: its version)."), *BODY_ERRORS),
 )
 @tracer.capture_method
 def create_lead(body: Annotated[LeadCreate, Body()]) -> Response[LeadOut]:
@@ -170,7 +180,9 @@ def get_lead(id: LeadId) -> Response[LeadDetail]:
     summary="Update lead",
     tags=TAGS,
     description="Fields left out keep their value; `null` clears an optional field.",
-    responses=responses((200, LeadOut, "The updated lead (ETag: its new version)."), 400, 404, 412, 413),
+    responses=responses(
+        (200, LeadOut, "The updated lead (ETag: its new version)."), *BODY_ERRORS, 404, 409, 412
+    ),
 )
 @tracer.capture_method
 def update_lead(
@@ -206,7 +218,7 @@ def delete_lead(id: LeadId, if_match: IfMatch = None) -> SuccessBody:
 )
 @tracer.capture_method
 def match_company(
-    company: Annotated[SearchText, Query(min_length=1, description="Company name to search.")],
+    company: Annotated[RequiredSearch, Query(description="Company name to search.")],
 ) -> CompanyMatches:
     return CompanyMatches(data=matching.match_company(caller(app), company, get_record_store()))
 
@@ -220,7 +232,7 @@ def match_company(
 )
 @tracer.capture_method
 def match_contact(
-    email: Annotated[SearchText, Query(min_length=1, description="Email to search.")],
+    email: Annotated[RequiredSearch, Query(description="Email to search.")],
 ) -> ContactMatches:
     return ContactMatches(data=matching.match_contact(caller(app), email, get_record_store()))
 
@@ -232,7 +244,7 @@ def match_contact(
     description="Convert the lead into a contact (or link `contact_id`), and optionally a company "
     "(`create_company`, or link `company_id`) and a deal, all in one transaction: all of it is "
     "written or nothing. A lead already qualified or disqualified is a 409.",
-    responses=responses((200, QualifyResult, "The lead is qualified."), 404, 409),
+    responses=responses((200, QualifyResult, "The lead is qualified."), *BODY_ERRORS, 404, 409),
 )
 @tracer.capture_method
 def qualify_lead(
@@ -241,6 +253,7 @@ def qualify_lead(
     idempotency_key: IdempotencyKey = None,
 ) -> QualifyResult:
     principal, data = caller(app), body or QualifyRequest()
+    require_object_body(app)
 
     def qualify_it() -> dict:
         result = qualify.qualify_lead(
@@ -262,12 +275,15 @@ def qualify_lead(
     tags=TAGS,
     description="Status `disqualified`, with the reason and time kept on the lead. A qualified lead "
     "is a 409; a disqualified one gets the new reason.",
-    responses=responses((200, LeadOut, "The disqualified lead (ETag: its new version)."), 400, 404, 409),
+    responses=responses(
+        (200, LeadOut, "The disqualified lead (ETag: its new version)."), *BODY_ERRORS, 404, 409
+    ),
 )
 @tracer.capture_method
 def disqualify_lead(
     id: LeadId, body: Annotated[DisqualifyRequest | None, Body()] = None
 ) -> Response[LeadOut]:
+    require_object_body(app)
     data = body or DisqualifyRequest()
     return _lead_response(qualify.disqualify_lead(caller(app), id, data, get_lead_store()))
 

@@ -9,7 +9,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leads_shared import emails
-from leads_shared.api import EmailId, LeadId, caller, cors, responses, use_api_conventions
+from leads_shared.api import BODY_ERRORS, EmailId, LeadId, caller, cors, responses, use_api_conventions
 from leads_shared.data import get_lead_store, get_mail_store, get_record_store
 from leads_shared.models.common import SuccessBody
 from leads_shared.models.emails import LinkedEmailCreate, LinkedEmailDetail, LinkedEmailList, LinkedEmailOut
@@ -50,7 +50,7 @@ def get_linked_email(id: LeadId, emailId: EmailId) -> LinkedEmailDetail:
     "/leads/<id>/linked-emails",
     summary="Log an email on a lead",
     tags=TAGS,
-    responses=responses((201, LinkedEmailDetail, "The logged email."), 400, 404, 413),
+    responses=responses((201, LinkedEmailDetail, "The logged email."), *BODY_ERRORS, 404),
 )
 @tracer.capture_method
 def log_email(id: LeadId, body: Annotated[LinkedEmailCreate, Body()]) -> Response[LinkedEmailDetail]:

@@ -8,7 +8,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leads_shared import notes
-from leads_shared.api import LeadId, NoteId, caller, cors, responses, use_api_conventions
+from leads_shared.api import BODY_ERRORS, LeadId, NoteId, caller, cors, responses, use_api_conventions
 from leads_shared.data import get_activity_store, get_directory_store, get_lead_store, get_record_store
 from leads_shared.models.activities import NoteCreate, NoteList, NoteOut
 from leads_shared.models.common import SuccessBody
@@ -36,7 +36,7 @@ def list_notes(id: LeadId) -> NoteList:
     "/leads/<id>/notes",
     summary="Add note to lead",
     tags=TAGS,
-    responses=responses((201, NoteOut, "The note."), 400, 404, 413),
+    responses=responses((201, NoteOut, "The note."), *BODY_ERRORS, 404),
 )
 @tracer.capture_method
 def add_note(id: LeadId, body: Annotated[NoteCreate, Body()]) -> Response[NoteOut]:

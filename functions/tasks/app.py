@@ -8,7 +8,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leads_shared import tasks
-from leads_shared.api import LeadId, TaskId, caller, cors, responses, use_api_conventions
+from leads_shared.api import BODY_ERRORS, LeadId, TaskId, caller, cors, responses, use_api_conventions
 from leads_shared.data import get_activity_store, get_record_store
 from leads_shared.models.activities import TaskCreate, TaskList, TaskOut, TaskUpdate
 from leads_shared.models.common import SuccessBody
@@ -36,7 +36,7 @@ def list_tasks(id: LeadId) -> TaskList:
     "/leads/<id>/tasks",
     summary="Add task to lead",
     tags=TAGS,
-    responses=responses((201, TaskOut, "The task."), 400, 404, 413),
+    responses=responses((201, TaskOut, "The task."), *BODY_ERRORS, 404),
 )
 @tracer.capture_method
 def add_task(id: LeadId, body: Annotated[TaskCreate, Body()]) -> Response[TaskOut]:
@@ -51,7 +51,7 @@ def add_task(id: LeadId, body: Annotated[TaskCreate, Body()]) -> Response[TaskOu
     tags=TAGS,
     description="Fields left out keep their value; `null` clears an optional field. `completed` "
     "sets or clears `completed_at`.",
-    responses=responses((200, TaskOut, "The updated task."), 400, 404, 409, 413),
+    responses=responses((200, TaskOut, "The updated task."), *BODY_ERRORS, 404, 409),
 )
 @tracer.capture_method
 def update_task(id: LeadId, taskId: TaskId, body: Annotated[TaskUpdate, Body()]) -> TaskOut:

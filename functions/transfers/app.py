@@ -3,7 +3,6 @@ presigned URLs, never through this function's payload (except small files posted
 Routes only; the rules live in the layer."""
 
 import base64
-from datetime import date
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -13,11 +12,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BeforeValidator
 
 from leads_shared import csv_export, csv_import, lead_listing
-from leads_shared.api import admin_only, caller, cors, is_form, responses, use_api_conventions
+from leads_shared.api import BODY_ERRORS, admin_only, caller, cors, is_form, responses, use_api_conventions
 from leads_shared.data import get_blob_store, get_directory_store, get_import_store, get_lead_store
-from leads_shared.models.common import blank_to, blank_to_none
+from leads_shared.models.common import BlankMeans
 from leads_shared.models.imports import ExportOut, ImportOut, ImportStarted
 from leads_shared.models.leads import (
+    IsoDay,
     LeadStatus,
     Scope,
     SearchText,
@@ -65,23 +65,25 @@ def download_template() -> Response[str]:
     "(`page`/`per_page` ignored), written to S3 and answered as a presigned download valid 15 "
     "minutes; `redirect=true` answers 303 to it. UTF-8 with BOM, RFC 4180, cells that a spreadsheet "
     "would run as a formula start with `'`.",
-    responses=responses((200, ExportOut, "Where to download the CSV."), 403),
+    responses=responses(
+        (200, ExportOut, "Where to download the CSV."),
+        403,
+        also=[(303, ExportOut, "`redirect=true`: the same, with `Location` the download URL.")],
+    ),
     middlewares=[admin_only],
 )
 @tracer.capture_method
 def export_leads(
-    search: Annotated[SearchText | None, BeforeValidator(blank_to_none), Query()] = None,
-    status: Annotated[LeadStatus | None, BeforeValidator(blank_to_none), Query()] = None,
-    source: Annotated[SearchText | None, BeforeValidator(blank_to_none), Query()] = None,
-    assigned_to: Annotated[UserIdParam | None, BeforeValidator(blank_to_none), Query()] = None,
-    date_from: Annotated[date | None, BeforeValidator(blank_to_none), Query()] = None,
-    date_to: Annotated[date | None, BeforeValidator(blank_to_none), Query()] = None,
-    scope: Annotated[Scope, BeforeValidator(blank_to("company")), Query()] = "company",
-    sort_by: Annotated[SortBy, BeforeValidator(blank_to("name")), Query()] = "name",
-    sort_dir: Annotated[SortDir, BeforeValidator(sort_direction), Query()] = "ASC",
-    redirect: Annotated[
-        bool, BeforeValidator(blank_to(False)), Query(description="303 to the file.")
-    ] = False,
+    search: Annotated[SearchText | None, BlankMeans(None), Query()] = None,
+    status: Annotated[LeadStatus | None, BlankMeans(None), Query()] = None,
+    source: Annotated[SearchText | None, BlankMeans(None), Query()] = None,
+    assigned_to: Annotated[UserIdParam | None, BlankMeans(None), Query()] = None,
+    date_from: Annotated[IsoDay | None, BlankMeans(None), Query()] = None,
+    date_to: Annotated[IsoDay | None, BlankMeans(None), Query()] = None,
+    scope: Annotated[Scope, BlankMeans("company"), Query()] = "company",
+    sort_by: Annotated[SortBy, BlankMeans("name"), Query()] = "name",
+    sort_dir: Annotated[SortDir, BlankMeans("ASC"), BeforeValidator(sort_direction), Query()] = "ASC",
+    redirect: Annotated[bool, BlankMeans(False), Query(description="303 to the file.")] = False,
 ) -> Response[ExportOut]:
     query = lead_listing.LeadQuery(
         search=search,
@@ -114,7 +116,11 @@ def export_leads(
     "straight to S3, at most `upload.max_bytes`). Or `multipart/form-data` with `file` (at most "
     "4 MB; the same `mode`, `dry_run` fields): 202, the file is queued. Either way the upload "
     "starts the import; follow it with `GET /leads/imports/{import_id}`.",
-    responses=responses((201, ImportStarted, "The job, waiting for its upload."), 400, 413),
+    responses=responses(
+        (201, ImportStarted, "The job, waiting for its upload."),
+        *BODY_ERRORS,
+        also=[(202, ImportStarted, "A file posted as multipart/form-data: the job, queued.")],
+    ),
 )
 @tracer.capture_method
 def start_import() -> Response[ImportStarted]:

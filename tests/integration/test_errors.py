@@ -76,3 +76,26 @@ def test_a_date_at_the_edge_of_the_calendar_is_a_422_not_a_500(bob, sent_at):
     body = {"subject": "s", "body": "b", "direction": "inbound", "sent_at": sent_at}
     response = bob.post(f"/leads/{lead['id']}/linked-emails", body)
     assert response.status_code == 422 and "sent_at" in response.json["errors"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [("POST", "/notes"), ("PUT", "/disqualify"), ("PUT", ""), ("POST", "/qualify")]
+)
+def test_a_body_that_is_not_json_is_a_415_after_the_token(bob, method, path):
+    lead = bob.post("/leads", lead_body()).json
+    headers = {"Content-Type": "text/plain"}
+    response = bob.request(method, f"/leads/{lead['id']}{path}", data=b'{"content": "x"}', headers=headers)
+    assert response.status_code == 415
+    assert response.json == {"message": "The request body must be JSON (Content-Type: application/json)."}
+    anonymous = bob.request(
+        method, f"/leads/{lead['id']}{path}", data=b"x", headers={**headers, "Authorization": "Bearer x"}
+    )
+    assert anonymous.status_code == 401
+
+
+def test_a_multipart_body_without_a_boundary_is_a_400_not_a_500(bob):
+    lead = bob.post("/leads", lead_body()).json
+    headers = {"Content-Type": "multipart/form-data"}
+    response = bob.request("POST", f"/leads/{lead['id']}/notes", data=b'{"content": "x"}', headers=headers)
+    assert response.status_code == 400
+    assert response.json == {"message": "The multipart/form-data body has no boundary."}

@@ -161,6 +161,45 @@ def test_documented_bodies_match_real_answers(document: dict[str, Any], bob: Cal
     validate_body(document, response_schema(document, leads, "401"), anonymous.get_json())
 
 
+@pytest.mark.parametrize(
+    ("path", "method", "status"), [("/leads/export", "get", "303"), ("/leads/import", "post", "202")]
+)
+def test_every_success_a_route_answers_is_documented(
+    document: dict[str, Any], path: str, method: str, status: str
+) -> None:
+    """`?redirect=true` answers 303; a multipart import answers 202: both with a body."""
+    assert resolve(document, response_schema(document, document["paths"][path][method], status))
+
+
+def parameter_schema(document: dict[str, Any], path: str, method: str, name: str) -> dict[str, Any]:
+    operation = document["paths"][path][method]
+    return next(p["schema"] for p in operation["parameters"] if p["name"].lower() == name.lower())
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "name", "valid", "invalid"),
+    [
+        ("/leads", "get", "page", [1, 10_000], [0, -55, 10_001, "x"]),
+        ("/leads", "get", "per_page", [1, 500], [0, -55, "x"]),
+        ("/leads", "get", "date_from", ["2026-01-15"], ["15/01/2026"]),
+        ("/leads", "get", "status", ["new"], ["open"]),
+        ("/leads/export", "get", "date_to", ["2026-01-15"], ["x"]),
+        ("/leads/{id}/qualify", "post", "Idempotency-Key", ["3f7c-retry-1"], ["a b", "x" * 256]),
+    ],
+)  # fmt: skip
+def test_documented_parameters_accept_a_blank_value_and_keep_their_limits(
+    document: dict[str, Any], path: str, method: str, name: str, valid: list[Any], invalid: list[Any]
+) -> None:
+    """A blank value means "no value" (the default): the document says so, next to the limits."""
+    validator = jsonschema.Draft202012Validator(
+        parameter_schema(document, path, method, name), format_checker=jsonschema.FormatChecker()
+    )
+    for value in [*valid, "", "  "]:
+        assert validator.is_valid(value), (name, value)
+    for value in invalid:
+        assert not validator.is_valid(value), (name, value)
+
+
 def test_docs_serves_swagger_ui_without_a_token(gateway: Client) -> None:
     response = gateway.get("/docs")
     assert response.status_code == 200

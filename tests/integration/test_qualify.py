@@ -334,6 +334,25 @@ def test_a_malformed_key_is_422(bob):
     assert response.status_code == 422
 
 
+@pytest.mark.parametrize("route", ["POST /qualify", "PUT /disqualify"])
+@pytest.mark.parametrize("body", [[None, None], [], "x", 1])
+def test_a_body_that_is_not_an_object_is_422(bob, route, body):
+    lead = bob.post("/leads", lead_body()).json
+    method, path = route.split()
+    response = bob.request(method, f"/leads/{lead['id']}{path}", json_body=body)
+    assert response.status_code == 422, response.json
+    assert response.json["errors"] == {"body": ["The request body must be a JSON object."]}
+    assert bob.get(f"/leads/{lead['id']}").json["status"] == "new"
+
+
+def test_a_blank_key_is_no_key(bob):
+    lead = bob.post("/leads", lead_body()).json
+    response = bob.post(f"/leads/{lead['id']}/qualify", headers={"Idempotency-Key": " "})
+    assert response.status_code == 200, response.json
+    again = bob.post(f"/leads/{lead['id']}/qualify", headers={"Idempotency-Key": ""})
+    assert again.status_code == 409  # not remembered: without a key, a retry is a 409
+
+
 class LostTransactionAnswer:
     """The real client, except that the next qualify transaction is applied and then reported
     as cancelled on the lead's condition, as its retry sees when the first answer was lost."""

@@ -8,7 +8,7 @@ calls ``use_api_conventions(app)``; a route asks ``caller(app)`` for the authent
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from leads_shared.auth import Principal, authenticate, require_admin
 from leads_shared.config import get_settings
-from leads_shared.errors import PayloadTooLarge
+from leads_shared.errors import PayloadTooLarge, ValidationFailed
 from leads_shared.http_errors import register_error_handlers
 from leads_shared.models.common import ErrorBody, ValidationErrorBody
 from leads_shared.observability import logger, metrics
@@ -66,6 +66,14 @@ def caller(app: APIGatewayRestResolver) -> Principal:
             raise PayloadTooLarge(stated)
         app.append_context(**{PRINCIPAL: principal})
     return principal
+
+
+def require_object_body(app: APIGatewayRestResolver) -> None:
+    """For a route whose body is optional: a body, when there is one, is a JSON object. Powertools
+    lets some arrays (``[null, null]``) through as "no body" there."""
+    body = app.current_event.body
+    if body and body.strip() and not isinstance(app.current_event.json_body, dict | None):
+        raise ValidationFailed({"body": ["The request body must be a JSON object."]})
 
 
 def is_form(app: APIGatewayRestResolver) -> bool:
@@ -134,11 +142,14 @@ ERROR_DESCRIPTIONS = {
     409: "Conflicts with the resource's current state.",
     412: "If-Match does not match the current version.",
     413: "Body too large.",
+    415: "The body is not JSON (Content-Type other than application/json).",
     422: "Validation failed.",
     500: "Unexpected failure (logged).",
     503: "The data store is busy or unreachable; retry.",
 }
 COMMON_ERRORS = (401, 422, 500, 503)
+# What a route that reads a body may answer besides: malformed JSON, too large, not JSON at all.
+BODY_ERRORS = (400, 413, 415)
 
 
 def _answer(description: str, model: type[BaseModel]) -> OpenAPIResponse:
@@ -146,11 +157,14 @@ def _answer(description: str, model: type[BaseModel]) -> OpenAPIResponse:
     return {"description": description, "content": content}
 
 
-def responses(success: tuple[int, type[BaseModel], str], *errors: int) -> dict[int, OpenAPIResponse]:
-    """A route's documented answers: its success (status, body model, description), the errors
-    every route may give, and the given ones, all in the API's error envelope."""
-    status, model, description = success
-    answers = {status: _answer(description, model)}
+Answer = tuple[int, type[BaseModel], str]  # status, body model, description
+
+
+def responses(success: Answer, *errors: int, also: Sequence[Answer] = ()) -> dict[int, OpenAPIResponse]:
+    """A route's documented answers: its success (status, body model, description), and ``also``
+    other successes (a 202, a 303), the errors every route may give, and the given ones, all in
+    the API's error envelope."""
+    answers = {status: _answer(description, model) for status, model, description in (success, *also)}
     for error in sorted({*COMMON_ERRORS, *errors}):
         answers[error] = _answer(
             ERROR_DESCRIPTIONS[error], ValidationErrorBody if error == 422 else ErrorBody

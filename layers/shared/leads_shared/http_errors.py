@@ -12,7 +12,10 @@ from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 
 from leads_shared import errors
 from leads_shared.observability import logger
@@ -30,6 +33,8 @@ STATUS_OF: dict[type[errors.DomainError], int] = {
     errors.ServiceUnavailable: 503,
 }
 SERVER_ERROR = "Server Error"
+NO_BOUNDARY = "The multipart/form-data body has no boundary."
+UNSUPPORTED_MEDIA_TYPE = "The request body must be JSON (Content-Type: application/json)."
 # Error types raised by our own validators (PydanticCustomError) with a client-ready message.
 OWN_MESSAGES = frozenset({"email", "own_message"})
 
@@ -143,14 +148,30 @@ def register_error_handlers(
     def _domain(error: errors.DomainError) -> Response:
         return error_response(error)
 
-    @app.exception_handler(RequestValidationError)
-    def _invalid(exc: RequestValidationError) -> Response:
+    def authenticated_first(answer: Callable[[], Response]) -> Response:
         if before_validation_errors is not None:
             try:
                 before_validation_errors()
             except errors.DomainError as error:
                 return error_response(error)
-        return request_validation_response(exc)
+        return answer()
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(exc: RequestValidationError) -> Response:
+        return authenticated_first(lambda: request_validation_response(exc))
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _not_json(_: RequestUnsupportedContentType) -> Response:
+        # A body sent as text/plain, XML, ...: Powertools reads only JSON and forms.
+        return authenticated_first(lambda: json_response(415, {"message": UNSUPPORTED_MEDIA_TYPE}))
+
+    @app.exception_handler(ValueError)
+    def _value_error(error: ValueError) -> Response:
+        # Powertools raises a bare ValueError for a multipart body without a boundary.
+        content_type = (app.current_event.headers.get("Content-Type") or "").lower()
+        if content_type.startswith("multipart/form-data") and "boundary=" not in content_type:
+            return authenticated_first(lambda: json_response(400, {"message": NO_BOUNDARY}))
+        return _unexpected(error)
 
     @app.exception_handler(RecursionError)
     def _too_deep(_: RecursionError) -> Response:

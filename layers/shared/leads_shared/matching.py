@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from leads_shared.auth import Principal
 from leads_shared.data.record_store import RecordStore
-from leads_shared.errors import ValidationFailed
 from leads_shared.keys import CompanyKeys
 from leads_shared.models.records import CompanyMatch, ContactMatch
 
@@ -19,8 +18,8 @@ def match_company(principal: Principal, name: str, store: RecordStore) -> list[C
     suffixes, is ``name`` (``exact``) or starts with it (``prefix``); exact first, then the
     closest (shortest) names, among the first 200 by name. One Query of the LOOKUP index."""
     prefix = CompanyKeys.name_prefix(name)
-    if not prefix:
-        raise ValidationFailed({"company": ["The company field must contain letters or digits."]})
+    if not prefix:  # only punctuation or a legal suffix ("Inc."): no company name to match
+        return []
     found = store.companies_named(principal.tenant_id, prefix, CANDIDATES)
     matches = []
     for company in found:

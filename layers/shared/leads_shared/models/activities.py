@@ -6,11 +6,21 @@ import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+)
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
 from leads_shared.models.common import (
+    BLANK_SCHEMA,
+    NOT_BLANK,
     OptionalLongText,
     RecordId,
     RequiredName,
@@ -19,7 +29,9 @@ from leads_shared.models.common import (
 )
 
 Priority = Literal["low", "medium", "high"]
-NoteContent = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
+NoteContent = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000, pattern=NOT_BLANK)
+]
 _DUE_TIME = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 _DUE_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -82,8 +94,26 @@ def _due_time(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
-DueDate = Annotated[str | None, BeforeValidator(_due_date), Field(examples=["2026-01-15"])]
-DueTime = Annotated[str | None, BeforeValidator(_due_time), Field(examples=["14:30"])]
+DueDate = Annotated[
+    str | None,
+    BeforeValidator(_due_date),
+    WithJsonSchema({"anyOf": [{"type": "string", "format": "date"}, BLANK_SCHEMA, {"type": "null"}]}),
+    Field(examples=["2026-01-15"]),
+]
+DueTime = Annotated[
+    str | None,
+    BeforeValidator(_due_time),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": rf"^\s*{_DUE_TIME.pattern}\s*$"},
+                BLANK_SCHEMA,
+                {"type": "null"},
+            ]
+        }
+    ),
+    Field(examples=["14:30"]),
+]
 TaskUserId = Annotated[Annotated[int, Field(ge=1, le=2**31)] | None, BeforeValidator(integer_id)]
 
 

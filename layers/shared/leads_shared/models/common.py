@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
-from pydantic_core import PydanticCustomError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    StringConstraints,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError, core_schema
 
 
 class ErrorBody(BaseModel):
@@ -28,13 +36,46 @@ def blank_to_none(value: Any) -> Any:
     return value
 
 
-def blank_to(default: Any) -> Any:
-    """A before-validator: an empty query value means the parameter's default."""
+# How the OpenAPI document spells "a blank string": empty or only spaces.
+BLANK_SCHEMA: dict[str, Any] = {"type": "string", "pattern": r"^\s*$"}
+# Keywords that describe a parameter as a whole; they stay outside its `anyOf`.
+OUTER_KEYWORDS = ("title", "description", "default", "examples")
 
-    def validator(value: Any) -> Any:
-        return default if isinstance(value, str) and not value.strip() else value
 
-    return validator
+class BlankMeans:
+    """``Annotated[T, BlankMeans(default), Query()]``: a query or header value that is blank
+    (``""``, spaces) means ``default`` (``None``: no value). It is replaced before validation, and
+    the OpenAPI document lists the blank string as an accepted alternative of ``T``, so a client
+    (or a contract fuzzer) reading the document knows ``?date_from=`` is not an error."""
+
+    def __init__(self, default: Any = None) -> None:
+        self.default = default
+
+    def replace(self, value: Any) -> Any:
+        return self.default if isinstance(value, str) and not value.strip() else value
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_before_validator_function(self.replace, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        inner = dict(handler(schema))
+        outer = {key: inner.pop(key) for key in OUTER_KEYWORDS if key in inner}
+        alternatives = inner["anyOf"] if set(inner) == {"anyOf"} else [inner]
+        return {**outer, "anyOf": [*alternatives, BLANK_SCHEMA]}
+
+
+class EmailFormat:
+    """Documents a string as an email address (``format: email``); the check itself is
+    email-validator's, in the model's own validator."""
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {**handler(schema), "format": "email"}
 
 
 Text50 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=50)]
@@ -42,7 +83,11 @@ Text255 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255
 Text1000 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
 Text10k = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000)]
 
-RequiredName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+# A required text: trimmed, so it must hold something besides spaces (the document says so).
+NOT_BLANK = r"\S"
+RequiredName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255, pattern=NOT_BLANK)
+]
 OptionalText255 = Annotated[Text255 | None, BeforeValidator(blank_to_none)]
 OptionalText1000 = Annotated[Text1000 | None, BeforeValidator(blank_to_none)]
 OptionalPhone = Annotated[Text50 | None, BeforeValidator(blank_to_none)]

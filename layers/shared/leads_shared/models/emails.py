@@ -8,11 +8,19 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
 from pydantic_core import PydanticCustomError
 
 from leads_shared.clock import format_timestamp
-from leads_shared.models.common import blank_to_none
+from leads_shared.models.common import BLANK_SCHEMA, NOT_BLANK, BlankMeans, EmailFormat, blank_to_none
 
 Direction = Literal["inbound", "outbound"]
 Source = Literal["captured", "logged"]
@@ -24,7 +32,8 @@ MAX_RECIPIENTS = 50
 # ------------------------------------------------------------------ request
 def _timestamp(value: Any) -> Any:
     """An ISO 8601 date-time (with a zone, or UTC when it has none) in the API's format."""
-    value = blank_to_none(value)
+    if isinstance(value, str) and not value.strip():  # required: blank is no value
+        raise PydanticCustomError("missing", "Field required")
     if value is None:
         return value
     if not isinstance(value, str):
@@ -46,11 +55,22 @@ def _address_list(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
 
-Subject = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_SUBJECT_CHARS)]
-Body = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_LOGGED_BODY_CHARS)
+Subject = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_SUBJECT_CHARS, pattern=NOT_BLANK),
 ]
-SentAt = Annotated[str, BeforeValidator(_timestamp), Field(examples=["2026-01-15T09:30:00Z"])]
+Body = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=MAX_LOGGED_BODY_CHARS, pattern=NOT_BLANK
+    ),
+]
+SentAt = Annotated[
+    str,
+    BeforeValidator(_timestamp),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+    Field(examples=["2026-01-15T09:30:00Z"]),
+]
 
 
 def _checked_address(label: str) -> BeforeValidator:
@@ -69,10 +89,21 @@ def _checked_address(label: str) -> BeforeValidator:
     return BeforeValidator(check)
 
 
-Address = Annotated[str, StringConstraints(max_length=254)]
-FromAddress = Annotated[Address | None, _checked_address("from field")]
+Address = Annotated[str, StringConstraints(max_length=254), EmailFormat()]
+FromAddress = Annotated[Address | None, BlankMeans(None), _checked_address("from field")]
+ADDRESS_SCHEMA = {"anyOf": [{"type": "string", "format": "email", "maxLength": 254}, BLANK_SCHEMA]}
 Recipients = Annotated[
-    list[Annotated[Address | None, _checked_address("to field")]],
+    list[Annotated[Address | None, BlankMeans(None), _checked_address("to field")]],
+    # One address, a list of them (blank or null items are skipped), or nothing (null, blank).
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "array", "items": {"anyOf": [*ADDRESS_SCHEMA["anyOf"], {"type": "null"}]}},
+                *ADDRESS_SCHEMA["anyOf"],
+                {"type": "null"},
+            ]
+        }
+    ),
     BeforeValidator(_address_list),
     AfterValidator(lambda addresses: [a for a in addresses if a]),
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
@@ -11,6 +13,9 @@ from pydantic_core import PydanticCustomError
 
 from leads_shared.models.activities import Note, NoteOut
 from leads_shared.models.common import (
+    NOT_BLANK,
+    BlankMeans,
+    EmailFormat,
     OptionalLongText,
     OptionalPhone,
     OptionalText255,
@@ -25,6 +30,21 @@ SortBy = Literal["name", "email", "company_name", "status", "source", "assigned_
 Scope = Literal["me", "team", "company"]
 SortDir = Literal["ASC", "DESC"]
 SearchText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)]
+# A required search (match-company, match-contact): blank is a 422, as in the contract.
+RequiredSearch = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255, pattern=NOT_BLANK)
+]
+# A UTC day in a query, YYYY-MM-DD only (pydantic alone would also read `0` as 1970-01-01).
+_ISO_DAY = re.compile(r"\s*\d{4}-\d{2}-\d{2}\s*")
+
+
+def _iso_day(value: Any) -> Any:
+    if isinstance(value, str) and not _ISO_DAY.fullmatch(value):
+        raise PydanticCustomError("date_parsing", "Input should be a valid date in the format YYYY-MM-DD")
+    return value
+
+
+IsoDay = Annotated[date, BeforeValidator(_iso_day)]
 UserIdParam = Annotated[int, Field(ge=1, le=2**31)]
 # Highest page number accepted (deeper offsets belong to an export, not to paging).
 MAX_PAGE = 10_000
@@ -42,7 +62,9 @@ def _checked_email(value: Any) -> Any:
     return value
 
 
-OptionalEmail = Annotated[OptionalText255, BeforeValidator(_checked_email)]
+# At most 254 characters: the longest address SMTP carries (RFC 5321), what email-validator allows.
+EmailText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), EmailFormat()]
+OptionalEmail = Annotated[EmailText | None, BlankMeans(None), BeforeValidator(_checked_email)]
 
 
 UserId = Annotated[UserIdParam | None, BeforeValidator(integer_id)]

@@ -6,14 +6,24 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.config import JsonDict
 
 from leads_shared.models.common import OptionalText255, RecordId
 
 DealValue = Annotated[float, Field(ge=0, le=1e15, description="Zero or more.")]
 
 
+# `company_id` links a company, `create_company` makes one: not both (a 422), as the document says.
+NOT_BOTH_COMPANIES: JsonDict = {
+    "not": {
+        "required": ["create_company", "company_id"],
+        "properties": {"create_company": {"const": True}, "company_id": {"type": "integer"}},
+    }
+}
+
+
 class QualifyRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", json_schema_extra=NOT_BOTH_COMPANIES)
 
     create_company: bool = Field(
         default=False, description="Also create a company named from the lead's company."
