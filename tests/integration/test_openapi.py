@@ -180,7 +180,7 @@ def parameter_schema(document: dict[str, Any], path: str, method: str, name: str
     ("path", "method", "name", "valid", "invalid"),
     [
         ("/leads", "get", "page", [1, 10_000], [0, -55, 10_001, "x"]),
-        ("/leads", "get", "per_page", [1, 500], [0, -55, "x"]),
+        ("/leads", "get", "per_page", [1, 100], [0, -55, 101, 100_000, "x"]),
         ("/leads", "get", "date_from", ["2026-01-15"], ["15/01/2026"]),
         ("/leads", "get", "status", ["new"], ["open"]),
         ("/leads/export", "get", "date_to", ["2026-01-15"], ["x"]),
