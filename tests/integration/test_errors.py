@@ -99,3 +99,8 @@ def test_a_multipart_body_without_a_boundary_is_a_400_not_a_500(bob):
     response = bob.request("POST", f"/leads/{lead['id']}/notes", data=b'{"content": "x"}', headers=headers)
     assert response.status_code == 400
     assert response.json == {"message": "The multipart/form-data body has no boundary."}
+    for path in (f"/leads/{lead['id']}/notes", "/leads/import"):  # the token is checked first
+        anonymous = bob.request("POST", path, data=b"x", headers={**headers, "Authorization": "Bearer x"})
+        assert anonymous.status_code == 401, path
+    upload = bob.request("POST", "/leads/import", data=b"x", headers=headers)  # the upload route
+    assert upload.status_code == 422 and "file" in upload.json["errors"], upload.json
