@@ -29,7 +29,8 @@ def record_handler(record: SQSRecord) -> None:
         )
         if job is not None:
             logger.info(
-                "import", extra={"import_id": job.import_id, "status": job.status, "created": job.created}
+                "import",
+                extra={"import_id": job.import_id, "status": job.status, "leads_created": job.created},
             )
             metrics.add_metric(name="LeadsImported", unit="Count", value=job.created)
 

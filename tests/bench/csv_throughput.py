@@ -1,10 +1,11 @@
 """Import and export throughput and memory, each run in a fresh process against the emulator
 (which runs in the parent: its own memory is not counted).
 
-- import rows/s (at the first size): the worker importing an uploaded file (parse, validate,
+- import rows/s (at the sizes asked for): the worker importing an uploaded file (parse, validate,
   dedupe, BatchWriteItem, checkpoints), against a plain boto3 ``batch_writer`` of the same lead
-  items (the floor: what writing alone costs), in the same run; export rows/s likewise. Beyond
-  the first size the emulator's own cost (it reads the whole table for every Query) dominates;
+  items (the floor: what writing alone costs), in the same run; export rows/s likewise (the
+  export reads through index Queries, which the emulator answers by reading its whole table,
+  so at large sizes the figure is mostly the emulator's);
 - peak memory (every size): ``tracemalloc``'s peak of Python allocations while importing or
   exporting: what must stay flat as files grow.
 """
@@ -17,14 +18,11 @@ import subprocess
 import sys
 import textwrap
 import uuid
+from collections.abc import Collection
 from typing import Any
 
-from leads_shared.csv_import import upload_key
-from leads_shared.data import get_blob_store, get_import_store
-from leads_shared.models.imports import ImportJob
+from tests.bench.workload import upload
 from tests.devstack.template import REPO_ROOT
-
-SIZES = [int(n) for n in os.environ.get("BENCH_CSV_ROWS", "10000,100000").split(",")]
 
 PROBE = textwrap.dedent(
     """
@@ -71,12 +69,6 @@ PROBE = textwrap.dedent(
 )
 
 
-def _csv(count: int) -> bytes:
-    lines = ["first_name,last_name,email,company,status"]
-    lines += [f"First{n},Last,lead{n}@example.com,Company {n % 97},new" for n in range(count)]
-    return ("\ufeff" + "\r\n".join(lines) + "\r\n").encode()
-
-
 def _probe(environment: dict[str, str], *args: str) -> dict[str, Any]:
     done = subprocess.run(
         [sys.executable, "-c", PROBE, *args], cwd=REPO_ROOT, env=environment, capture_output=True, text=True,
@@ -88,18 +80,8 @@ def _probe(environment: dict[str, str], *args: str) -> dict[str, Any]:
     return result
 
 
-def _uploaded(tenant: str, count: int) -> str:
-    import_id = uuid.uuid4().hex
-    key = upload_key(tenant, import_id)
-    get_blob_store().put(key, _csv(count))
-    get_import_store().create(
-        ImportJob(tenant_id=tenant, import_id=import_id, status="queued", key=key, created_by=1,
-                  created_at="2026-01-01T00:00:00.000000Z")
-    )  # fmt: skip
-    return key
-
-
-def measure() -> list[dict[str, Any]]:
+def measure(sizes: list[int], timed: Collection[int]) -> list[dict[str, Any]]:
+    """Peak memory at every size; rows/s (and the baseline's) at the sizes in ``timed``."""
     environment = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([".", "layers/shared"]),
@@ -107,22 +89,22 @@ def measure() -> list[dict[str, Any]]:
         "DYNAMODB_READ_TIMEOUT_SECONDS": "120",  # the emulator reads the whole table per Query
     }
     rows = []
-    for count in SIZES:
+    for count in sizes:
         tenant = f"bench-{count}-{uuid.uuid4().hex[:6]}"
-        imported = _probe(environment, "import", tenant, _uploaded(tenant, count), "--memory")
+        imported = _probe(environment, "import", tenant, upload(tenant, count), "--memory")
         exported = _probe(environment, "export", tenant, "-", "--memory")
         row: dict[str, Any] = {
             "rows": count,
             "import_peak_mb": imported["peak_bytes"] / 2**20,
             "export_peak_mb": exported["peak_bytes"] / 2**20,
         }
-        if count == SIZES[0]:  # speed at the first size only: beyond it the emulator dominates
+        if count in timed:
             timed_tenant = f"{tenant}-t"
-            timed = _probe(environment, "import", timed_tenant, _uploaded(timed_tenant, count))
+            imported_timed = _probe(environment, "import", timed_tenant, upload(timed_tenant, count))
             baseline = _probe(environment, "baseline", f"{tenant}-floor", str(count))
             export_timed = _probe(environment, "export", timed_tenant, "-")
             row.update(
-                import_rps=timed["rows"] / timed["seconds"],
+                import_rps=imported_timed["rows"] / imported_timed["seconds"],
                 baseline_rps=baseline["rows"] / baseline["seconds"],
                 export_rps=export_timed["rows"] / export_timed["seconds"],
             )
