@@ -104,3 +104,34 @@ def test_a_multipart_body_without_a_boundary_is_a_400_not_a_500(bob):
         assert anonymous.status_code == 401, path
     upload = bob.request("POST", "/leads/import", data=b"x", headers=headers)  # the upload route
     assert upload.status_code == 422 and "file" in upload.json["errors"], upload.json
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "multipart/form-data; Boundary=abc",
+        "multipart/form-data; boundary=",
+        'multipart/form-data; boundary=""',
+        " multipart/form-data",
+        "multipart/form-data; boundary=b",  # with a part whose headers are not UTF-8
+    ],
+)
+def test_an_unreadable_multipart_body_is_a_400_after_the_token_never_a_500(bob, content_type):
+    lead = bob.post("/leads", lead_body()).json
+    body = b'--b\r\nContent-Disposition: form-data; name="content\xff"\r\n\r\nx\r\n--b--\r\n'
+    headers = {"Content-Type": content_type}
+    response = bob.request("POST", f"/leads/{lead['id']}/notes", data=body, headers=headers)
+    assert response.status_code == 400, response.json
+    assert response.json["message"].startswith("The multipart/form-data body")
+    anonymous = bob.request(
+        "POST", f"/leads/{lead['id']}/notes", data=body, headers={**headers, "Authorization": "Bearer x"}
+    )
+    assert anonymous.status_code == 401
+
+
+def test_json_nested_too_deeply_is_a_401_without_a_valid_token(bob):
+    lead = bob.post("/leads", lead_body()).json
+    deep = '{"a":' * 20_000 + "1" + "}" * 20_000
+    headers = {"Content-Type": "application/json", "Authorization": "Bearer x"}
+    response = bob.request("POST", f"/leads/{lead['id']}/notes", data=deep, headers=headers)
+    assert response.status_code == 401

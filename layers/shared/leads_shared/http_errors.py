@@ -34,6 +34,9 @@ STATUS_OF: dict[type[errors.DomainError], int] = {
 }
 SERVER_ERROR = "Server Error"
 NO_BOUNDARY = "The multipart/form-data body has no boundary."
+UNREADABLE_FORM = "The multipart/form-data body could not be read."
+# Where Powertools parses request bodies before validation.
+BODY_PARSER = "aws_lambda_powertools.event_handler.middlewares.openapi_validation"
 UNSUPPORTED_MEDIA_TYPE = "The request body must be JSON (Content-Type: application/json)."
 # Error types raised by our own validators (PydanticCustomError) with a client-ready message.
 OWN_MESSAGES = frozenset({"email", "own_message"})
@@ -134,6 +137,15 @@ def request_validation_response(exc: RequestValidationError) -> Response:
 
 
 # ------------------------------------------------------------------ registration
+def _raised_in(error: BaseException, module: str) -> bool:
+    """Whether the innermost Python frame of ``error``'s traceback is in ``module``."""
+    frame = None
+    trace = error.__traceback__
+    while trace is not None:
+        frame, trace = trace.tb_frame, trace.tb_next
+    return frame is not None and frame.f_globals.get("__name__") == module
+
+
 def register_error_handlers(
     app: APIGatewayRestResolver,
     before_validation_errors: Callable[[], None] | None = None,
@@ -167,15 +179,19 @@ def register_error_handlers(
 
     @app.exception_handler(ValueError)
     def _value_error(error: ValueError) -> Response:
-        # Powertools raises a bare ValueError for a multipart body without a boundary.
-        content_type = (app.current_event.headers.get("Content-Type") or "").lower()
-        if content_type.startswith("multipart/form-data") and "boundary=" not in content_type:
-            return authenticated_first(lambda: json_response(400, {"message": NO_BOUNDARY}))
-        return _unexpected(error)
+        # Powertools' body parser raises a bare ValueError for a multipart body it cannot read
+        # (no usable boundary, a part that is not UTF-8): the request's fault. Any other
+        # ValueError is ours (a 500, logged), still after the token check.
+        if _raised_in(error, BODY_PARSER):
+            reason = NO_BOUNDARY if "boundary" in str(error) else UNREADABLE_FORM
+            return authenticated_first(lambda: json_response(400, {"message": reason}))
+        return authenticated_first(lambda: _unexpected(error))
 
     @app.exception_handler(RecursionError)
     def _too_deep(_: RecursionError) -> Response:
-        return json_response(400, {"message": "The request body is nested too deeply."})
+        return authenticated_first(
+            lambda: json_response(400, {"message": "The request body is nested too deeply."})
+        )
 
     @app.not_found
     def _not_found(_: Exception) -> Response:
