@@ -226,3 +226,18 @@ def test_document_points_try_it_out_at_the_callers_stage(emulator, full_path, se
     meta.load()
     document = json.loads(meta.invoke(event)["body"])
     assert document["servers"] == [{"url": server}]
+
+
+@pytest.mark.parametrize(("count", "status"), [(50, 201), (51, 422)])
+def test_the_documented_recipient_limit_is_the_one_answered(document, bob, count, status):
+    """`to` takes up to 50 addresses: the document says so, and the route answers so."""
+    operation = document["paths"]["/leads/{id}/linked-emails"]["post"]
+    schema = resolve(document, operation["requestBody"]["content"]["application/json"]["schema"])
+    body = {
+        "subject": "s", "body": "b", "direction": "outbound", "sent_at": "2026-01-01T00:00:00Z",
+        "to": [f"person{n}@client-co.com" for n in range(count)],
+    }  # fmt: skip
+    documented = jsonschema.Draft202012Validator({**schema, "components": document["components"]})
+    assert documented.is_valid(body) == (status == 201)
+    lead = bob.post("/leads", {"first_name": "A", "last_name": "B"}).json
+    assert bob.post(f"/leads/{lead['id']}/linked-emails", body).status_code == status

@@ -98,7 +98,11 @@ Recipients = Annotated[
     WithJsonSchema(
         {
             "anyOf": [
-                {"type": "array", "items": {"anyOf": [*ADDRESS_SCHEMA["anyOf"], {"type": "null"}]}},
+                {
+                    "type": "array",
+                    "maxItems": MAX_RECIPIENTS,
+                    "items": {"anyOf": [*ADDRESS_SCHEMA["anyOf"], {"type": "null"}]},
+                },
                 *ADDRESS_SCHEMA["anyOf"],
                 {"type": "null"},
             ]
