@@ -132,7 +132,7 @@ def start_import() -> Response[ImportStarted]:
         posted = csv_import.parse_form(event.headers.get("Content-Type") or "", body)
         job = csv_import.upload_import(principal, posted, get_import_store(), get_blob_store())
         return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=job)
-    request = csv_import.parse_request(event.body)
+    request = csv_import.parse_request(event.body, event.headers.get("Content-Type"))
     job = csv_import.start_import(principal, request, get_import_store(), get_blob_store())
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=job)
 

@@ -3,10 +3,13 @@ the API's envelope and without a word of boto3 or a stack trace."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from tests.integration.conftest import lead_body
+from tests.integration.route_rows import ROUTES, ROWS, World
 
 LEAKS = ("Traceback", "botocore", "ClientError", "boto3", "secret-detail", "TENANT#", "PK")
 
@@ -78,19 +81,23 @@ def test_a_date_at_the_edge_of_the_calendar_is_a_422_not_a_500(bob, sent_at):
     assert response.status_code == 422 and "sent_at" in response.json["errors"]
 
 
-@pytest.mark.parametrize(
-    ("method", "path"), [("POST", "/notes"), ("PUT", "/disqualify"), ("PUT", ""), ("POST", "/qualify")]
-)
-def test_a_body_that_is_not_json_is_a_415_after_the_token(bob, method, path):
-    lead = bob.post("/leads", lead_body()).json
-    headers = {"Content-Type": "text/plain"}
-    response = bob.request(method, f"/leads/{lead['id']}{path}", data=b'{"content": "x"}', headers=headers)
-    assert response.status_code == 415
-    assert response.json == {"message": "The request body must be JSON (Content-Type: application/json)."}
-    anonymous = bob.request(
-        method, f"/leads/{lead['id']}{path}", data=b"x", headers={**headers, "Authorization": "Bearer x"}
-    )
-    assert anonymous.status_code == 401
+WITH_BODY = [route for route in ROUTES if route[0] in ("POST", "PUT")]
+NOT_JSON = {"message": "The request body must be JSON (Content-Type: application/json)."}
+
+
+@pytest.mark.parametrize(("method", "path"), WITH_BODY, ids=[f"{m} {p}" for m, p in WITH_BODY])
+@pytest.mark.parametrize("content_type", ["text/plain", "application/xml; charset=utf-8"])
+def test_a_body_that_is_not_json_is_a_415_after_the_token(tenant, method, path, content_type):
+    """(A urlencoded form is read like a JSON object, as Powertools does: not refused.)"""
+    world = World(tenant)
+    call = ROWS[(method, path)](world, world.admin)
+    data = json.dumps(call.body if call.body is not None else {"filename": "x.csv"})
+    headers = {"Content-Type": content_type}
+    response = world.admin.request(method, call.path, data=data, headers=headers)
+    assert (response.status_code, response.json) == (415, NOT_JSON)
+    assert world.admin.last_cost["requests"] == 0
+    headers["Authorization"] = "Bearer x"
+    assert world.admin.request(method, call.path, data=data, headers=headers).status_code == 401
 
 
 def test_a_multipart_body_without_a_boundary_is_a_400_not_a_500(bob):

@@ -34,7 +34,14 @@ from leads_shared.data.blob_store import BlobStore
 from leads_shared.data.directory_store import DirectoryStore
 from leads_shared.data.import_store import ImportStore
 from leads_shared.data.lead_store import LeadStore, counter_deltas, lead_to_item
-from leads_shared.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, ValidationFailed
+from leads_shared.errors import (
+    BadRequest,
+    Conflict,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
 from leads_shared.http_errors import field_errors
 from leads_shared.keys import LeadKeys
 from leads_shared.leads import apply_changes, without_lost_updates
@@ -98,8 +105,12 @@ def start_import(
     return ImportStarted(**import_out(job, blobs).model_dump(), upload=upload)
 
 
-def parse_request(body: str | None) -> ImportRequest:
-    """The JSON body of ``POST /leads/import`` (none: the defaults). Not JSON: 400."""
+def parse_request(body: str | None, content_type: str | None = None) -> ImportRequest:
+    """The JSON body of ``POST /leads/import`` (none: the defaults). Malformed JSON: 400; a body
+    of another media type (text/plain, a urlencoded form, ...): 415, as on the other routes."""
+    media_type = (content_type or "").split(";")[0].strip().lower()
+    if body and body.strip() and media_type not in ("", "application/json"):
+        raise UnsupportedMediaType()
     try:
         return ImportRequest.model_validate_json(body or "{}")
     except ValidationError as exc:

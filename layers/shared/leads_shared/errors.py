@@ -46,6 +46,13 @@ class PayloadTooLarge(DomainError):
         super().__init__(f"The request body must not be larger than {limit} bytes.")
 
 
+class UnsupportedMediaType(DomainError):
+    """The body is not JSON (nor a form where a route takes one): 415."""
+
+    def __init__(self) -> None:
+        super().__init__("The request body must be JSON (Content-Type: application/json).")
+
+
 class ValidationFailed(DomainError):
     """A rule that needs data (a user of the tenant, ...) failed: 422 like a schema error."""
 

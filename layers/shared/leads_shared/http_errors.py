@@ -28,6 +28,7 @@ STATUS_OF: dict[type[errors.DomainError], int] = {
     errors.Conflict: 409,
     errors.PreconditionFailed: 412,
     errors.PayloadTooLarge: 413,
+    errors.UnsupportedMediaType: 415,
     errors.ValidationFailed: 422,
     errors.StoreFailure: 500,
     errors.ServiceUnavailable: 503,
@@ -37,7 +38,6 @@ NO_BOUNDARY = "The multipart/form-data body has no boundary."
 UNREADABLE_FORM = "The multipart/form-data body could not be read."
 # Where Powertools parses request bodies before validation.
 BODY_PARSER = "aws_lambda_powertools.event_handler.middlewares.openapi_validation"
-UNSUPPORTED_MEDIA_TYPE = "The request body must be JSON (Content-Type: application/json)."
 # Error types raised by our own validators (PydanticCustomError) with a client-ready message.
 OWN_MESSAGES = frozenset({"email", "own_message"})
 
@@ -175,7 +175,7 @@ def register_error_handlers(
     @app.exception_handler(RequestUnsupportedContentType)
     def _not_json(_: RequestUnsupportedContentType) -> Response:
         # A body sent as text/plain, XML, ...: Powertools reads only JSON and forms.
-        return authenticated_first(lambda: json_response(415, {"message": UNSUPPORTED_MEDIA_TYPE}))
+        return authenticated_first(lambda: error_response(errors.UnsupportedMediaType()))
 
     @app.exception_handler(ValueError)
     def _value_error(error: ValueError) -> Response:
