@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from leads_shared.http_errors import field_errors, validation_body
-from leads_shared.models.leads import LeadCreate, LeadUpdate
+from leads_shared.models.leads import IsoDay, LeadCreate, LeadUpdate
 
 
 def errors_of(model, body):
@@ -89,3 +91,14 @@ def test_update_refuses_null_status_but_allows_leaving_it_out():
 @pytest.mark.parametrize("value", [0, -1, 2**31 + 1])
 def test_assigned_to_must_be_a_positive_id(value):
     assert "assigned_to" in errors_of(LeadCreate, {"first_name": "A", "last_name": "B", "assigned_to": value})
+
+
+@pytest.mark.parametrize("text", ["2026-01-15", " 2026-01-15 "])
+def test_a_query_day_is_yyyy_mm_dd_and_may_carry_spaces(text):
+    assert TypeAdapter(IsoDay).validate_python(text) == date(2026, 1, 15)
+
+
+@pytest.mark.parametrize("text", ["0", "20260115", "15/01/2026", "2026-1-15"])
+def test_other_day_spellings_are_refused(text):
+    with pytest.raises(ValidationError):
+        TypeAdapter(IsoDay).validate_python(text)

@@ -41,7 +41,7 @@ _ISO_DAY = re.compile(r"\s*\d{4}-\d{2}-\d{2}\s*")
 def _iso_day(value: Any) -> Any:
     if isinstance(value, str) and not _ISO_DAY.fullmatch(value):
         raise PydanticCustomError("date_parsing", "Input should be a valid date in the format YYYY-MM-DD")
-    return value
+    return value.strip() if isinstance(value, str) else value
 
 
 IsoDay = Annotated[date, BeforeValidator(_iso_day)]
