@@ -3,7 +3,7 @@ baseline measured in the same run, and DynamoDB counts per route. Prints Markdow
 README's "Benchmarks" section (progress goes to stderr; the functions' own log lines and metrics,
 which Lambda would write to CloudWatch, are produced but discarded).
 
-    python -m tests.bench                  # everything (about 15 minutes on 2 cores)
+    python -m tests.bench                  # everything (about 20 minutes on 2 cores)
     python -m tests.bench --quick          # small sizes, few samples: a minute or two
     python -m tests.bench --only warm costs
 """
