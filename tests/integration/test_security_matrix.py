@@ -111,4 +111,5 @@ def test_issuer_and_audience_are_checked_when_configured(monkeypatch, tenant, me
         claims = {name: value for name, value in {**right, **wrong}.items() if value is not None}
         token = mint_token(1, tenant.tenant_id, role="admin", team_id=1, **claims)
         assert call.send(world.admin, f"Bearer {token}").status_code == expected_when_wrong, wrong
+        assert call.cost.get("requests", 0) == 0 or (method, path) in PUBLIC
     assert row(world, world.admin).send(world.admin).status_code == call.status
