@@ -46,8 +46,10 @@ test: install lint
 
 # checkov: the template's resources against its AWS checks. A failed check fails the lint; the
 # few we accept are skipped in template.yaml on the resource itself, each with its reason
-# (README, Security). BC_SKIP_MAPPING and --skip-download: no calls to the vendor's platform.
-CHECKOV := BC_SKIP_MAPPING=TRUE $(SCAN_VENV)/bin/checkov --skip-download --compact --quiet
+# (README, Security). BC_SKIP_MAPPING and --skip-download: no calls to the vendor's platform;
+# CKV_SKIP_PACKAGE_UPDATE_CHECK: none to PyPI for a newer checkov either.
+CHECKOV := BC_SKIP_MAPPING=TRUE CKV_SKIP_PACKAGE_UPDATE_CHECK=TRUE $(SCAN_VENV)/bin/checkov \
+	--skip-download --compact --quiet
 # pip-audit: each file of pinned requirements and everything it pulls in, resolved in a throwaway
 # virtualenv (the layer's alone too: it is what Lambda runs, resolved apart from the dev tools by
 # `sam build`), against PyPI's vulnerability data. --strict: a package it could not check fails
@@ -58,6 +60,8 @@ AUDITED := layers/shared/requirements.txt requirements-dev.txt requirements-sam.
 # JSON API does not answer (this project's own machines reach PyPI's index only), it could check
 # nothing ("could not be audited"; a ConnectionError offline): lint then says so plainly and goes
 # on, rather than failing every run. Any other failure (a vulnerability) fails the lint.
+# `make lint PIP_AUDIT_REQUIRED=1` (for a CI that reaches that API) makes NOT RUN a failure too.
+PIP_AUDIT_REQUIRED ?=
 PIP_AUDIT_CAN_REACH_PYPI := $(PIP_AUDIT) --no-deps --disable-pip -r requirements-scan.txt
 
 ## ruff, mypy (the layer, then each function's app.py on its own: they are separate packages),
@@ -73,6 +77,7 @@ lint: install
 	  for req in $(AUDITED); do echo "pip-audit -r $$req"; $(PIP_AUDIT) -r $$req || exit 1; done; \
 	elif grep -q -e "could not be audited" -e "ConnectionError" <<<"$$out"; then \
 	  echo "pip-audit: NOT RUN: PyPI's vulnerability data cannot be reached from this machine"; \
+	  if [ -n "$(PIP_AUDIT_REQUIRED)" ]; then echo "PIP_AUDIT_REQUIRED is set"; exit 1; fi; \
 	else \
 	  echo "$$out"; exit 1; \
 	fi
