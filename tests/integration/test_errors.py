@@ -142,3 +142,21 @@ def test_json_nested_too_deeply_is_a_401_without_a_valid_token(bob):
     headers = {"Content-Type": "application/json", "Authorization": "Bearer x"}
     response = bob.request("POST", f"/leads/{lead['id']}/notes", data=deep, headers=headers)
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    "content_type", ["Application/JSON", "APPLICATION/JSON; charset=UTF-8", " application/json"]
+)
+def test_the_media_type_is_case_insensitive(bob, content_type):
+    response = bob.request(
+        "POST", "/leads", data=json.dumps(lead_body()), headers={"Content-Type": content_type}
+    )
+    assert response.status_code == 201, response.json
+
+
+def test_a_multipart_boundary_keeps_its_case(bob):
+    lead = bob.post("/leads", lead_body()).json
+    body = b'--AbC\r\nContent-Disposition: form-data; name="content"\r\n\r\nCalled.\r\n--AbC--\r\n'
+    headers = {"Content-Type": "Multipart/Form-Data; boundary=AbC"}
+    response = bob.request("POST", f"/leads/{lead['id']}/notes", data=body, headers=headers)
+    assert response.status_code == 201 and response.json["content"] == "Called.", response.json

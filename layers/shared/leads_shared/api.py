@@ -8,7 +8,7 @@ calls ``use_api_conventions(app)``; a route asks ``caller(app)`` for the authent
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
@@ -16,6 +16,7 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from leads_shared.auth import Principal, authenticate, require_admin
@@ -131,6 +132,43 @@ def use_api_conventions(
 
         register_error_handlers(app, before_validation_errors=authenticate_first)
         app.use(middlewares=[authenticated, metered])
+    resolve = app.resolve
+
+    def resolve_with_media_type_in_lower_case(
+        event: Mapping[str, Any], context: LambdaContext
+    ) -> dict[str, Any]:
+        return resolve(with_lower_case_media_type(event), context)
+
+    # Powertools reads the body by Content-Type compared case-sensitively, before any middleware;
+    # media types are case-insensitive (RFC 9110), so `Application/JSON` is JSON here too.
+    app.resolve = resolve_with_media_type_in_lower_case  # type: ignore[method-assign]
+
+
+def _lower_media_type(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    media_type, separator, parameters = value.partition(";")
+    return media_type.strip().lower() + separator + parameters
+
+
+def with_lower_case_media_type(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The event, with its Content-Type's media type (not its parameters: a multipart boundary is
+    case-sensitive) in lower case."""
+    changed = dict(event)
+    headers, multi = event.get("headers"), event.get("multiValueHeaders")
+    if isinstance(headers, dict):
+        changed["headers"] = {
+            name: _lower_media_type(value) if name.lower() == "content-type" else value
+            for name, value in headers.items()
+        }
+    if isinstance(multi, dict):
+        changed["multiValueHeaders"] = {
+            name: [_lower_media_type(v) for v in values]
+            if name.lower() == "content-type" and isinstance(values, list)
+            else values
+            for name, values in multi.items()
+        }
+    return changed
 
 
 # ------------------------------------------------------------------ OpenAPI answers
