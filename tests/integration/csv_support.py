@@ -42,6 +42,15 @@ class ImportPath:
             MessageSystemAttributeNames=["All"],
         ).get("Messages", [])
 
+    def pending(self) -> int:
+        """Messages still on the queue, visible or not: a message the worker failed stays (hidden
+        until its visibility timeout); one it processed or dropped is deleted."""
+        attributes = self.sqs.get_queue_attributes(
+            QueueUrl=self.queue.url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return sum(int(count) for count in attributes.values())
+
     def drain(self, limit: int = 20) -> int:
         """Deliver every queued upload event to the worker; how many batches ran."""
         batches = 0
@@ -51,6 +60,8 @@ class ImportPath:
         return batches
 
     def purge(self) -> None:
+        """Delete the visible messages (one an earlier test's worker failed stays hidden: SQS
+        allows one PurgeQueue a minute)."""
         while messages := self.messages():
             self.sqs.delete_message_batch(
                 QueueUrl=self.queue.url,
