@@ -33,7 +33,6 @@ PROBE = textwrap.dedent(
     from leads_shared.data import (get_blob_store, get_directory_store, get_import_store,
                                    get_lead_store)
     from leads_shared.data.lead_store import lead_to_item
-    from leads_shared.data.dynamo import dynamodb_client
     from leads_shared.models.leads import Lead
     trace = "--memory" in sys.argv
     if trace:
@@ -95,6 +94,8 @@ def measure(sizes: list[int], timed: Collection[int]) -> list[dict[str, Any]]:
         exported = _probe(environment, "export", tenant, "-", "--memory")
         row: dict[str, Any] = {
             "rows": count,
+            "imported": imported["rows"],  # what the worker created and the export wrote
+            "exported": exported["rows"],
             "import_peak_mb": imported["peak_bytes"] / 2**20,
             "export_peak_mb": exported["peak_bytes"] / 2**20,
         }
