@@ -5,6 +5,7 @@ exports and downloads; the same path as on AWS, with no extra step."""
 from __future__ import annotations
 
 import time
+import uuid
 
 import pytest
 import requests
@@ -20,10 +21,11 @@ CSV = (
 ).encode()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def csv_admin() -> dict[str, str]:
-    """The admin of a tenant of its own (the demo tenants keep their promised data)."""
-    return bearer(token_for(1, "e2e-csv", role="admin"))
+    """The admin of a tenant of each test's own (the demo tenants keep their promised data, and
+    no test sees another's leads)."""
+    return bearer(token_for(1, f"e2e-csv-{uuid.uuid4().hex[:8]}", role="admin"))
 
 
 def wait_for_import(base_url: str, headers: dict[str, str], import_id: str) -> dict:
