@@ -552,3 +552,21 @@ def test_deleting_a_lead_deletes_the_emails_logged_on_it_but_not_captured_ones(e
     assert (
         mail.get_values({"PK": f"TENANT#{tenant.tenant_id}#MAIL#{captured['id']}", "SK": "MAIL"}) is not None
     )
+
+
+def test_a_message_to_many_with_a_huge_body_is_stored_within_dynamodbs_limits(emulator, ingest, tenant, bob):
+    """One transaction holds at most 100 items and an item 400 KB: the first 50 addresses are
+    indexed (From, To, then Cc), and the body keeps at most 300,000 bytes of UTF-8."""
+    to = [f"person{n}@client-co.com" for n in range(120)]
+    first = bob.post("/leads", lead_body(email=to[0])).json
+    last_indexed = bob.post("/leads", lead_body(email=to[48])).json  # From is the 1st of the 50
+    beyond = bob.post("/leads", lead_body(email=to[49])).json
+    msg = message("bob@acme-co.com", [*to, dropbox(tenant.tenant_id)], subject="To everyone")
+    msg.set_content("🙂" * 100_000)  # 400,000 bytes of UTF-8
+    assert deliver(emulator, ingest, msg.as_bytes()) == OK
+
+    assert len(linked(bob, first["id"])) == len(linked(bob, last_indexed["id"])) == 1
+    assert linked(bob, beyond["id"]) == []
+    email_id = linked(bob, first["id"])[0]["id"]
+    body = bob.get(f"/leads/{first['id']}/linked-emails/{email_id}").json["body"]
+    assert 299_990 < len(body.encode("utf-8")) <= 300_000 and set(body.strip()) == {"🙂"}
