@@ -7,9 +7,10 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BeforeValidator, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
 from leads_shared import lead_listing, leads, matching, qualify
+from leads_shared import list_params as filters
 from leads_shared.api import (
     BODY_ERRORS,
     LeadId,
@@ -26,20 +27,12 @@ from leads_shared.models.common import BlankMeans, SuccessBody
 from leads_shared.models.leads import (
     MAX_PAGE,
     MAX_PER_PAGE,
-    IsoDay,
     LeadCreate,
     LeadDetail,
     LeadOut,
     LeadPage,
-    LeadStatus,
     LeadUpdate,
     RequiredSearch,
-    Scope,
-    SearchText,
-    SortBy,
-    SortDir,
-    UserIdParam,
-    sort_direction,
 )
 from leads_shared.models.records import (
     CompanyMatches,
@@ -89,36 +82,15 @@ def list_leads(
     per_page: Annotated[
         Annotated[int, Field(ge=1, le=MAX_PER_PAGE)], BlankMeans(25), Query(description="Page size.")
     ] = 25,
-    search: Annotated[
-        SearchText | None,
-        BlankMeans(None),
-        Query(description="Case-insensitive substring of first, last or full name, email, company or phone."),
-    ] = None,
-    status: Annotated[LeadStatus | None, BlankMeans(None), Query()] = None,
-    source: Annotated[
-        SearchText | None, BlankMeans(None), Query(description="Exact source, any case.")
-    ] = None,
-    assigned_to: Annotated[UserIdParam | None, BlankMeans(None), Query()] = None,
-    date_from: Annotated[
-        IsoDay | None, BlankMeans(None), Query(description="created_at on or after this UTC day.")
-    ] = None,
-    date_to: Annotated[
-        IsoDay | None,
-        BlankMeans(None),
-        Query(description="created_at on or before this UTC day."),
-    ] = None,
-    scope: Annotated[
-        Scope,
-        BlankMeans("company"),
-        Query(description="me: assigned to the caller; team: to the caller's team; company: all."),
-    ] = "company",
-    sort_by: Annotated[SortBy, BlankMeans("name"), Query()] = "name",
-    sort_dir: Annotated[
-        SortDir,
-        BlankMeans("ASC"),
-        BeforeValidator(sort_direction),
-        Query(description="ASC or DESC, in any case."),
-    ] = "ASC",
+    search: filters.Search = None,
+    status: filters.Status = None,
+    source: filters.Source = None,
+    assigned_to: filters.AssignedTo = None,
+    date_from: filters.DateFrom = None,
+    date_to: filters.DateTo = None,
+    scope: filters.ScopeParam = "company",
+    sort_by: filters.SortByParam = "name",
+    sort_dir: filters.SortDirParam = "ASC",
 ) -> LeadPage:
     query = lead_listing.LeadQuery(
         page=page,

@@ -9,23 +9,13 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BeforeValidator
 
 from leads_shared import csv_export, csv_import, lead_listing
+from leads_shared import list_params as filters
 from leads_shared.api import BODY_ERRORS, admin_only, caller, cors, is_form, responses, use_api_conventions
 from leads_shared.data import get_blob_store, get_directory_store, get_import_store, get_lead_store
 from leads_shared.models.common import BlankMeans
 from leads_shared.models.imports import ExportOut, ImportOut, ImportStarted
-from leads_shared.models.leads import (
-    IsoDay,
-    LeadStatus,
-    Scope,
-    SearchText,
-    SortBy,
-    SortDir,
-    UserIdParam,
-    sort_direction,
-)
 from leads_shared.observability import logger, metrics, tracer
 
 app = APIGatewayRestResolver(enable_validation=True, cors=cors())
@@ -74,15 +64,15 @@ def download_template() -> Response[str]:
 )
 @tracer.capture_method
 def export_leads(
-    search: Annotated[SearchText | None, BlankMeans(None), Query()] = None,
-    status: Annotated[LeadStatus | None, BlankMeans(None), Query()] = None,
-    source: Annotated[SearchText | None, BlankMeans(None), Query()] = None,
-    assigned_to: Annotated[UserIdParam | None, BlankMeans(None), Query()] = None,
-    date_from: Annotated[IsoDay | None, BlankMeans(None), Query()] = None,
-    date_to: Annotated[IsoDay | None, BlankMeans(None), Query()] = None,
-    scope: Annotated[Scope, BlankMeans("company"), Query()] = "company",
-    sort_by: Annotated[SortBy, BlankMeans("name"), Query()] = "name",
-    sort_dir: Annotated[SortDir, BlankMeans("ASC"), BeforeValidator(sort_direction), Query()] = "ASC",
+    search: filters.Search = None,
+    status: filters.Status = None,
+    source: filters.Source = None,
+    assigned_to: filters.AssignedTo = None,
+    date_from: filters.DateFrom = None,
+    date_to: filters.DateTo = None,
+    scope: filters.ScopeParam = "company",
+    sort_by: filters.SortByParam = "name",
+    sort_dir: filters.SortDirParam = "ASC",
     redirect: Annotated[bool, BlankMeans(False), Query(description="303 to the file.")] = False,
 ) -> Response[ExportOut]:
     query = lead_listing.LeadQuery(

@@ -241,3 +241,16 @@ def test_the_documented_recipient_limit_is_the_one_answered(document, bob, count
     assert documented.is_valid(body) == (status == 201)
     lead = bob.post("/leads", {"first_name": "A", "last_name": "B"}).json
     assert bob.post(f"/leads/{lead['id']}/linked-emails", body).status_code == status
+
+
+def test_the_export_documents_the_lists_filters_as_the_list_does(document: dict[str, Any]) -> None:
+    """`GET /leads/export` takes the filters, scope and sort of `GET /leads`: the same parameters."""
+
+    def parameters(path: str) -> dict[str, Any]:
+        return {p["name"]: p for p in document["paths"][path]["get"]["parameters"]}
+
+    listed, exported = parameters("/leads"), parameters("/leads/export")
+    shared = set(listed) - {"page", "per_page"}
+    assert len(shared) == 9 and shared <= set(exported)
+    for name in shared:
+        assert exported[name] == listed[name], name
