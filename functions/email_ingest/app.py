@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from leads_shared import emails
+from leads_shared import emails, s3_events
 from leads_shared.config import get_settings
 from leads_shared.data import get_blob_store, get_mail_store, get_record_store
 from leads_shared.observability import logger, metrics, tracer
@@ -32,7 +32,7 @@ def inbox() -> emails.Inbox:
 
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> None:
-    for stored in emails.created_objects(json.loads(record.body)):
+    for stored in s3_events.created_objects(json.loads(record.body)):
         for result in emails.ingest_object(stored.bucket, stored.key, stored.size, inbox()):
             metrics.add_metric(name=METRIC_OF[result.outcome], unit=MetricUnit.Count, value=1)
 

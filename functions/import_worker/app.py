@@ -6,13 +6,12 @@ delivered again (then to the dead-letter queue); the import resumes where it sto
 nothing twice (see ``leads_shared.csv_import``)."""
 
 import json
-from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from leads_shared import csv_import
+from leads_shared import csv_import, s3_events
 from leads_shared.data import get_blob_store, get_directory_store, get_import_store, get_lead_store
 from leads_shared.observability import logger, metrics, tracer
 
@@ -21,11 +20,9 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> None:
-    message = json.loads(record.body)
-    for s3_record in message.get("Records", []):  # an s3:TestEvent has none
-        key = unquote_plus(s3_record["s3"]["object"]["key"])
+    for uploaded in s3_events.created_objects(json.loads(record.body)):  # an s3:TestEvent has none
         job = csv_import.run_upload(
-            key, get_import_store(), get_lead_store(), get_directory_store(), get_blob_store()
+            uploaded.key, get_import_store(), get_lead_store(), get_directory_store(), get_blob_store()
         )
         if job is not None:
             logger.info(

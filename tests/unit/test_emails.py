@@ -8,8 +8,9 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from leads_shared.emails import created_objects, dropbox_tenants, snippet_of
+from leads_shared.emails import dropbox_tenants, snippet_of
 from leads_shared.models.emails import EmailLink, LinkedEmailCreate
+from leads_shared.s3_events import created_objects
 
 DOMAIN = "inbound.example.com"
 DROPBOX = "leads+acme@inbound.example.com"

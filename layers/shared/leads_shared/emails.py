@@ -22,8 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.policy import compat32
-from typing import Any, Literal
-from urllib.parse import unquote_plus
+from typing import Literal
 
 from leads_shared.auth import TENANT_ID, Principal
 from leads_shared.clock import utc_now
@@ -153,32 +152,6 @@ def captured_email(
         state="linking",
         created_at=now,
     )
-
-
-@dataclass(frozen=True)
-class StoredObject:
-    bucket: str
-    key: str
-    size: int | None
-
-
-def created_objects(notification: dict[str, Any]) -> list[StoredObject]:
-    """The objects an S3 event notification (the body of an SQS message) says were created.
-    S3 URL-encodes keys in events; S3's test event (sent when notifications are set up) has none."""
-    found = []
-    for record in notification.get("Records") or []:
-        if not str(record.get("eventName", "")).startswith("ObjectCreated"):
-            continue
-        s3 = record["s3"]
-        size = s3["object"].get("size")
-        found.append(
-            StoredObject(
-                bucket=s3["bucket"]["name"],
-                key=unquote_plus(s3["object"]["key"]),
-                size=int(size) if size is not None else None,
-            )
-        )
-    return found
 
 
 def ses_verdict_problem(raw: bytes) -> str | None:
