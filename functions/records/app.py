@@ -6,7 +6,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leads_shared import records
-from leads_shared.api import RecordId, caller, cors, responses, use_api_conventions
+from leads_shared.api import RecordPathId, caller, cors, responses, use_api_conventions
 from leads_shared.data import get_record_store
 from leads_shared.models.records import CompanyOut, ContactOut, DealOut
 from leads_shared.observability import logger, metrics, tracer
@@ -22,7 +22,7 @@ use_api_conventions(app)
     responses=responses((200, ContactOut, "The contact."), 404),
 )
 @tracer.capture_method
-def get_contact(id: RecordId) -> ContactOut:
+def get_contact(id: RecordPathId) -> ContactOut:
     return records.get_contact(caller(app), id, get_record_store())
 
 
@@ -33,7 +33,7 @@ def get_contact(id: RecordId) -> ContactOut:
     responses=responses((200, CompanyOut, "The company."), 404),
 )
 @tracer.capture_method
-def get_company(id: RecordId) -> CompanyOut:
+def get_company(id: RecordPathId) -> CompanyOut:
     return records.get_company(caller(app), id, get_record_store())
 
 
@@ -41,7 +41,7 @@ def get_company(id: RecordId) -> CompanyOut:
     "/deals/<id>", summary="Get deal", tags=["Deals"], responses=responses((200, DealOut, "The deal."), 404)
 )
 @tracer.capture_method
-def get_deal(id: RecordId) -> DealOut:
+def get_deal(id: RecordPathId) -> DealOut:
     return records.get_deal(caller(app), id, get_record_store())
 
 

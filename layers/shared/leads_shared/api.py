@@ -23,17 +23,16 @@ from leads_shared.auth import Principal, authenticate, require_admin
 from leads_shared.config import get_settings
 from leads_shared.errors import PayloadTooLarge, ValidationFailed
 from leads_shared.http_errors import register_error_handlers
-from leads_shared.models.common import ErrorBody, ValidationErrorBody
+from leads_shared.models.common import MAX_ID, ErrorBody, ValidationErrorBody
 from leads_shared.observability import logger, metrics
 
 PRINCIPAL = "principal"
 # Path ids: integers allocated per tenant (JSON-safe range).
-MAX_ID = 2**53
 LeadId = Annotated[int, Path(ge=1, le=MAX_ID, description="Lead id (per tenant).")]
 NoteId = Annotated[int, Path(ge=1, le=MAX_ID, description="Note id (per tenant).")]
 TaskId = Annotated[int, Path(ge=1, le=MAX_ID, description="Task id (per tenant).")]
 EmailId = Annotated[int, Path(ge=1, le=MAX_ID, description="Email id (per tenant).")]
-RecordId = Annotated[int, Path(ge=1, le=MAX_ID, description="Id (per tenant).")]
+RecordPathId = Annotated[int, Path(ge=1, le=MAX_ID, description="Id (per tenant).")]
 
 
 # The only routes that take a file as multipart/form-data (larger bodies than JSON routes).

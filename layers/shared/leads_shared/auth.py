@@ -16,6 +16,7 @@ import jwt
 
 from leads_shared.config import Settings
 from leads_shared.errors import Forbidden, Unauthenticated
+from leads_shared.models.common import MAX_ID
 
 Role = Literal["admin", "user"]
 ASYMMETRIC_ALGORITHMS = ("RS256", "ES256")
@@ -65,9 +66,6 @@ def _verification_key(token: str, settings: Settings) -> tuple[Any, list[str]]:
     if settings.jwt_secret:
         return settings.jwt_secret, ["HS256"]
     raise Unauthenticated("no JWT_SECRET or JWT_JWKS_URL configured")
-
-
-MAX_ID = 2**53  # ids stay exact in every JSON client
 
 
 def _integer_claim(value: Any) -> int | None:

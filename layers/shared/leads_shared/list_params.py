@@ -9,7 +9,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BeforeValidator
 
-from leads_shared.models.common import BlankMeans
+from leads_shared.models.common import BlankMeans, UserIdParam
 from leads_shared.models.leads import (
     IsoDay,
     LeadStatus,
@@ -17,7 +17,6 @@ from leads_shared.models.leads import (
     SearchText,
     SortBy,
     SortDir,
-    UserIdParam,
     sort_direction,
 )
 

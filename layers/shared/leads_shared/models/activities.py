@@ -24,8 +24,8 @@ from leads_shared.models.common import (
     OptionalLongText,
     RecordId,
     RequiredName,
+    UserId,
     blank_to_none,
-    integer_id,
 )
 
 Priority = Literal["low", "medium", "high"]
@@ -114,7 +114,6 @@ DueTime = Annotated[
     ),
     Field(examples=["14:30"]),
 ]
-TaskUserId = Annotated[Annotated[int, Field(ge=1, le=2**31)] | None, BeforeValidator(integer_id)]
 
 
 class TaskFields(BaseModel):
@@ -127,7 +126,7 @@ class TaskFields(BaseModel):
     due_date: DueDate = Field(default=None, description="YYYY-MM-DD.")
     due_time: DueTime = Field(default=None, description="HH:MM (24 h).")
     priority: Priority = "medium"
-    assigned_to: TaskUserId = Field(default=None, description="A user id of the caller's tenant.")
+    assigned_to: UserId = Field(default=None, description="A user id of the caller's tenant.")
     contact_id: RecordId = Field(default=None, description="A contact of the caller's tenant.")
     company_id: RecordId = Field(default=None, description="A company of the caller's tenant.")
     deal_id: RecordId = Field(default=None, description="A deal of the caller's tenant.")

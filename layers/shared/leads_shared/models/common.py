@@ -102,5 +102,11 @@ def integer_id(value: Any) -> Any:
     return int(value) if isinstance(value, float) else blank_to_none(value)
 
 
+# Ids are integers per tenant that stay exact in every JSON client; user ids are smaller.
+MAX_ID = 2**53
+MAX_USER_ID = 2**31
+UserIdParam = Annotated[int, Field(ge=1, le=MAX_USER_ID)]
+# A user id of the caller's tenant in a body (an assignee).
+UserId = Annotated[UserIdParam | None, BeforeValidator(integer_id)]
 # An id of a record of the caller's tenant (contact, company, deal, stage) in a body.
-RecordId = Annotated[Annotated[int, Field(ge=1, le=2**53)] | None, BeforeValidator(integer_id)]
+RecordId = Annotated[Annotated[int, Field(ge=1, le=MAX_ID)] | None, BeforeValidator(integer_id)]

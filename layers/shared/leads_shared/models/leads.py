@@ -21,8 +21,8 @@ from leads_shared.models.common import (
     OptionalText255,
     OptionalText1000,
     RequiredName,
+    UserId,
     blank_to_none,
-    integer_id,
 )
 
 LeadStatus = Literal["new", "contacted", "qualified", "disqualified"]
@@ -45,7 +45,6 @@ def _iso_day(value: Any) -> Any:
 
 
 IsoDay = Annotated[date, BeforeValidator(_iso_day)]
-UserIdParam = Annotated[int, Field(ge=1, le=2**31)]
 # Highest page number accepted (deeper offsets belong to an export, not to paging).
 MAX_PAGE = 10_000
 MAX_PER_PAGE = 100
@@ -65,9 +64,6 @@ def _checked_email(value: Any) -> Any:
 # At most 254 characters: the longest address SMTP carries (RFC 5321), what email-validator allows.
 EmailText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), EmailFormat()]
 OptionalEmail = Annotated[EmailText | None, BlankMeans(None), BeforeValidator(_checked_email)]
-
-
-UserId = Annotated[UserIdParam | None, BeforeValidator(integer_id)]
 
 
 def sort_direction(value: Any) -> Any:
