@@ -35,14 +35,13 @@ from leads_shared.data.directory_store import DirectoryStore
 from leads_shared.data.import_store import ImportStore
 from leads_shared.data.lead_store import LeadStore, counter_deltas, lead_to_item
 from leads_shared.errors import (
-    BadRequest,
     Conflict,
     NotFound,
     PayloadTooLarge,
     UnsupportedMediaType,
     ValidationFailed,
 )
-from leads_shared.http_errors import field_errors
+from leads_shared.http_errors import field_errors, invalid_input
 from leads_shared.keys import LeadKeys
 from leads_shared.leads import apply_changes, without_lost_updates
 from leads_shared.models.directory import User
@@ -114,9 +113,7 @@ def parse_request(body: str | None, content_type: str | None = None) -> ImportRe
     try:
         return ImportRequest.model_validate_json(body or "{}")
     except ValidationError as exc:
-        if any(error["type"] == "json_invalid" for error in exc.errors()):
-            raise BadRequest("The request body is not valid JSON.") from None
-        raise ValidationFailed(field_errors(exc.errors())) from None
+        raise invalid_input(exc.errors()) from None
 
 
 @dataclass(frozen=True)

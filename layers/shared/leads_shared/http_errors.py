@@ -129,11 +129,16 @@ def validation_body(found: dict[str, list[str]]) -> dict[str, Any]:
     return {"message": message, "errors": found}
 
 
-def request_validation_response(exc: RequestValidationError) -> Response:
-    raw = list(exc.errors())
+def invalid_input(raw: Sequence[Mapping[str, Any]]) -> errors.DomainError:
+    """What pydantic's errors for a request mean: a body that is not JSON at all (400), or
+    values that break their rules (422, each field with its messages)."""
     if any(e.get("type") == "json_invalid" for e in raw):
-        return json_response(400, {"message": "The request body is not valid JSON."})
-    return json_response(422, validation_body(field_errors(raw)))
+        return errors.BadRequest("The request body is not valid JSON.")
+    return errors.ValidationFailed(field_errors(raw))
+
+
+def request_validation_response(exc: RequestValidationError) -> Response:
+    return error_response(invalid_input(list(exc.errors())))
 
 
 # ------------------------------------------------------------------ registration
