@@ -34,10 +34,10 @@ from leads_shared.data.record_store import RecordStore
 from leads_shared.errors import Conflict, NotFound
 from leads_shared.mail_parsing import (
     MAX_MESSAGE_BYTES,
-    SNIPPET_CHARS,
     MessageRejected,
     ParsedEmail,
     parse_message,
+    snippet_of,
 )
 from leads_shared.models.emails import (
     MAX_SUBJECT_CHARS,
@@ -59,7 +59,6 @@ MAX_STORED_ATTACHMENTS = 100
 MAX_BODY_BYTES = 300_000
 # Rejected-message records expire (DynamoDB TTL) after this long.
 REJECTED_RETENTION_S = 90 * 24 * 3600
-_WHITESPACE = re.compile(r"\s+")
 # Headers that may carry the drop-box address: the visible ones, and the envelope recipient
 # that a Bcc only leaves in the delivery headers (SES writes it in ``Received: ... for <...>``).
 _RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To", "X-Forwarded-To", "Received")
@@ -104,11 +103,6 @@ def dropbox_tenants(raw: bytes, inbound_domain: str) -> list[str]:
                 if TENANT_ID.fullmatch(tenant_id):
                     found.setdefault(tenant_id, None)
     return list(found)
-
-
-def snippet_of(text: str) -> str:
-    """The text with whitespace runs collapsed to one space, cut to 200 characters."""
-    return _WHITESPACE.sub(" ", text).strip()[:SNIPPET_CHARS].rstrip()
 
 
 def _fit_body(text: str) -> str:

@@ -38,6 +38,11 @@ class MessageRejected(Exception):
         self.reason = reason
 
 
+def snippet_of(text: str) -> str:
+    """The text with whitespace runs collapsed to one space, cut to 200 characters."""
+    return _WHITESPACE.sub(" ", text).strip()[:SNIPPET_CHARS].rstrip()
+
+
 @dataclass(frozen=True)
 class Attachment:
     filename: str
@@ -60,8 +65,7 @@ class ParsedEmail:
 
     @property
     def snippet(self) -> str:
-        """The body with whitespace runs collapsed to one space, cut to 200 characters."""
-        return _WHITESPACE.sub(" ", self.body_text).strip()[:SNIPPET_CHARS].rstrip()
+        return snippet_of(self.body_text)
 
     @property
     def participants(self) -> set[str]:
