@@ -22,6 +22,7 @@ from leads_shared.keys import LeadKeys
 from tests.devstack.emulator import Emulator
 from tests.devstack.poller import sqs_record
 from tests.devstack.runtime import LambdaFunction
+from tests.devstack.seed import dropbox_address as dropbox
 from tests.integration.conftest import lead_body
 
 SUMMARY_KEYS = {
@@ -42,10 +43,6 @@ SUMMARY_KEYS = {
 @pytest.fixture(scope="module")
 def ingest(emulator: Emulator) -> LambdaFunction:
     return LambdaFunction(emulator.template.function("EmailIngestFunction"))
-
-
-def dropbox(tenant_id: str) -> str:
-    return f"leads+{tenant_id}@{get_settings().inbound_domain}"
 
 
 def s3_event(bucket: str, key: str, size: int) -> dict[str, Any]:
