@@ -1,7 +1,7 @@
 """Handlers against the AWS emulator, with the table, bucket and queues built from template.yaml.
 
-One emulator serves the whole session; each test gets a tenant of its own (users 1 admin/team 1,
-2 user/team 1, 3 user/team 2), so tests cannot see each other's data: the same isolation the API
+One emulator serves the whole session; each test gets a tenant of its own (teams 1 Inbound, 2
+Enterprise; users 1 admin/team 1, 2 user/team 1, 3 user/team 2), so tests cannot see each other's data: the same isolation the API
 promises its tenants. Requests go through the local API Gateway stand-in in-process (no socket),
 so every handler sees the REST v1 event API Gateway would send.
 """
@@ -20,7 +20,7 @@ from werkzeug.test import Client, TestResponse
 
 from leads_shared.data import get_directory_store
 from leads_shared.data.dynamo import meter
-from leads_shared.models.directory import User
+from leads_shared.models.directory import Team, User
 from tests.devstack.emulator import Emulator, start_emulator
 from tests.devstack.gateway import LocalGateway
 from tests.devstack.runtime import LambdaFunction
@@ -30,6 +30,7 @@ from tests.devstack.template import Template
 from tests.devstack.tokens import mint_token
 
 TEAM_OF = {1: 1, 2: 1, 3: 2}
+TEAMS = {1: "Inbound", 2: "Enterprise"}
 NAMES = {1: "Alice Admin", 2: "Bob Baker", 3: "Carol Chen"}
 
 
@@ -119,10 +120,15 @@ class Tenant:
     gateway: Client
 
     def as_user(self, user_id: int = 2, **claims: Any) -> Caller:
+        """A user signed in already: the container knows them (``identity``), so what each of
+        their requests costs is the route's own (a caller's first request in a container also
+        reads the directory)."""
         role = "admin" if user_id == 1 else "user"
         claims.setdefault("team_id", TEAM_OF.get(user_id))
         token = mint_token(user_id, self.tenant_id, role=role, **claims)
-        return Caller(self.gateway, self.tenant_id, user_id, role, token)
+        caller = Caller(self.gateway, self.tenant_id, user_id, role, token)
+        caller.get("/me")  # (a test of tokens the API refuses gets its 401 here, and later)
+        return caller
 
     def anonymous(self) -> Caller:
         return Caller(self.gateway, self.tenant_id, 0, "user", None)
@@ -131,6 +137,8 @@ class Tenant:
 def make_tenant(gateway: Client) -> Tenant:
     tenant_id = f"t-{uuid.uuid4().hex[:12]}"
     store = get_directory_store()
+    for team_id, team_name in TEAMS.items():
+        store.put_team(Team(tenant_id=tenant_id, id=team_id, name=team_name))
     for user_id, team_id in TEAM_OF.items():
         store.put_user(
             User(

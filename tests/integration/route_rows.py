@@ -4,6 +4,7 @@ says what the route answers."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -16,7 +17,16 @@ from tests.integration.conftest import Caller, Tenant, lead_body
 
 ROUTES = sorted({(r.method, r.path) for r in Template.load().api_routes() if r.method != "ANY"})
 PUBLIC = {("GET", "/health"), ("GET", "/openapi.json"), ("GET", "/docs")}
-ADMIN_ONLY = {("GET", "/leads/template"), ("GET", "/leads/export")}
+ADMIN_ONLY = {
+    ("GET", "/leads/template"),
+    ("GET", "/leads/export"),
+    *((method, path) for path in ("/users", "/teams", "/deal-stages") for method in ("POST",)),
+    *(
+        (method, f"{path}/{{id}}")
+        for path in ("/users", "/teams", "/deal-stages")
+        for method in ("PUT", "DELETE")
+    ),
+}
 
 
 @dataclass
@@ -78,6 +88,16 @@ class World:
     def import_id(self) -> str:
         return str(self._made(self.admin.post("/leads/import", {"filename": "leads.csv"}), "import_id"))
 
+    def user(self) -> int:
+        body = {"name": "Dana Diaz", "email": f"dana.{uuid.uuid4().hex[:8]}@example.com"}
+        return int(self._made(self.admin.post("/users", body)))
+
+    def team(self) -> int:
+        return int(self._made(self.admin.post("/teams", {"name": "Field sales"})))
+
+    def stage(self) -> int:
+        return int(self._made(self.admin.post("/deal-stages", {"name": "Discovery", "position": 2})))
+
     @cached_property
     def records(self) -> dict[str, int]:
         lead = self.lead(company="Initech")
@@ -136,6 +156,22 @@ ROWS: dict[tuple[str, str], Row] = {
     ("GET", "/leads/export"): lambda w, c: Call("GET", "/leads/export"),
     ("POST", "/leads/import"): lambda w, c: Call("POST", "/leads/import", {"filename": "x.csv"}, status=201),
     ("GET", "/leads/imports/{import_id}"): lambda w, c: Call("GET", f"/leads/imports/{w.import_id()}"),
+    ("GET", "/me"): lambda w, c: Call("GET", "/me"),
+    ("GET", "/users"): lambda w, c: Call("GET", "/users"),
+    ("POST", "/users"): lambda w, c: Call("POST", "/users", {"name": "Eve", "email": f"eve.{uuid.uuid4().hex[:8]}@x.com"}, status=201),
+    ("GET", "/users/{id}"): lambda w, c: Call("GET", f"/users/{w.user()}"),
+    ("PUT", "/users/{id}"): lambda w, c: Call("PUT", f"/users/{w.user()}", {"name": "Dana D.", "email": f"d.{uuid.uuid4().hex[:8]}@x.com"}),
+    ("DELETE", "/users/{id}"): lambda w, c: Call("DELETE", f"/users/{w.user()}"),
+    ("GET", "/teams"): lambda w, c: Call("GET", "/teams"),
+    ("POST", "/teams"): lambda w, c: Call("POST", "/teams", {"name": "Inside sales"}, status=201),
+    ("GET", "/teams/{id}"): lambda w, c: Call("GET", f"/teams/{w.team()}"),
+    ("PUT", "/teams/{id}"): lambda w, c: Call("PUT", f"/teams/{w.team()}", {"name": "Renamed"}),
+    ("DELETE", "/teams/{id}"): lambda w, c: Call("DELETE", f"/teams/{w.team()}"),
+    ("GET", "/deal-stages"): lambda w, c: Call("GET", "/deal-stages"),
+    ("POST", "/deal-stages"): lambda w, c: Call("POST", "/deal-stages", {"name": "Demo", "position": 3}, status=201),
+    ("GET", "/deal-stages/{id}"): lambda w, c: Call("GET", f"/deal-stages/{w.stage()}"),
+    ("PUT", "/deal-stages/{id}"): lambda w, c: Call("PUT", f"/deal-stages/{w.stage()}", {"name": "Demo", "position": 4}),
+    ("DELETE", "/deal-stages/{id}"): lambda w, c: Call("DELETE", f"/deal-stages/{w.stage()}"),
     ("GET", "/health"): lambda w, c: Call("GET", "/health"),
     ("GET", "/openapi.json"): lambda w, c: Call("GET", "/openapi.json"),
     ("GET", "/docs"): lambda w, c: Call("GET", "/docs"),

@@ -11,7 +11,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from leads_shared.auth import Principal, authenticate, require_admin
+from leads_shared.auth import Identity, Principal, authenticate, require_admin
 from leads_shared.config import Settings
 from leads_shared.errors import Forbidden, Unauthenticated
 from tests.devstack.tokens import mint_token
@@ -26,18 +26,53 @@ def bearer(token: str) -> str:
 
 def test_valid_token_gives_the_caller():
     token = mint_token(7, "acme", role="admin", team_id=2, name="Ann", email="a@x.test", secret=SECRET)
-    principal = authenticate(bearer(token), HS)
-    assert principal == Principal(
-        user_id=7, tenant_id="acme", role="admin", team_id=2, name="Ann", email="a@x.test"
+    identity = authenticate(bearer(token), HS)
+    assert identity == Identity(
+        tenant_id="acme", subject="7", user_id=7, role="admin", team_id=2, name="Ann", email="a@x.test"
     )
-    assert principal.is_admin
 
 
-def test_integer_sub_and_default_role_are_accepted():
+def test_integer_sub_is_that_user_and_a_missing_role_is_left_to_the_directory():
     now = int(time.time())
     token = jwt.encode({"sub": 5, "tenant_id": "acme", "exp": now + 60}, SECRET, algorithm="HS256")
-    principal = authenticate(bearer(token), HS)
-    assert (principal.user_id, principal.role, principal.team_id) == (5, "user", None)
+    identity = authenticate(bearer(token), HS)
+    assert (identity.subject, identity.user_id, identity.role, identity.team_id) == ("5", 5, None, None)
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "8f14e45f-ceea-467f-a8a8-3b1a2c3d4e5f",
+        "00u1abcdEFGH2345x697",
+        "auth0|5f7c8ec7c33c6c004bbafe82",
+        "0",
+        "²",
+    ],
+)
+def test_string_subjects_of_real_identity_providers_are_accepted(subject):
+    token = jwt.encode(_claims(sub=subject), SECRET, algorithm="HS256")
+    identity = authenticate(bearer(token), HS)
+    assert identity.subject == subject and identity.user_id is None
+
+
+def test_claim_names_are_configuration():
+    settings = Settings(
+        table_name="t",
+        jwt_secret=SECRET,
+        tenant_claim="custom:tenant_id",
+        subject_claim="oid",
+        role_claim="cognito:groups",
+    )
+    claims = {"oid": "abc-123", "custom:tenant_id": "newco", "cognito:groups": ["sales", "admin"]}
+    token = jwt.encode({**claims, "exp": int(time.time()) + 60}, SECRET, algorithm="HS256")
+    identity = authenticate(bearer(token), settings)
+    assert (identity.tenant_id, identity.subject, identity.role) == ("newco", "abc-123", "admin")
+    no_admin = jwt.encode({**claims, "cognito:groups": ["sales"], "exp": int(time.time()) + 60}, SECRET)
+    assert authenticate(bearer(no_admin), settings).role == "user"
+    # the default claim names mean nothing under another configuration
+    default_named = jwt.encode(_claims(), SECRET, algorithm="HS256")
+    with pytest.raises(Unauthenticated):
+        authenticate(bearer(default_named), settings)
 
 
 @pytest.mark.parametrize(
@@ -61,8 +96,8 @@ def _claims(**overrides):
         _claims(exp=int(time.time()) - 3600),  # expired
         _claims(exp=None),  # no exp
         _claims(sub=None),
-        _claims(sub="alice"),
-        _claims(sub="0"),
+        _claims(sub=""),
+        _claims(sub="   "),
         _claims(sub=True),
         _claims(tenant_id=None),
         _claims(tenant_id=""),
@@ -70,7 +105,7 @@ def _claims(**overrides):
         _claims(tenant_id=42),
         _claims(role="superuser"),
         _claims(team_id="blue"),
-        _claims(sub="²"),  # a digit to str.isdigit(), not to int()
+        _claims(sub="x" * 256),  # subjects are 1-255 characters
         _claims(sub="1" * 5000),
         _claims(team_id="²"),
         _claims(tenant_id="acme\n"),
@@ -79,8 +114,8 @@ def _claims(**overrides):
         "expired",
         "no-exp",
         "no-sub",
-        "text-sub",
-        "zero-sub",
+        "empty-sub",
+        "blank-sub",
         "bool-sub",
         "no-tenant",
         "empty-tenant",
@@ -88,7 +123,7 @@ def _claims(**overrides):
         "int-tenant",
         "unknown-role",
         "bad-team",
-        "superscript-sub",
+        "long-sub",
         "huge-sub",
         "superscript-team",
         "tenant-newline",

@@ -19,13 +19,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from leads_shared.auth import Principal, authenticate, require_admin
+from leads_shared.auth import Identity, Principal, authenticate, require_admin
 from leads_shared.config import get_settings
-from leads_shared.errors import PayloadTooLarge, ValidationFailed
+from leads_shared.errors import Forbidden, PayloadTooLarge, ValidationFailed
 from leads_shared.http_errors import register_error_handlers
 from leads_shared.models.common import MAX_ID, ErrorBody, ValidationErrorBody
 from leads_shared.observability import logger, metrics
 
+IDENTITY = "identity"
 PRINCIPAL = "principal"
 # Path ids: integers allocated per tenant (JSON-safe range).
 LeadId = Annotated[int, Path(ge=1, le=MAX_ID, description="Lead id (per tenant).")]
@@ -49,14 +50,15 @@ def cors() -> CORSConfig:
     )
 
 
-def caller(app: APIGatewayRestResolver) -> Principal:
-    """The authenticated caller of the current request (verified once per request). The body's
-    size is checked here too, right after the token: nothing else runs on an oversized body."""
-    principal = app.context.get(PRINCIPAL)
-    if principal is None:
+def token_identity(app: APIGatewayRestResolver) -> Identity:
+    """What the current request's verified token says (no I/O; checked once per request). The
+    body's size is checked here too, right after the token: nothing else runs on an oversized
+    body."""
+    identity = app.context.get(IDENTITY)
+    if identity is None:
         settings = get_settings()
         body = app.current_event.body
-        principal = authenticate(app.current_event.headers.get("Authorization"), settings)
+        identity = authenticate(app.current_event.headers.get("Authorization"), settings)
         limit = stated = settings.max_body_bytes
         if is_form(app) and app.current_event.resource in FORM_UPLOAD_ROUTES:
             # a CSV file posted to the API, base64-encoded by API Gateway
@@ -64,6 +66,22 @@ def caller(app: APIGatewayRestResolver) -> Principal:
             limit = stated * 4 // 3 + 64 * 1024
         if body is not None and len(body) > limit:
             raise PayloadTooLarge(stated)
+        app.append_context(**{IDENTITY: identity})
+    return identity
+
+
+def caller(app: APIGatewayRestResolver) -> Principal:
+    """The calling user of the current request: the token's identity, found in (or added to)
+    the tenant's directory; 403 for a deactivated user (``leads_shared.identity``)."""
+    principal = app.context.get(PRINCIPAL)
+    if principal is None:
+        # Imported here: the meta function uses this module and never needs boto3.
+        from leads_shared.data import get_directory_store
+        from leads_shared.identity import resolve
+
+        settings = get_settings()
+        identity = token_identity(app)
+        principal = resolve(identity, get_directory_store(), settings.identity_cache_seconds)
         app.append_context(**{PRINCIPAL: principal})
     return principal
 
@@ -103,13 +121,17 @@ def metered(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Res
 
 
 def authenticated(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
-    """Global middleware: no route runs without a valid token."""
-    caller(app)
+    """Global middleware: no route runs without a valid token. The directory is read when the
+    route asks who is calling (``caller``), after the route's own middleware: a token whose role
+    is ``user`` gets its 403 on an admin route without any read."""
+    token_identity(app)
     return next_middleware(app)
 
 
 def admin_only(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
     """Route middleware: the caller must have the ``admin`` role (403 otherwise)."""
+    if token_identity(app).role == "user":
+        raise Forbidden()
     require_admin(caller(app))
     return next_middleware(app)
 
@@ -127,10 +149,10 @@ def use_api_conventions(
     else:
 
         def authenticate_first() -> None:
-            caller(app)
+            token_identity(app)
 
         register_error_handlers(app, before_validation_errors=authenticate_first)
-        app.use(middlewares=[authenticated, metered])
+        app.use(middlewares=[metered, authenticated])
     resolve = app.resolve
 
     def resolve_with_media_type_in_lower_case(

@@ -1,4 +1,5 @@
-"""JWT authentication and role checks.
+"""JWT authentication and role checks: a verified token is an ``Identity``; the directory turns
+it into the calling user, a ``Principal`` (``leads_shared.identity``).
 
 Tokens are verified with exactly one algorithm family: HS256 with ``JWT_SECRET``, or RS256/ES256
 with the keys of ``JWT_JWKS_URL`` when that is set (then HS256 is refused, so a public key can
@@ -16,17 +17,33 @@ import jwt
 
 from leads_shared.config import Settings
 from leads_shared.errors import Forbidden, Unauthenticated
-from leads_shared.models.common import MAX_ID
+from leads_shared.models.common import MAX_ID, MAX_USER_ID
 
 Role = Literal["admin", "user"]
 ASYMMETRIC_ALGORITHMS = ("RS256", "ES256")
 # Tenant ids end up inside every key: keep them to a safe alphabet (no "#").
 TENANT_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+MAX_SUBJECT_CHARS = 255
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What a verified token says of its bearer (no directory read yet): the tenant, the
+    identity provider's subject, and the claims the directory follows."""
+
+    tenant_id: str
+    subject: str
+    # An integer subject (or an integer string) is that user id, as tokens have always meant.
+    user_id: int | None = None
+    role: Role | None = None  # None: the token carries none (the directory's role applies)
+    team_id: int | None = None
+    name: str | None = None
+    email: str | None = None
 
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: taken from a verified token only."""
+    """Who is calling: a user of the tenant's directory, found from a verified token."""
 
     user_id: int
     tenant_id: str
@@ -77,8 +94,28 @@ def _integer_claim(value: Any) -> int | None:
     return None
 
 
-def authenticate(authorization: str | None, settings: Settings) -> Principal:
-    """Verify the bearer token and return the caller, or raise ``Unauthenticated``."""
+def _role(value: Any) -> Role | None:
+    """A role claim: ``admin`` or ``user``, or a list of groups (holding ``admin``: an admin)."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return "admin" if "admin" in value else "user"
+    if value in ("admin", "user"):
+        return value  # type: ignore[no-any-return]
+    raise Unauthenticated("unknown role")
+
+
+def _subject(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not 1 <= len(value) <= MAX_SUBJECT_CHARS or not value.strip():
+        raise Unauthenticated("subject missing or malformed")
+    return value
+
+
+def authenticate(authorization: str | None, settings: Settings) -> Identity:
+    """Verify the bearer token and return what it says of the caller, or raise
+    ``Unauthenticated``. No I/O (but the identity provider's keys, cached, with JWKS)."""
     token = bearer_token(authorization)
     key, algorithms = _verification_key(token, settings)
     try:
@@ -89,7 +126,7 @@ def authenticate(authorization: str | None, settings: Settings) -> Principal:
             issuer=settings.jwt_issuer,
             audience=settings.jwt_audience,
             options={
-                "require": ["exp", "sub", "tenant_id"],
+                "require": ["exp", settings.subject_claim, settings.tenant_claim],
                 "verify_sub": False,  # `sub` may be an integer: checked below
                 "verify_aud": settings.jwt_audience is not None,
                 "verify_iss": settings.jwt_issuer is not None,
@@ -99,26 +136,24 @@ def authenticate(authorization: str | None, settings: Settings) -> Principal:
     except jwt.PyJWTError as exc:
         raise Unauthenticated(f"invalid token: {exc}") from exc
 
-    user_id = _integer_claim(claims.get("sub"))
-    tenant_id = claims.get("tenant_id")
-    role = claims.get("role", "user")
-    team_id = claims.get("team_id")
-    if user_id is None or user_id < 1:
-        raise Unauthenticated("sub is not a positive integer")
+    subject = _subject(claims.get(settings.subject_claim))
+    tenant_id = claims.get(settings.tenant_claim)
     if not isinstance(tenant_id, str) or not TENANT_ID.fullmatch(tenant_id):
-        raise Unauthenticated("tenant_id missing or malformed")
-    if role not in ("admin", "user"):
-        raise Unauthenticated("unknown role")
+        raise Unauthenticated("tenant missing or malformed")
+    role = _role(claims.get(settings.role_claim))
+    team_id = claims.get("team_id")
     if team_id is not None and _integer_claim(team_id) is None:
         raise Unauthenticated("team_id is not an integer")
+    user_id = _integer_claim(subject)
     name, email = claims.get("name"), claims.get("email")
-    return Principal(
-        user_id=user_id,
+    return Identity(
         tenant_id=tenant_id,
+        subject=subject,
+        user_id=user_id if user_id is not None and 1 <= user_id <= MAX_USER_ID else None,
         role=role,
         team_id=_integer_claim(team_id) if team_id is not None else None,
-        name=name if isinstance(name, str) else None,
-        email=email if isinstance(email, str) else None,
+        name=name.strip()[:255] or None if isinstance(name, str) else None,
+        email=email.strip()[:254] or None if isinstance(email, str) else None,
     )
 
 

@@ -21,6 +21,15 @@ class Settings(BaseModel):
     jwt_jwks_url: str | None = None
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
+    # Where the token carries the tenant, the subject (the identity provider's user id) and the
+    # role: `custom:tenant_id` for Cognito, `oid` for Entra ID, a list of groups such as
+    # `cognito:groups` (holding "admin": an admin).
+    tenant_claim: str = "tenant_id"
+    subject_claim: str = "sub"
+    role_claim: str = "role"
+    # How long a container trusts what it learnt of a caller from the directory (deactivation
+    # takes effect within this time).
+    identity_cache_seconds: float = 60
     # The origin browsers may call the API from ("*": any; tokens are never sent automatically).
     cors_allow_origin: str = "*"
     # Largest JSON body accepted before parsing (API Gateway itself stops at 10 MB).
@@ -53,6 +62,9 @@ def get_settings() -> Settings:
         jwt_jwks_url=_env("JWT_JWKS_URL"),
         jwt_issuer=_env("JWT_ISSUER"),
         jwt_audience=_env("JWT_AUDIENCE"),
+        tenant_claim=_env("JWT_TENANT_CLAIM") or "tenant_id",
+        subject_claim=_env("JWT_SUBJECT_CLAIM") or "sub",
+        role_claim=_env("JWT_ROLE_CLAIM") or "role",
         cors_allow_origin=_env("CORS_ALLOW_ORIGIN") or "*",
         import_max_bytes=int(_env("IMPORT_MAX_BYTES") or 50 * 1024 * 1024),
         dynamodb_read_timeout_seconds=float(_env("DYNAMODB_READ_TIMEOUT_SECONDS") or 5),

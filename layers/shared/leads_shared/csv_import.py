@@ -273,7 +273,8 @@ def _run(
         for row in leads.iter_rows(LeadKeys.by_creation(job.tenant_id))
         if row.get("email") and row["id"] not in own
     }
-    users = {user.id: user for user in directory.users(job.tenant_id)}
+    # only active users can be newly assigned
+    users = {user.id: user for user in directory.users(job.tenant_id) if user.active}
     with tempfile.TemporaryFile() as report:
         run = _Run(job, users, existing, report)
         report.write(run.writer.header())

@@ -27,6 +27,13 @@ class Forbidden(DomainError):
         super().__init__("This action is unauthorized.")
 
 
+class Deactivated(Forbidden):
+    """The caller's user is deactivated in the tenant's directory: 403."""
+
+    def __init__(self) -> None:
+        DomainError.__init__(self, "This account is deactivated.")
+
+
 class NotFound(DomainError):
     def __init__(self, resource: str = "Resource") -> None:
         super().__init__(f"{resource} not found.")

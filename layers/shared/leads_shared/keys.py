@@ -16,7 +16,8 @@
 - CSV import job: ``PK=TENANT#<t>#IMPORT#<import id>``, ``SK=IMPORT``.
 - lead stats (id sequence and counts): ``PK=TENANT#<t>``, ``SK=STATS#LEADS``; the other id
   sequences (notes, tasks, contacts, companies, deals): ``PK=TENANT#<t>``, ``SK=SEQUENCES``.
-- user / team / deal stage: ``PK=TENANT#<t>``, ``SK=USER#<id>`` / ``TEAM#<id>`` / ``STAGE#<id>``.
+- user / team / deal stage: ``PK=TENANT#<t>``, ``SK=USER#<id>`` / ``TEAM#<id>`` / ``STAGE#<id>``;
+  a user's email and subject markers ``USEREMAIL#<lower email>`` / ``EXTID#<sha256 of subject>``.
 - email (captured or logged): ``PK=TENANT#<t>#MAIL#<id>``, ``SK=MAIL``; one participant item
   per From/To/Cc address of a captured email, ``PK=TENANT#<t>#MAILTO#<lower address>``,
   ``SK=MAIL#<id>`` (the emails captured for an address: one base-table Query, consistent, and
@@ -298,9 +299,17 @@ class LeadStatsKeys:
 
 
 class DirectoryKeys:
+    """The tenant's directory, all in the tenant's partition (one Query reads a kind): users,
+    teams, deal stages, and the markers that keep a user's email and identity-provider subject
+    unique in the tenant (each holds ``user_id``)."""
+
     USER = "USER#"
     TEAM = "TEAM#"
     STAGE = "STAGE#"
+    EXTERNAL_ID = "EXTID#"
+    USER_EMAIL = "USEREMAIL#"
+    # Written once, with the default pipeline: a tenant gets it on first use, once.
+    PIPELINE_SK = "PIPELINE"
 
     @classmethod
     def user(cls, tenant_id: str, user_id: int) -> dict[str, str]:
@@ -313,6 +322,20 @@ class DirectoryKeys:
     @classmethod
     def stage(cls, tenant_id: str, stage_id: int) -> dict[str, str]:
         return {"PK": tenant_pk(tenant_id), "SK": f"{cls.STAGE}{padded(stage_id, 9)}"}
+
+    @classmethod
+    def external_id(cls, tenant_id: str, subject: str) -> dict[str, str]:
+        """The marker of a subject (hashed: a subject is any string of up to 255 characters)."""
+        digest = hashlib.sha256(subject.encode("utf-8", "surrogatepass")).hexdigest()
+        return {"PK": tenant_pk(tenant_id), "SK": f"{cls.EXTERNAL_ID}{digest}"}
+
+    @classmethod
+    def user_email(cls, tenant_id: str, email: str) -> dict[str, str]:
+        return {"PK": tenant_pk(tenant_id), "SK": f"{cls.USER_EMAIL}{email.strip().lower()}"}
+
+    @classmethod
+    def pipeline(cls, tenant_id: str) -> dict[str, str]:
+        return {"PK": tenant_pk(tenant_id), "SK": cls.PIPELINE_SK}
 
 
 class MailKeys:

@@ -13,8 +13,9 @@ from leads_shared.auth import Principal
 from leads_shared.clock import utc_now
 from leads_shared.data.lead_store import LeadStore, SequenceTaken, VersionConflict
 from leads_shared.data.mail_store import MailStore
+from leads_shared.directory import check_assignable
 from leads_shared.emails import link_captured
-from leads_shared.errors import Conflict, DomainError, NotFound, PreconditionFailed, ValidationFailed
+from leads_shared.errors import Conflict, DomainError, NotFound, PreconditionFailed
 from leads_shared.models.activities import Note
 from leads_shared.models.directory import User
 from leads_shared.models.leads import Lead, LeadCreate, LeadUpdate
@@ -22,12 +23,6 @@ from leads_shared.observability import logger
 
 # How often a write is retried when a concurrent writer got there first.
 MAX_WRITE_ATTEMPTS = 8
-ASSIGNEE_INVALID = {"assigned_to": ["The selected assigned to is invalid."]}
-
-
-def _check_assignee(wanted: int | None, user: User | None) -> None:
-    if wanted is not None and user is None:
-        raise ValidationFailed(ASSIGNEE_INVALID)
 
 
 def matches_etag(if_match: str | None, lead: Lead) -> bool:
@@ -58,7 +53,7 @@ def create_lead(principal: Principal, data: LeadCreate, store: LeadStore) -> Lea
     counter instead (two more requests, and it cannot be taken twice). With an email, one more:
     the Query for emails captured for it (and a write per email to link)."""
     stats, user = store.stats_with_user(principal.tenant_id, data.assigned_to)
-    _check_assignee(data.assigned_to, user)
+    check_assignable(user, data.assigned_to)
     now = utc_now()
     lead = Lead(
         tenant_id=principal.tenant_id,
@@ -145,7 +140,8 @@ def update_lead(
     def attempt() -> Lead:
         found, user = store.get_with_user(principal.tenant_id, lead_id, wanted_user)
         current = current_or_404(found, if_match)
-        _check_assignee(wanted_user, user)
+        if wanted_user != current.assigned_to:  # a deactivated owner may stay the owner
+            check_assignable(user, wanted_user)
         now = utc_now()
         updated = apply_changes(current, changes, user, now)
         if updated == current:

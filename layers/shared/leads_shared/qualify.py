@@ -20,6 +20,7 @@ from leads_shared.data.record_store import (
     contact_to_item,
     deal_to_item,
 )
+from leads_shared.directory import stages_of
 from leads_shared.errors import Conflict, ValidationFailed
 from leads_shared.leads import current_or_404, without_lost_updates
 from leads_shared.models.directory import DealStage
@@ -50,8 +51,8 @@ def _invalid(field: str, message: str) -> ValidationFailed:
 def _stage(wanted: int | None, stages: list[DealStage]) -> DealStage:
     if not stages:
         raise _invalid("deal_stage_id", "The tenant has no deal stages to put a deal in.")
-    if wanted is None:
-        return stages[0]
+    if wanted is None:  # the pipeline's first open stage
+        return next((stage for stage in stages if stage.kind == "open"), stages[0])
     for stage in stages:
         if stage.id == wanted:
             return stage
@@ -80,7 +81,7 @@ def _plan(
     linked_contact = records.contact(tenant, data.contact_id) if data.contact_id is not None else None
     if data.contact_id is not None and linked_contact is None:
         raise _invalid("contact_id", "The selected contact id is invalid.")
-    stage = _stage(data.deal_stage_id, directory.stages(tenant)) if data.create_deal else None
+    stage = _stage(data.deal_stage_id, stages_of(tenant, directory)) if data.create_deal else None
 
     kinds = [
         kind
@@ -155,7 +156,9 @@ def qualify_lead(
             *([deal_to_item(plan.deal)] if plan.deal else []),
         ]
         try:
-            leads.convert(lead, plan.lead, new)
+            # the deal is counted in its stage, on condition that the stage still exists
+            counted = [directory.deal_added(lead.tenant_id, plan.deal.stage_id)] if plan.deal else []
+            leads.convert(lead, plan.lead, new, also=counted)
         except IdTaken:
             raise VersionConflict() from None  # take new ids on the next attempt
         except VersionConflict:

@@ -29,14 +29,18 @@ def _read(
     tenant_id: str, wanted: dict[str, Any], activities: ActivityStore, task_key: dict[str, str] | None = None
 ) -> dict[str, dict[str, Any]]:
     """The task (when ``task_key``) and every referenced record in ``wanted`` in one request;
-    a referenced id that does not exist in the tenant is a 422."""
+    a referenced id that does not exist in the tenant (or a deactivated assignee) is a 422."""
     keys = {
         field: _REFERENCES[field](tenant_id, value) for field, value in wanted.items() if value is not None
     }
     if task_key is not None:
         keys["task"] = task_key
     found = activities.fetch(keys)
-    missing = sorted(field for field in keys if field != "task" and field not in found)
+    missing = sorted(
+        field
+        for field in keys
+        if field != "task" and (field not in found or found[field].get("active") is False)
+    )  # a deactivated user cannot be newly assigned
     if missing:
         raise ValidationFailed(
             {field: [f"The selected {field.replace('_', ' ')} is invalid."] for field in missing}

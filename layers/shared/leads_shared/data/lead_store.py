@@ -326,10 +326,17 @@ class LeadStore(TableStore):
         }
         self._write_with_counters(before.tenant_id, {"Put": put}, counter_deltas(before, after))
 
-    def convert(self, before: Lead, after: Lead, records: Sequence[dict[str, Any]]) -> None:
+    def convert(
+        self,
+        before: Lead,
+        after: Lead,
+        records: Sequence[dict[str, Any]],
+        also: Sequence[dict[str, Any]] = (),
+    ) -> None:
         """Qualify: ``after`` over ``before`` (if its version is still ``before.version``), the
-        counters, and the new ``records`` (stored items, each on condition that its key is new),
-        all in one transaction: either everything is written or nothing is."""
+        counters, the new ``records`` (stored items, each on condition that its key is new) and
+        the transaction items ``also``, all in one transaction: either everything is written or
+        nothing is (``IdTaken`` when a condition other than the lead's failed)."""
         put = {
             "TableName": self.table,
             "Item": lead_to_item(after),
@@ -346,6 +353,7 @@ class LeadStore(TableStore):
             }
             for item in records
         ]
+        with_it.extend(also)
         self._write_with_counters(before.tenant_id, {"Put": put}, counter_deltas(before, after), with_it)
 
     def delete(self, lead: Lead, children: Sequence[dict[str, str]] = ()) -> None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from leads_shared.data import sequences
 from leads_shared.data.dynamo import TableStore, av, query_pages, store_errors, stored_values, to_item
-from leads_shared.data.writes import transient_retries
 from leads_shared.keys import (
     LOOKUP_INDEX,
     CompanyKeys,
@@ -15,7 +15,6 @@ from leads_shared.keys import (
     DealKeys,
     EmailLookup,
     IndexPartition,
-    SequenceKeys,
 )
 from leads_shared.models.records import Company, Contact, Deal
 
@@ -36,21 +35,8 @@ def deal_to_item(deal: Deal) -> dict[str, Any]:
 
 class RecordStore(TableStore):
     def reserve(self, tenant_id: str, kinds: Sequence[str]) -> dict[str, int]:
-        """Take one new id of each kind (``note``, ``task``, ``contact``, ...) in one atomic
-        request. Two callers never get the same id; an id taken by a write that then fails is
-        not reused (ids may have gaps, never repeats)."""
-        names = {f"#k{i}": kind for i, kind in enumerate(kinds)}
-        response = transient_retries(
-            lambda: self.client.update_item(
-                TableName=self.table,
-                Key=to_item(SequenceKeys.primary(tenant_id)),
-                UpdateExpression="ADD " + ", ".join(f"#k{i} :one" for i in range(len(kinds))),
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues={":one": av(1)},
-                ReturnValues="UPDATED_NEW",
-            )
-        )
-        return {kind: int(response["Attributes"][kind]["N"]) for kind in kinds}
+        """Take one new id of each kind (``note``, ``task``, ``contact``, ...) in one request."""
+        return sequences.reserve(self, tenant_id, kinds)
 
     def contact(self, tenant_id: str, contact_id: int) -> Contact | None:
         found = self.get_values(ContactKeys.primary(tenant_id, contact_id))
