@@ -35,6 +35,7 @@ FIRST_REQUESTS = {
     "NotesFunction": EVENTS / "notes" / "list.json",
     "TasksFunction": EVENTS / "tasks" / "list.json",
     "RecordsFunction": EVENTS / "records" / "contact.json",
+    "DirectoryFunction": EVENTS / "directory" / "me.json",
     "TransfersFunction": EVENTS / "transfers" / "import_status.json",
     "ImportWorkerFunction": EVENTS / "import_worker" / "s3_upload.json",  # a finished import
     "MetaFunction": EVENTS / "meta" / "health.json",

@@ -264,6 +264,30 @@ def _added(kind: str, body: dict[str, Any]) -> RequestMaker:
     return make
 
 
+def _user() -> dict[str, Any]:
+    return {"name": "Dana Diaz", "email": f"dana-{uuid.uuid4().hex[:10]}@example.com"}
+
+
+def _new_users(tenant: BenchTenant, n: int) -> list[ApiCall]:
+    return [ApiCall("POST", "/users", None, _user()) for _ in range(n)]
+
+
+STAGE = {"name": "Discovery", "position": 2, "probability": 20}
+
+
+def _each_made(
+    kind: str, made: Callable[[], dict[str, Any]], body: Callable[[], dict[str, Any]] | None = None
+) -> RequestMaker:
+    """A request on each of ``n`` new users, teams or stages (a PUT with a body that changes it)."""
+
+    def make(tenant: BenchTenant, n: int) -> list[ApiCall]:
+        ids = [tenant.call("POST", f"/{kind}", made())["id"] for _ in range(n)]
+        method = "PUT" if body else "DELETE"
+        return [ApiCall(method, f"/{kind}/{i}", None, body() if body else None) for i in ids]
+
+    return make
+
+
 RequestMaker = Callable[[BenchTenant, int], list[ApiCall]]
 ROUTES: dict[str, RequestMaker] = {
     "GET /leads": _same("GET", "/leads"),
@@ -296,4 +320,20 @@ ROUTES: dict[str, RequestMaker] = {
     "POST /leads/{id}/linked-emails": _added("linked-emails", LOGGED_EMAIL),
     "GET /leads/{id}/linked-emails/{emailId}": _same("GET", "/leads/{lead}/linked-emails/{email}"),
     "DELETE /leads/{id}/linked-emails/{emailId}": _each_child("linked-emails", LOGGED_EMAIL),
+    "GET /me": _same("GET", "/me"),
+    "GET /users": _same("GET", "/users"),
+    "POST /users": _new_users,
+    "GET /users/{id}": _same("GET", "/users/2"),
+    "PUT /users/{id}": _each_made("users", _user, lambda: {**_user(), "name": "Renamed"}),
+    "DELETE /users/{id}": _each_made("users", _user),
+    "GET /teams": _same("GET", "/teams"),
+    "POST /teams": _same("POST", "/teams", body={"name": "Field sales"}),
+    "GET /teams/{id}": _same("GET", "/teams/1"),
+    "PUT /teams/{id}": _each_made("teams", lambda: {"name": "EMEA"}, lambda: {"name": "APAC"}),
+    "DELETE /teams/{id}": _each_made("teams", lambda: {"name": "EMEA"}),
+    "GET /deal-stages": _same("GET", "/deal-stages"),
+    "POST /deal-stages": _same("POST", "/deal-stages", body=STAGE),
+    "GET /deal-stages/{id}": _same("GET", "/deal-stages/1"),
+    "PUT /deal-stages/{id}": _each_made("deal-stages", lambda: STAGE, lambda: {**STAGE, "position": 9}),
+    "DELETE /deal-stages/{id}": _each_made("deal-stages", lambda: STAGE),
 }  # fmt: skip

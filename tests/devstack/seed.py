@@ -36,6 +36,7 @@ from leads_shared.data import (
     get_mail_store,
     get_record_store,
 )
+from leads_shared.directory import DEFAULT_PIPELINE
 from leads_shared.models.activities import NoteCreate, TaskCreate
 from leads_shared.models.directory import DealStage, Team, User
 from leads_shared.models.imports import ImportJob
@@ -43,7 +44,6 @@ from leads_shared.models.leads import Lead, LeadCreate
 from leads_shared.models.records import QualifyRequest
 from tests.devstack.tokens import mint_token
 
-STAGES = ["Prospecting", "Proposal", "Negotiation", "Closed Won", "Closed Lost"]
 TEAMS = {"acme": {1: "Inbound", 2: "Enterprise"}, "globex": {1: "Sales"}}
 USERS = {
     "acme": [
@@ -182,8 +182,16 @@ def seed_demo_data() -> None:
             directory.put_team(Team(tenant_id=tenant_id, id=team_id, name=name))
         for user in demo_users(tenant_id):
             directory.put_user(user)
-        for position, name in enumerate(STAGES, start=1):
-            directory.put_stage(DealStage(tenant_id=tenant_id, id=position, name=name, position=position))
+        for position, (name, probability, kind) in enumerate(DEFAULT_PIPELINE, start=1):
+            stage = DealStage(
+                tenant_id=tenant_id,
+                id=position,
+                name=name,
+                position=position,
+                probability=probability,
+                kind=kind,
+            )
+            directory.put_stage(stage)
         admin = Principal(user_id=1, tenant_id=tenant_id, role="admin", name=demo_user(tenant_id, 1).name)
         for lead in demo_leads(tenant_id):
             converted = lead.status == "qualified"

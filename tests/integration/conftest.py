@@ -1,9 +1,10 @@
 """Handlers against the AWS emulator, with the table, bucket and queues built from template.yaml.
 
 One emulator serves the whole session; each test gets a tenant of its own (teams 1 Inbound, 2
-Enterprise; users 1 admin/team 1, 2 user/team 1, 3 user/team 2), so tests cannot see each other's data: the same isolation the API
-promises its tenants. Requests go through the local API Gateway stand-in in-process (no socket),
-so every handler sees the REST v1 event API Gateway would send.
+Enterprise; users 1 admin/team 1, 2 user/team 1, 3 user/team 2), so tests cannot see each
+other's data: the same isolation the API promises its tenants. Requests go through the local API
+Gateway stand-in in-process (no socket), so every handler sees the REST v1 event API Gateway
+would send.
 """
 
 from __future__ import annotations

@@ -89,8 +89,7 @@ class World:
         return str(self._made(self.admin.post("/leads/import", {"filename": "leads.csv"}), "import_id"))
 
     def user(self) -> int:
-        body = {"name": "Dana Diaz", "email": f"dana.{uuid.uuid4().hex[:8]}@example.com"}
-        return int(self._made(self.admin.post("/users", body)))
+        return int(self._made(self.admin.post("/users", _user_body("dana"))))
 
     def team(self) -> int:
         return int(self._made(self.admin.post("/teams", {"name": "Field sales"})))
@@ -128,6 +127,23 @@ def _lead(suffix: str, method: str, body: Any = None, status: int = 200) -> Row:
     return lambda w, c: Call(method, f"/leads/{w.lead()}{suffix}", body, status=status)
 
 
+def _user_body(name: str) -> dict[str, Any]:
+    return {"name": name.title(), "email": f"{name}.{uuid.uuid4().hex[:8]}@example.com"}
+
+
+STAGE = {"name": "Demo", "position": 3}
+
+
+def _directory(kind: str, method: str, body: Callable[[], Any] | None = None) -> Row:
+    """A row for a route on a new user, team or deal stage of the tenant."""
+
+    def row(w: World, c: Caller) -> Call:
+        made = {"users": w.user, "teams": w.team, "deal-stages": w.stage}[kind]()
+        return Call(method, f"/{kind}/{made}", body() if body else None)
+
+    return row
+
+
 ROWS: dict[tuple[str, str], Row] = {
     ("GET", "/leads"): lambda w, c: Call("GET", "/leads"),
     ("POST", "/leads"): lambda w, c: Call("POST", "/leads", lead_body(), status=201),
@@ -158,20 +174,20 @@ ROWS: dict[tuple[str, str], Row] = {
     ("GET", "/leads/imports/{import_id}"): lambda w, c: Call("GET", f"/leads/imports/{w.import_id()}"),
     ("GET", "/me"): lambda w, c: Call("GET", "/me"),
     ("GET", "/users"): lambda w, c: Call("GET", "/users"),
-    ("POST", "/users"): lambda w, c: Call("POST", "/users", {"name": "Eve", "email": f"eve.{uuid.uuid4().hex[:8]}@x.com"}, status=201),
-    ("GET", "/users/{id}"): lambda w, c: Call("GET", f"/users/{w.user()}"),
-    ("PUT", "/users/{id}"): lambda w, c: Call("PUT", f"/users/{w.user()}", {"name": "Dana D.", "email": f"d.{uuid.uuid4().hex[:8]}@x.com"}),
-    ("DELETE", "/users/{id}"): lambda w, c: Call("DELETE", f"/users/{w.user()}"),
+    ("POST", "/users"): lambda w, c: Call("POST", "/users", _user_body("eve"), status=201),
+    ("GET", "/users/{id}"): _directory("users", "GET"),
+    ("PUT", "/users/{id}"): _directory("users", "PUT", lambda: _user_body("dana")),
+    ("DELETE", "/users/{id}"): _directory("users", "DELETE"),
     ("GET", "/teams"): lambda w, c: Call("GET", "/teams"),
     ("POST", "/teams"): lambda w, c: Call("POST", "/teams", {"name": "Inside sales"}, status=201),
-    ("GET", "/teams/{id}"): lambda w, c: Call("GET", f"/teams/{w.team()}"),
-    ("PUT", "/teams/{id}"): lambda w, c: Call("PUT", f"/teams/{w.team()}", {"name": "Renamed"}),
-    ("DELETE", "/teams/{id}"): lambda w, c: Call("DELETE", f"/teams/{w.team()}"),
+    ("GET", "/teams/{id}"): _directory("teams", "GET"),
+    ("PUT", "/teams/{id}"): _directory("teams", "PUT", lambda: {"name": "Renamed"}),
+    ("DELETE", "/teams/{id}"): _directory("teams", "DELETE"),
     ("GET", "/deal-stages"): lambda w, c: Call("GET", "/deal-stages"),
-    ("POST", "/deal-stages"): lambda w, c: Call("POST", "/deal-stages", {"name": "Demo", "position": 3}, status=201),
-    ("GET", "/deal-stages/{id}"): lambda w, c: Call("GET", f"/deal-stages/{w.stage()}"),
-    ("PUT", "/deal-stages/{id}"): lambda w, c: Call("PUT", f"/deal-stages/{w.stage()}", {"name": "Demo", "position": 4}),
-    ("DELETE", "/deal-stages/{id}"): lambda w, c: Call("DELETE", f"/deal-stages/{w.stage()}"),
+    ("POST", "/deal-stages"): lambda w, c: Call("POST", "/deal-stages", STAGE, status=201),
+    ("GET", "/deal-stages/{id}"): _directory("deal-stages", "GET"),
+    ("PUT", "/deal-stages/{id}"): _directory("deal-stages", "PUT", lambda: {**STAGE, "position": 4}),
+    ("DELETE", "/deal-stages/{id}"): _directory("deal-stages", "DELETE"),
     ("GET", "/health"): lambda w, c: Call("GET", "/health"),
     ("GET", "/openapi.json"): lambda w, c: Call("GET", "/openapi.json"),
     ("GET", "/docs"): lambda w, c: Call("GET", "/docs"),

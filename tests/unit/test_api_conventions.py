@@ -11,10 +11,21 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from leads_shared.api import admin_only, caller, cors, use_api_conventions
+from leads_shared.identity import remembered
 from tests.devstack.tokens import mint_token
+from tests.unit.fake_directory import FakeDirectory
 
 app = APIGatewayRestResolver(enable_validation=True, cors=cors())
 use_api_conventions(app)
+
+
+@pytest.fixture(autouse=True)
+def directory(monkeypatch):
+    """The caller's directory, in memory."""
+    fake = FakeDirectory()
+    monkeypatch.setattr("leads_shared.data.get_directory_store", lambda: fake)
+    remembered.clear()
+    return fake
 
 
 @app.get("/admin-thing", middlewares=[admin_only])
