@@ -17,6 +17,7 @@
 - lead stats (id sequence and counts): ``PK=TENANT#<t>``, ``SK=STATS#LEADS``; the other id
   sequences (notes, tasks, contacts, companies, deals): ``PK=TENANT#<t>``, ``SK=SEQUENCES``.
 - user / team / deal stage: ``PK=TENANT#<t>``, ``SK=USER#<id>`` / ``TEAM#<id>`` / ``STAGE#<id>``.
+- tenant settings (name, drop-box token, ...): ``PK=TENANT#<t>``, ``SK=SETTINGS``.
 - email (captured or logged): ``PK=TENANT#<t>#MAIL#<id>``, ``SK=MAIL``; one participant item
   per From/To/Cc address of a captured email, ``PK=TENANT#<t>#MAILTO#<lower address>``,
   ``SK=MAIL#<id>`` (the emails captured for an address: one base-table Query, consistent, and
@@ -313,6 +314,16 @@ class DirectoryKeys:
     @classmethod
     def stage(cls, tenant_id: str, stage_id: int) -> dict[str, str]:
         return {"PK": tenant_pk(tenant_id), "SK": f"{cls.STAGE}{padded(stage_id, 9)}"}
+
+
+class TenantKeys:
+    """The tenant's settings: one item in the tenant's own partition."""
+
+    SETTINGS = "SETTINGS"
+
+    @classmethod
+    def settings(cls, tenant_id: str) -> dict[str, str]:
+        return {"PK": tenant_pk(tenant_id), "SK": cls.SETTINGS}
 
 
 class MailKeys:
