@@ -59,6 +59,12 @@ def demo_data(emulator: Emulator) -> None:
     seed_demo_data()
 
 
+@pytest.fixture(scope="module")
+def ingest(emulator: Emulator) -> LambdaFunction:
+    """The email ingest function (``mail_support.deliver`` runs it on a message's S3 event)."""
+    return LambdaFunction(emulator.template.function("EmailIngestFunction"))
+
+
 @pytest.fixture(scope="session")
 def gateway(emulator: Emulator) -> Client:
     template = emulator.template
