@@ -296,4 +296,7 @@ ROUTES: dict[str, RequestMaker] = {
     "POST /leads/{id}/linked-emails": _added("linked-emails", LOGGED_EMAIL),
     "GET /leads/{id}/linked-emails/{emailId}": _same("GET", "/leads/{lead}/linked-emails/{email}"),
     "DELETE /leads/{id}/linked-emails/{emailId}": _each_child("linked-emails", LOGGED_EMAIL),
+    "GET /tenant": _same("GET", "/tenant"),
+    "PUT /tenant": _edits("/tenant", {"currency": "EUR"}, "name"),
+    "POST /tenant/inbound-address": _same("POST", "/tenant/inbound-address"),
 }  # fmt: skip

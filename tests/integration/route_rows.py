@@ -16,7 +16,13 @@ from tests.integration.conftest import Caller, Tenant, lead_body
 
 ROUTES = sorted({(r.method, r.path) for r in Template.load().api_routes() if r.method != "ANY"})
 PUBLIC = {("GET", "/health"), ("GET", "/openapi.json"), ("GET", "/docs")}
-ADMIN_ONLY = {("GET", "/leads/template"), ("GET", "/leads/export")}
+ADMIN_ONLY = {
+    ("GET", "/leads/template"),
+    ("GET", "/leads/export"),
+    ("GET", "/tenant"),
+    ("PUT", "/tenant"),
+    ("POST", "/tenant/inbound-address"),
+}
 
 
 @dataclass
@@ -136,6 +142,9 @@ ROWS: dict[tuple[str, str], Row] = {
     ("GET", "/leads/export"): lambda w, c: Call("GET", "/leads/export"),
     ("POST", "/leads/import"): lambda w, c: Call("POST", "/leads/import", {"filename": "x.csv"}, status=201),
     ("GET", "/leads/imports/{import_id}"): lambda w, c: Call("GET", f"/leads/imports/{w.import_id()}"),
+    ("GET", "/tenant"): lambda w, c: Call("GET", "/tenant"),
+    ("PUT", "/tenant"): lambda w, c: Call("PUT", "/tenant", {"name": "Initech", "currency": "eur"}),
+    ("POST", "/tenant/inbound-address"): lambda w, c: Call("POST", "/tenant/inbound-address"),
     ("GET", "/health"): lambda w, c: Call("GET", "/health"),
     ("GET", "/openapi.json"): lambda w, c: Call("GET", "/openapi.json"),
     ("GET", "/docs"): lambda w, c: Call("GET", "/docs"),
