@@ -21,7 +21,7 @@ from leads_shared.api import (
 from leads_shared.config import get_settings
 from leads_shared.data import get_tenant_store
 from leads_shared.models.common import BlankMeans
-from leads_shared.models.tenant import TenantOut, TenantSettings, TenantUpdate
+from leads_shared.models.tenant import InboundAddressRotation, TenantOut, TenantSettings, TenantUpdate
 from leads_shared.observability import logger, metrics, tracer
 
 app = APIGatewayRestResolver(enable_validation=True, cors=cors())
@@ -81,12 +81,16 @@ def update_tenant(body: Annotated[TenantUpdate, Body()], if_match: IfMatch = Non
     summary="Rotate the drop-box address",
     tags=TAGS,
     description="Admin only. Gives the tenant a new drop-box address at once: mail sent to the old "
-    "one from then on is not linked (it is recorded as rejected, `rotated`). No body.",
-    responses=responses((200, TenantOut, "The settings with the new address."), 403, 409),
+    "one from then on is not linked (it is recorded as rejected, `rotated`). No fields: the body "
+    "may be left out.",
+    responses=responses((200, TenantOut, "The settings with the new address."), *BODY_ERRORS, 403, 409),
     middlewares=[admin_only],
 )
 @tracer.capture_method
-def rotate_inbound_address() -> Response[TenantOut]:
+def rotate_inbound_address(
+    body: Annotated[InboundAddressRotation | None, Body()] = None,
+) -> Response[TenantOut]:
+    require_object_body(app)
     principal = caller(app)
     settings = tenants.rotate_inbound_token(principal, get_tenant_store())
     logger.info("drop-box address rotated", extra={"tenant_id": principal.tenant_id})

@@ -316,3 +316,17 @@ def test_a_redelivery_after_a_rotation_finishes_what_the_first_delivery_began(
     key, since = send(emulator, ingest, "retry@client-co.com", old)
     assert rejection(key, since)["reason"] == dropbox.ROTATED
     assert len(linked(alice, lead["id"])) == 1
+
+
+def test_the_rotation_takes_no_fields_but_refuses_a_body_that_is_not_a_json_object(alice):
+    before = address_of(alice)
+    not_json = alice.request(
+        "POST", "/tenant/inbound-address", data="{not json", headers={"Content-Type": "application/json"}
+    )
+    assert not_json.status_code == 400 and not_json.json == {"message": "The request body is not valid JSON."}
+    listed = alice.post("/tenant/inbound-address", [1])
+    assert listed.status_code == 422
+    assert listed.json["errors"] == {"body": ["The request body must be a JSON object."]}
+    assert address_of(alice) == before  # neither rotated
+    assert alice.post("/tenant/inbound-address", {"inbound_address": "mine@evil.com"}).status_code == 200
+    assert address_of(alice) not in (before, "mine@evil.com")

@@ -92,6 +92,13 @@ class TenantUpdate(BaseModel):
         return {name: getattr(self, name) for name in self.model_fields_set}
 
 
+class InboundAddressRotation(BaseModel):
+    """``POST /tenant/inbound-address`` takes no fields; a body, when sent, is a JSON object
+    (anything in it is ignored)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
 class TenantOut(BaseModel):
     """The caller's tenant, as ``GET /tenant`` answers it (ETag: its version)."""
 
