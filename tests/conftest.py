@@ -42,6 +42,7 @@ def fresh_settings():
         data.get_activity_store,
         data.get_mail_store,
         data.get_import_store,
+        data.get_tenant_store,
         data.get_blob_store,
         blob_store.s3_client,
         idempotency._persistence,

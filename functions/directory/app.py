@@ -10,7 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 
-from leads_shared import directory
+from leads_shared import directory, tenants
 from leads_shared.api import (
     BODY_ERRORS,
     RecordPathId,
@@ -20,7 +20,8 @@ from leads_shared.api import (
     responses,
     use_api_conventions,
 )
-from leads_shared.data import get_directory_store
+from leads_shared.config import get_settings as get_config
+from leads_shared.data import get_directory_store, get_tenant_store
 from leads_shared.models.common import MAX_USER_ID, BlankMeans, SuccessBody
 from leads_shared.models.directory import (
     Me,
@@ -63,10 +64,12 @@ def _user_out(user: User) -> UserOut:
 def me() -> Me:
     principal = caller(app)
     user = directory.get_user(principal.tenant_id, principal.user_id, get_directory_store())
+    settings = tenants.settings_of(principal.tenant_id, get_tenant_store())
+    inbound_domain = get_config().inbound_domain
     return Me(
         user=_user_out(user.model_copy(update={"role": principal.role})),
-        tenant=TenantRef(id=principal.tenant_id, name=principal.tenant_id),
-        inbound_address=None,
+        tenant=TenantRef(id=principal.tenant_id, name=settings.name),
+        inbound_address=tenants.dropbox_address(settings, inbound_domain) if inbound_domain else None,
     )
 
 

@@ -2,7 +2,7 @@
 drop-box addresses receive). Each message's objects are captured by the layer; a message whose
 processing raised (a store failure) is reported back and delivered again, up to the queue's
 maxReceiveCount, then kept in the dead-letter queue. What cannot be stored (too large, not an
-email, no tenant) is recorded as rejected and does not raise."""
+email, not a drop-box address) is recorded as rejected and does not raise."""
 
 import json
 
@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leads_shared import emails, s3_events
 from leads_shared.config import get_settings
-from leads_shared.data import get_blob_store, get_mail_store, get_record_store
+from leads_shared.data import get_blob_store, get_mail_store, get_record_store, get_tenant_store
 from leads_shared.observability import logger, metrics, tracer
 
 # Failed messages are always reported (never raised), even when the whole batch failed: only
@@ -27,7 +27,7 @@ def inbox() -> emails.Inbox:
     domain = get_settings().inbound_domain
     if not domain:  # a deployment error: fail loudly, the messages wait in the queue
         raise RuntimeError("INBOUND_DOMAIN is not set")
-    return emails.Inbox(domain, get_blob_store(), get_mail_store(), get_record_store())
+    return emails.Inbox(domain, get_blob_store(), get_mail_store(), get_record_store(), get_tenant_store())
 
 
 @tracer.capture_method

@@ -41,6 +41,7 @@ FIRST_REQUESTS = {
     "MetaFunction": EVENTS / "meta" / "health.json",
     "LinkedEmailsFunction": EVENTS / "linked_emails" / "list.json",
     "EmailIngestFunction": EVENTS / "email_ingest" / "sqs_s3_put.json",  # an email already captured
+    "TenantFunction": EVENTS / "tenant" / "get.json",
 }
 
 FUNCTION_PROBE = textwrap.dedent(

@@ -336,4 +336,7 @@ ROUTES: dict[str, RequestMaker] = {
     "GET /deal-stages/{id}": _same("GET", "/deal-stages/1"),
     "PUT /deal-stages/{id}": _each_made("deal-stages", lambda: STAGE, lambda: {**STAGE, "position": 9}),
     "DELETE /deal-stages/{id}": _each_made("deal-stages", lambda: STAGE),
+    "GET /tenant": _same("GET", "/tenant"),
+    "PUT /tenant": _edits("/tenant", {"currency": "EUR"}, "name"),
+    "POST /tenant/inbound-address": _same("POST", "/tenant/inbound-address"),
 }  # fmt: skip

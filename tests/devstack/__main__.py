@@ -65,9 +65,14 @@ def main(argv: list[str] | None = None) -> None:
         print(f"AWS emulator (moto) on {stack.emulator_url}")
         if stack.dropbox:
             bucket, domain = stack.dropbox
+            print(f"Email drop-box: leads+<tenant>.<token>@{domain} (an admin's GET /tenant shows it).")
+            if stack.tokens:  # seeded: the demo tenants' addresses are fixed
+                from tests.devstack.seed import demo_dropbox_addresses
+
+                for tenant_id, address in demo_dropbox_addresses(domain).items():
+                    print(f"  {tenant_id}: {address}")
             print(
-                f"Email drop-box: leads+<tenant>@{domain} (acme: leads+acme@{domain}). "
-                f"A message dropped into the bucket is captured and linked, e.g.:\n"
+                "A message dropped into the bucket is captured and linked, e.g.:\n"
                 f"  curl -X PUT -H 'Content-Type: message/rfc822' --data-binary @message.eml "
                 f"{stack.emulator_url}/{bucket}/inbound/message.eml"
             )

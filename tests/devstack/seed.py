@@ -8,6 +8,8 @@
   ``inbound/demo/`` and captured through the ingest code (the queue's copy of their S3 events is
   then a duplicate delivery, a no-op).
 - ``globex``: team 1 Sales; users 1 Gina Admin (admin), 2 Hank Hill; the same stages; no leads.
+- both: their settings (``GET /tenant``), with a fixed drop-box token, so that each one's
+  drop-box address is the same on every start (``demo_dropbox_addresses``).
 
 Leads are written through the data layer (same keys and counters as the API writes), with
 fixed timestamps so that the data really is the same on every start.
@@ -22,7 +24,7 @@ from email.message import EmailMessage
 
 import boto3
 
-from leads_shared import emails, notes, qualify, tasks
+from leads_shared import dropbox, emails, notes, qualify, tasks, tenants
 from leads_shared.auth import Principal
 from leads_shared.clock import format_timestamp
 from leads_shared.config import get_settings
@@ -35,6 +37,7 @@ from leads_shared.data import (
     get_lead_store,
     get_mail_store,
     get_record_store,
+    get_tenant_store,
 )
 from leads_shared.directory import DEFAULT_PIPELINE
 from leads_shared.models.activities import NoteCreate, TaskCreate
@@ -42,6 +45,7 @@ from leads_shared.models.directory import DealStage, Team, User
 from leads_shared.models.imports import ImportJob
 from leads_shared.models.leads import Lead, LeadCreate
 from leads_shared.models.records import QualifyRequest
+from leads_shared.models.tenant import TenantSettings
 from tests.devstack.tokens import mint_token
 
 TEAMS = {"acme": {1: "Inbound", 2: "Enterprise"}, "globex": {1: "Sales"}}
@@ -57,6 +61,9 @@ USERS = {
     ],
 }
 DEMO_LEADS = {"acme": 50, "globex": 0}
+TENANT_NAMES = {"acme": "Acme Inc.", "globex": "Globex Corporation"}
+# Demo data only (a real tenant's token is random): the drop-box addresses stay the same.
+DEMO_INBOUND_TOKENS = {"acme": "acmedemotoken0000001", "globex": "globexdemotoken00001"}
 FIRST = [
     "John",
     "Maria",
@@ -175,9 +182,26 @@ def demo_leads(tenant_id: str) -> list[Lead]:
     return leads
 
 
+def demo_settings(tenant_id: str) -> TenantSettings:
+    when = format_timestamp(FIRST_DAY)
+    return TenantSettings(
+        tenant_id=tenant_id,
+        name=TENANT_NAMES[tenant_id],
+        inbound_token=DEMO_INBOUND_TOKENS[tenant_id],
+        created_at=when,
+        updated_at=when,
+    )
+
+
+def demo_dropbox_addresses(inbound_domain: str) -> dict[str, str]:
+    """Each demo tenant's drop-box address (what `make dev` prints)."""
+    return {t: dropbox.address(t, token, inbound_domain) for t, token in DEMO_INBOUND_TOKENS.items()}
+
+
 def seed_demo_data() -> None:
     directory, leads = get_directory_store(), get_lead_store()
     for tenant_id, teams in TEAMS.items():
+        get_tenant_store().create(demo_settings(tenant_id))
         for team_id, name in teams.items():
             directory.put_team(Team(tenant_id=tenant_id, id=team_id, name=name))
         for user in demo_users(tenant_id):
@@ -239,7 +263,10 @@ def seed_activities(admin: Principal) -> None:
 
 
 def dropbox_address(tenant_id: str) -> str:
-    return f"leads+{tenant_id}@{get_settings().inbound_domain}"
+    """The tenant's drop-box address (its settings are made on first use, as the API does)."""
+    domain = get_settings().inbound_domain
+    assert domain, "INBOUND_DOMAIN is not set"
+    return tenants.dropbox_address(tenants.settings_of(tenant_id, get_tenant_store()), domain)
 
 
 def demo_emails(tenant_id: str) -> list[tuple[str, bytes]]:
@@ -280,7 +307,9 @@ def seed_emails(tenant_id: str) -> None:
     settings = get_settings()
     if not settings.bucket_name or not settings.inbound_domain:
         return
-    inbox = emails.Inbox(settings.inbound_domain, get_blob_store(), get_mail_store(), get_record_store())
+    inbox = emails.Inbox(
+        settings.inbound_domain, get_blob_store(), get_mail_store(), get_record_store(), get_tenant_store()
+    )
     s3 = boto3.client("s3")
     for key, raw in demo_emails(tenant_id):
         s3.put_object(Bucket=settings.bucket_name, Key=key, Body=raw)

@@ -61,6 +61,12 @@ def demo_data(emulator: Emulator) -> None:
     seed_demo_data()
 
 
+@pytest.fixture(scope="module")
+def ingest(emulator: Emulator) -> LambdaFunction:
+    """The email ingest function (``mail_support.deliver`` runs it on a message's S3 event)."""
+    return LambdaFunction(emulator.template.function("EmailIngestFunction"))
+
+
 @pytest.fixture(scope="session")
 def gateway(emulator: Emulator) -> Client:
     template = emulator.template
@@ -128,7 +134,8 @@ class Tenant:
         claims.setdefault("team_id", TEAM_OF.get(user_id))
         token = mint_token(user_id, self.tenant_id, role=role, **claims)
         caller = Caller(self.gateway, self.tenant_id, user_id, role, token)
-        caller.get("/me")  # (a test of tokens the API refuses gets its 401 here, and later)
+        # (GET /users/{id} reads only the directory; a refused token gets its 401 here, and later)
+        caller.get(f"/users/{user_id}")
         return caller
 
     def anonymous(self) -> Caller:

@@ -26,6 +26,9 @@ ADMIN_ONLY = {
         for path in ("/users", "/teams", "/deal-stages")
         for method in ("PUT", "DELETE")
     ),
+    ("GET", "/tenant"),
+    ("PUT", "/tenant"),
+    ("POST", "/tenant/inbound-address"),
 }
 
 
@@ -188,6 +191,9 @@ ROWS: dict[tuple[str, str], Row] = {
     ("GET", "/deal-stages/{id}"): _directory("deal-stages", "GET"),
     ("PUT", "/deal-stages/{id}"): _directory("deal-stages", "PUT", lambda: {**STAGE, "position": 4}),
     ("DELETE", "/deal-stages/{id}"): _directory("deal-stages", "DELETE"),
+    ("GET", "/tenant"): lambda w, c: Call("GET", "/tenant"),
+    ("PUT", "/tenant"): lambda w, c: Call("PUT", "/tenant", {"name": "Initech", "currency": "eur"}),
+    ("POST", "/tenant/inbound-address"): lambda w, c: Call("POST", "/tenant/inbound-address"),
     ("GET", "/health"): lambda w, c: Call("GET", "/health"),
     ("GET", "/openapi.json"): lambda w, c: Call("GET", "/openapi.json"),
     ("GET", "/docs"): lambda w, c: Call("GET", "/docs"),

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from leads_shared.data import get_directory_store, get_lead_store
-from tests.devstack.seed import demo_leads
+from leads_shared.data import get_directory_store, get_lead_store, get_mail_store, get_tenant_store
+from tests.devstack.seed import demo_dropbox_addresses, demo_leads, demo_settings
 
 
 def test_tenants_teams_users_and_stages(demo_data):
@@ -31,3 +31,17 @@ def test_leads_are_counted_and_the_same_every_time(demo_data):
     assert store.stats("globex").total == 0
     assert demo_leads("acme") == demo_leads("acme")  # deterministic, timestamps included
     assert store.get("acme", 7) == demo_leads("acme")[6]
+
+
+def test_each_demo_tenant_has_settings_with_a_fixed_drop_box_address(demo_data):
+    assert demo_dropbox_addresses("inbound.example.com") == {
+        "acme": "leads+acme.acmedemotoken0000001@inbound.example.com",
+        "globex": "leads+globex.globexdemotoken00001@inbound.example.com",
+    }
+    # (acme's sample events change and rotate its settings: globex is as seeded)
+    assert get_tenant_store().settings("globex") == demo_settings("globex")
+    assert demo_settings("acme") == demo_settings("acme")  # the same on every start
+    assert get_tenant_store().settings("acme").name == "Acme Inc."
+    # lead 1's two demo emails were captured through acme's address (not rejected)
+    mail = get_mail_store()
+    assert [mail.email("acme", email_id).source for email_id in (1, 2)] == ["captured", "captured"]

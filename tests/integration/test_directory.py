@@ -65,7 +65,9 @@ def test_a_new_tenant_with_uuid_subjects_can_assign_leads_and_create_deals(gatew
         "admin",
         True,
     )
-    assert me.json["tenant"]["id"] == tenant
+    assert me.json["tenant"] == {"id": tenant, "name": tenant}  # named after its id until renamed
+    assert me.json["inbound_address"].startswith(f"leads+{tenant}.")
+    assert me.json["inbound_address"] == admin.get("/tenant").json["inbound_address"]
 
     created = admin.post("/leads", lead_body(assigned_to=user["id"]))
     assert created.status_code == 201, created.json

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from email.message import EmailMessage
 from typing import Any
-from urllib.parse import quote_plus, unquote_plus
+from urllib.parse import unquote_plus
 
 import pytest
 
+from leads_shared import dropbox as dropbox_rules
 from leads_shared.clock import utc_now
 from leads_shared.config import get_settings
 from leads_shared.data import get_lead_store, get_mail_store
@@ -19,11 +19,19 @@ from leads_shared.data.dynamo import meter
 from leads_shared.data.mail_store import MailStore
 from leads_shared.errors import ServiceUnavailable
 from leads_shared.keys import LeadKeys
-from tests.devstack.emulator import Emulator
 from tests.devstack.poller import sqs_record
-from tests.devstack.runtime import LambdaFunction
 from tests.devstack.seed import dropbox_address as dropbox
 from tests.integration.conftest import lead_body
+from tests.integration.mail_support import (
+    OK,
+    alternative,
+    deliver,
+    linked,
+    message,
+    rejection,
+    s3_event,
+    sqs_event,
+)
 
 SUMMARY_KEYS = {
     "id",
@@ -37,99 +45,6 @@ SUMMARY_KEYS = {
     "direction",
     "has_attachments",
 }
-
-
-# ------------------------------------------------------------------ delivering messages
-@pytest.fixture(scope="module")
-def ingest(emulator: Emulator) -> LambdaFunction:
-    return LambdaFunction(emulator.template.function("EmailIngestFunction"))
-
-
-def s3_event(bucket: str, key: str, size: int) -> dict[str, Any]:
-    """An S3 ObjectCreated notification as S3 sends it (keys URL-encoded)."""
-    return {
-        "Records": [
-            {
-                "eventVersion": "2.1",
-                "eventSource": "aws:s3",
-                "awsRegion": "us-east-1",
-                "eventTime": "2026-01-21T16:00:06.000Z",
-                "eventName": "ObjectCreated:Put",
-                "s3": {
-                    "s3SchemaVersion": "1.0",
-                    "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
-                    "object": {"key": quote_plus(key), "size": size},
-                },
-            }
-        ]
-    }
-
-
-def sqs_event(*bodies: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "Records": [
-            {
-                "messageId": str(uuid.uuid4()),
-                "receiptHandle": "handle",
-                "body": json.dumps(body),
-                "attributes": {"ApproximateReceiveCount": "1"},
-                "messageAttributes": {},
-                "md5OfBody": "",
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:leads-email-ingest-dev",
-                "awsRegion": "us-east-1",
-            }
-            for body in bodies
-        ]
-    }
-
-
-def deliver(
-    emulator: Emulator, ingest: LambdaFunction, raw: bytes, *, key: str | None = None, size: int | None = None
-) -> dict[str, Any]:
-    """Store ``raw`` in the inbound prefix as SES would, and run the ingest function on its event."""
-    bucket = get_settings().bucket_name
-    assert bucket
-    key = key or f"inbound/{uuid.uuid4().hex}"
-    emulator.client("s3").put_object(Bucket=bucket, Key=key, Body=raw)
-    result: dict[str, Any] = ingest.invoke(
-        sqs_event(s3_event(bucket, key, len(raw) if size is None else size))
-    )
-    return result
-
-
-OK = {"batchItemFailures": []}
-
-
-# ------------------------------------------------------------------ MIME samples
-def message(
-    sender: str, to: list[str], *, cc: list[str] = (), subject: str = "Hello", msgid: str | None = None
-) -> EmailMessage:
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = ", ".join(to)
-    if cc:
-        msg["Cc"] = ", ".join(cc)
-    msg["Subject"] = subject
-    msg["Date"] = "Tue, 20 Jan 2026 10:15:00 +0100"
-    msg["Message-ID"] = msgid or f"<{uuid.uuid4().hex}@mail.example.com>"
-    return msg
-
-
-def alternative(sender: str, to: list[str], **kw: Any) -> bytes:
-    msg = message(sender, to, **kw)
-    msg.set_content("Hi Bob,\n\nThursday works.\n\nJane")
-    msg.add_alternative(
-        "<html><body><p>Hi <b>Bob</b>,</p><p>Thursday works.</p><p>Jane</p></body></html>", subtype="html"
-    )
-    return msg.as_bytes()
-
-
-def linked(caller: Any, lead_id: int) -> list[dict[str, Any]]:
-    response = caller.get(f"/leads/{lead_id}/linked-emails")
-    assert response.status_code == 200, response.json
-    data: list[dict[str, Any]] = response.json["data"]
-    return data
 
 
 # ------------------------------------------------------------------ capture
@@ -291,14 +206,6 @@ def test_an_unmatched_email_is_kept_and_linked_to_a_lead_created_or_changed_late
     assert [(e["id"], e["direction"]) for e in linked(bob, other["id"])] == [(row["id"], "outbound")]
 
 
-def rejection(key: str, since: str) -> dict[str, Any]:
-    """The rejection of ``key``, filed under the UTC day it happened: ``since`` (taken before the
-    delivery) or today, if the run crossed midnight."""
-    days = sorted({since[:10], utc_now()[:10]})
-    (found,) = [r for day in days for r in get_mail_store().rejected(day) if r["key"] == key]
-    return found
-
-
 @pytest.mark.parametrize(
     ("raw", "reason"),
     [
@@ -307,14 +214,19 @@ def rejection(key: str, since: str) -> dict[str, Any]:
         (b"Subject: no addresses\r\n\r\nbody", "The message has no readable sender or recipient address."),
         (
             b"From: a@client-co.com\r\nTo: b@client-co.com\r\nSubject: x\r\n\r\nnobody forwarded this",
-            "No drop-box address (leads+<tenant>@inbound.example.com) among the recipients.",
+            "No drop-box address (leads+<tenant>.<token>@inbound.example.com) among the recipients.",
+        ),
+        (
+            b"From: a@client-co.com\r\nTo: leads+no-such-tenant.abcdefghij0123456789@inbound.example.com"
+            b"\r\n\r\nhi",
+            dropbox_rules.NO_ADDRESS,
         ),
         (
             b"From: a@client-co.com\r\nTo: leads+no-such-tenant@inbound.example.com\r\n\r\nhi",
-            "Unknown tenant.",
+            dropbox_rules.NO_TOKEN,
         ),
     ],
-    ids=["garbage", "empty", "no-addresses", "no-drop-box", "unknown-tenant"],
+    ids=["garbage", "empty", "no-drop-box", "no-addresses", "unknown-tenant", "old-form"],
 )
 def test_what_cannot_be_stored_is_recorded_as_rejected_not_retried(emulator, ingest, raw, reason):
     key, since = f"inbound/{uuid.uuid4().hex}", utc_now()
@@ -364,8 +276,8 @@ def test_the_bucket_event_travels_through_the_email_queue(emulator, ingest, tena
     lead = bob.post("/leads", lead_body(email="queued@client-co.com")).json
     sqs, queue = emulator.client("sqs"), emulator.resources["EmailQueue"]
     while stale := sqs.receive_message(QueueUrl=queue.url, MaxNumberOfMessages=10).get("Messages", []):
-        for message in stale:  # what earlier tests' inbound objects left on the queue
-            sqs.delete_message(QueueUrl=queue.url, ReceiptHandle=message["ReceiptHandle"])
+        for leftover in stale:  # what earlier tests' inbound objects left on the queue
+            sqs.delete_message(QueueUrl=queue.url, ReceiptHandle=leftover["ReceiptHandle"])
     key = f"inbound/{uuid.uuid4().hex}"
     emulator.client("s3").put_object(
         Bucket=get_settings().bucket_name,
@@ -496,13 +408,15 @@ def test_what_capture_and_the_routes_cost(emulator, ingest, tenant, bob):
     )
     meter.reset()
     assert deliver(emulator, ingest, raw) == OK
-    # tenant check, a LOOKUP Query per address (3), an id, the email with its marker and 3
-    # participants, the link, the "stored" mark
-    assert meter.snapshot()["by_operation"] == {"Query": 4, "UpdateItem": 2, "TransactWriteItems": 2}
+    # the tenant's settings (its token), a LOOKUP Query per address (3), an id, the email with
+    # its marker and 3 participants, the link, the "stored" mark
+    assert meter.snapshot()["by_operation"] == {
+        "GetItem": 1, "Query": 3, "UpdateItem": 2, "TransactWriteItems": 2,
+    }  # fmt: skip
     meter.reset()
     assert deliver(emulator, ingest, raw) == OK  # a duplicate: reads the marker and the email
     assert meter.snapshot()["by_operation"] == {
-        "Query": 4, "UpdateItem": 1, "TransactWriteItems": 1, "GetItem": 2,
+        "GetItem": 3, "Query": 3, "UpdateItem": 1, "TransactWriteItems": 1,
     }  # fmt: skip
 
     url = f"/leads/{lead['id']}/linked-emails"

@@ -1,5 +1,6 @@
-"""Email capture rules without AWS: which tenant a message was dropped for, which objects an S3
-event names, the direction of a link, and the body of a hand-logged email."""
+"""Email capture rules without AWS: which drop-box addresses a message was sent to, and which of
+them a tenant's settings accept; which objects an S3 event names, the direction of a link, and the
+body of a hand-logged email."""
 
 from __future__ import annotations
 
@@ -8,12 +9,17 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from leads_shared.emails import dropbox_tenants, snippet_of
+from leads_shared import dropbox
+from leads_shared.dropbox import Recipient, recipients, refusal
+from leads_shared.emails import snippet_of
 from leads_shared.models.emails import EmailLink, LinkedEmailCreate
+from leads_shared.models.tenant import TenantSettings
 from leads_shared.s3_events import created_objects
+from leads_shared.tenants import dropbox_address, new_inbound_token
 
 DOMAIN = "inbound.example.com"
-DROPBOX = "leads+acme@inbound.example.com"
+TOKEN = "k3v9q2m8x7w4t6p1r5z0"
+DROPBOX = f"leads+acme.{TOKEN}@inbound.example.com"
 
 
 def raw(*headers: str) -> bytes:
@@ -21,21 +27,59 @@ def raw(*headers: str) -> bytes:
 
 
 @pytest.mark.parametrize(
-    ("headers", "tenants"),
+    ("headers", "found"),
     [
-        (["To: Leads <leads+acme@inbound.example.com>"], ["acme"]),
-        (["To: a@b.com", "Cc: x@y.com, LEADS+Acme.EU@Inbound.Example.com"], ["Acme.EU"]),  # id as written
+        ([f"To: Leads <{DROPBOX}>"], [("acme", TOKEN)]),
+        # the tenant id as written (ids are case-sensitive), the token in any case, read lower
+        (["To: a@b.com", f"Cc: x@y.com, LEADS+Acme.EU.{TOKEN.upper()}@Inbound.Example.com"],
+         [("Acme.EU", TOKEN)]),
         (["To: a@b.com", f"Received: from x by inbound-smtp with SMTP id 1 for {DROPBOX}; d"],
-         ["acme"]),  # a Bcc: only the delivery header names it
-        (["To: leads+acme@inbound.example.com, leads+globex@inbound.example.com"], ["acme", "globex"]),
-        (["To: leads+acme@inbound.example.com.evil.com"], []),  # a look-alike domain
-        (["To: leads+acme@other.example.com"], []),
-        (["To: sales+acme@inbound.example.com"], []),
-        (["To: leads+ac#me@inbound.example.com"], []),  # not a tenant id
+         [("acme", TOKEN)]),  # a Bcc: only the delivery header names it
+        ([f"To: {DROPBOX}, leads+globex.{'g' * 20}@inbound.example.com"],
+         [("acme", TOKEN), ("globex", "g" * 20)]),
+        ([f"To: {DROPBOX}", f"Cc: {DROPBOX}"], [("acme", TOKEN)]),  # once each
+        # the old form, without a token (refused by the tenant's settings, not here)
+        (["To: leads+acme@inbound.example.com"], [("acme", None)]),
+        (["To: leads+acme.eu@inbound.example.com"], [("acme.eu", None)]),  # "eu" is no token
+        ([f"To: {DROPBOX.replace('.com', '.com.evil.com')}"], []),  # a look-alike domain
+        ([f"To: leads+acme.{TOKEN}@other.example.com"], []),
+        ([f"To: sales+acme.{TOKEN}@inbound.example.com"], []),
+        ([f"To: myleads+acme.{TOKEN}@inbound.example.com"], []),  # inside a longer address
+        ([f"To: leads+ac#me.{TOKEN}@inbound.example.com"], []),  # not a tenant id
     ],
 )  # fmt: skip
-def test_the_drop_box_recipient_names_the_tenant(headers, tenants):
-    assert dropbox_tenants(raw("From: a@b.com", *headers), DOMAIN) == tenants
+def test_the_drop_box_recipients_name_the_tenant_and_the_token(headers, found):
+    assert recipients(raw("From: a@b.com", *headers), DOMAIN) == [Recipient(t, token) for t, token in found]
+
+
+def settings(tenant_id: str = "acme", token: str = TOKEN, retired: tuple[str, ...] = ()) -> TenantSettings:
+    now = "2026-01-01T00:00:00.000000Z"
+    return TenantSettings(
+        tenant_id=tenant_id, name=tenant_id, inbound_token=token,
+        retired_inbound_tokens=list(retired), created_at=now, updated_at=now,
+    )  # fmt: skip
+
+
+def test_only_the_tenants_current_token_opens_its_drop_box():
+    old = "a" * 20
+    current = settings(retired=(old,))
+    assert refusal(current, [TOKEN]) is None
+    assert refusal(current, [old, TOKEN]) is None  # one current address is enough
+    assert refusal(current, [old]) == dropbox.Refusal(dropbox.ROTATED, was_valid=True)
+    assert refusal(current, [None]) == dropbox.Refusal(dropbox.NO_TOKEN, was_valid=True)
+    assert refusal(current, ["b" * 20]) == dropbox.Refusal(dropbox.WRONG_TOKEN)
+    assert refusal(None, [TOKEN]) == dropbox.Refusal(dropbox.NO_ADDRESS)  # no settings: no address yet
+    # another tenant's current token is just a wrong one here
+    assert refusal(settings("globex", "c" * 20), [TOKEN]) == dropbox.Refusal(dropbox.WRONG_TOKEN)
+
+
+def test_a_new_token_is_20_lower_case_letters_and_digits_and_the_address_carries_it():
+    tokens = {new_inbound_token() for _ in range(200)}
+    assert len(tokens) == 200
+    assert all(len(t) == 20 and t.isascii() and t.isalnum() and t == t.lower() for t in tokens)
+    address = dropbox_address(settings(), DOMAIN)
+    assert address == DROPBOX
+    assert recipients(raw("From: a@b.com", f"To: {address}"), DOMAIN) == [Recipient("acme", TOKEN)]
 
 
 def test_created_objects_are_read_from_an_s3_event_with_keys_decoded():
@@ -93,9 +137,7 @@ def test_a_logged_email_takes_one_or_many_recipients_and_any_iso_time():
 
 def _with_verdicts(**verdicts: str) -> bytes:
     lines = [f"X-SES-{name}-Verdict: {value}" for name, value in verdicts.items()]
-    return (
-        "\r\n".join([*lines, "From: a@b.com", "To: leads+acme@in.example.com", "Subject: s", "", "hi"])
-    ).encode()
+    return ("\r\n".join([*lines, "From: a@b.com", f"To: {DROPBOX}", "Subject: s", "", "hi"])).encode()
 
 
 def test_ses_verdicts_refuse_viruses_spam_and_forged_senders():

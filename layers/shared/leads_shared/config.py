@@ -43,7 +43,8 @@ class Settings(BaseModel):
     dynamodb_read_timeout_seconds: float = 5
     # Lifetime of presigned upload and download URLs.
     url_expiry_seconds: int = 15 * 60
-    # The domain of the drop-box addresses, leads+<tenant_id>@<inbound_domain> (email ingest).
+    # The domain of the drop-box addresses, leads+<tenant_id>.<token>@<inbound_domain> (capture
+    # reads them; the API shows a tenant's).
     inbound_domain: str | None = None
 
 

@@ -8,21 +8,13 @@ with its leads, and refuses its tokens and new assignments.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
 
 from leads_shared.clock import utc_now
-from leads_shared.data.directory_store import (
-    DirectoryStore,
-    StageInUse,
-    Taken,
-    TeamMissing,
-    VersionConflict,
-)
+from leads_shared.data.directory_store import DirectoryStore, StageInUse, Taken, TeamMissing
 from leads_shared.errors import Conflict, NotFound, ValidationFailed
 from leads_shared.models.directory import DealStage, StageFields, Team, TeamFields, User, UserFields
+from leads_shared.versioning import without_lost_updates
 
-# How often a read-change-write is tried when a concurrent writer got there first.
-MAX_WRITE_ATTEMPTS = 8
 TAKEN = {
     "email": "The email has already been taken.",
     "external_id": "The external id has already been taken.",
@@ -36,17 +28,6 @@ DEFAULT_PIPELINE = (
     ("Closed Won", 100, "won"),
     ("Closed Lost", 0, "lost"),
 )
-
-T = TypeVar("T")
-
-
-def _retried(attempt: Callable[[], T], busy: str) -> T:
-    for _ in range(MAX_WRITE_ATTEMPTS):
-        try:
-            return attempt()
-        except VersionConflict:
-            continue
-    raise Conflict(busy)
 
 
 def _user_write(write: Callable[[], None]) -> None:
@@ -116,7 +97,7 @@ def change_user(
         _user_write(lambda: directory.replace_user(current, updated))
         return updated
 
-    return _retried(attempt, "The user is being changed by others. Please retry.")
+    return without_lost_updates(attempt, None, "user")
 
 
 def replace_user(
@@ -193,7 +174,7 @@ def change_team(
         directory.replace_team(current, updated)
         return updated
 
-    return _retried(attempt, "The team is being changed by others. Please retry.")
+    return without_lost_updates(attempt, None, "team")
 
 
 def rename_team(tenant_id: str, team_id: int, data: TeamFields, directory: DirectoryStore) -> Team:
@@ -212,7 +193,7 @@ def delete_team(tenant_id: str, team_id: int, directory: DirectoryStore) -> None
             raise Conflict(f"The team has {members} active member(s): move them to another team first.")
         directory.delete_team(team)
 
-    _retried(attempt, "The team is being changed by others. Please retry.")
+    without_lost_updates(attempt, None, "team")
 
 
 # ------------------------------------------------------------------ deal stages
@@ -251,7 +232,7 @@ def replace_stage(tenant_id: str, stage_id: int, data: StageFields, directory: D
         directory.replace_stage(current, updated)
         return updated
 
-    return _retried(attempt, "The deal stage is being changed by others. Please retry.")
+    return without_lost_updates(attempt, None, "deal stage")
 
 
 def delete_stage(tenant_id: str, stage_id: int, directory: DirectoryStore) -> None:
@@ -264,4 +245,4 @@ def delete_stage(tenant_id: str, stage_id: int, directory: DirectoryStore) -> No
         except StageInUse:
             raise Conflict("Deals are in this stage: it cannot be deleted.") from None
 
-    _retried(attempt, "The deal stage is being changed by others. Please retry.")
+    without_lost_updates(attempt, None, "deal stage")

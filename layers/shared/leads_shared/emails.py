@@ -1,36 +1,40 @@
 """Emails linked to leads: capture from the drop-box address, linking, and the lead's emails.
 
-Capture: a message sent (To, Cc or Bcc) to ``leads+<tenant_id>@<inbound domain>`` is stored by
-SES in the bucket; ``ingest_object`` reads it, finds the tenant from the drop-box recipient,
-stores the email once per Message-ID, and links it to every lead of the tenant whose email is
-on its From, To or Cc line. The direction of a link is ``inbound`` when the lead sent the email
-and ``outbound`` otherwise. An email that matches no lead is stored all the same (unmatched):
-when a lead with one of its addresses is created, or a lead's email changes to one of them,
-``link_captured`` links it (one LOOKUP Query, then one write per email).
+Capture: a message sent (To, Cc or Bcc) to a tenant's drop-box address,
+``leads+<tenant_id>.<inbound_token>@<inbound domain>`` (``dropbox``), is stored by SES in the
+bucket; ``ingest_object`` reads it, finds the tenants from the drop-box recipients, checks each
+one's token against its settings (one GetItem per tenant), stores the email once per Message-ID,
+and links it to every lead of the tenant whose email is on its From, To or Cc line. The direction
+of a link is ``inbound`` when the lead sent the email and ``outbound`` otherwise. An email that
+matches no lead is stored all the same (unmatched): when a lead with one of its addresses is
+created, or a lead's email changes to one of them, ``link_captured`` links it (one LOOKUP Query,
+then one write per email).
 
 What cannot be stored is recorded as rejected with its reason, and never raised: a message over
-10 MB, one the parser rejects, one without a drop-box recipient, one for an unknown tenant.
-Failures of the stores do raise, so that the queue delivers the message again.
+10 MB, one the parser rejects, one without a drop-box recipient, one whose drop-box address is
+not the tenant's current one (a rotated or wrong token, the old address without a token, a
+tenant without settings). Failures of the stores do raise, so that the queue delivers the
+message again.
 """
 
 from __future__ import annotations
 
 import email.policy
-import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
-from email.policy import compat32
 from typing import Literal
 
-from leads_shared.auth import TENANT_ID, Principal
+from leads_shared import dropbox
+from leads_shared.auth import Principal
 from leads_shared.clock import utc_now
 from leads_shared.data.activity_store import ChildConflict, LeadGone
 from leads_shared.data.blob_store import BlobStore, ObjectMissing, ObjectTooLarge
 from leads_shared.data.lead_store import LeadStore
 from leads_shared.data.mail_store import DuplicateMessage, EmailIdTaken, MailStore
 from leads_shared.data.record_store import RecordStore
+from leads_shared.data.tenant_store import TenantStore
 from leads_shared.errors import Conflict, NotFound
 from leads_shared.mail_parsing import (
     MAX_MESSAGE_BYTES,
@@ -59,9 +63,6 @@ MAX_STORED_ATTACHMENTS = 100
 MAX_BODY_BYTES = 300_000
 # Rejected-message records expire (DynamoDB TTL) after this long.
 REJECTED_RETENTION_S = 90 * 24 * 3600
-# Headers that may carry the drop-box address: the visible ones, and the envelope recipient
-# that a Bcc only leaves in the delivery headers (SES writes it in ``Received: ... for <...>``).
-_RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To", "X-Forwarded-To", "Received")
 
 
 @dataclass(frozen=True)
@@ -81,28 +82,10 @@ class Inbox:
     blobs: BlobStore
     mail: MailStore
     records: RecordStore
+    tenants: TenantStore
 
 
 # ------------------------------------------------------------------ capture
-def dropbox_pattern(inbound_domain: str) -> re.Pattern[str]:
-    """``leads+<tenant_id>@<inbound domain>``: the tenant id as written, the rest in any case."""
-    return re.compile(
-        rf"leads\+([A-Za-z0-9_.-]{{1,64}})@{re.escape(inbound_domain.strip())}(?![A-Za-z0-9.-])",
-        re.IGNORECASE,
-    )
-
-
-def dropbox_tenants(raw: bytes, inbound_domain: str) -> list[str]:
-    """The tenants whose drop-box address received the message, in order of appearance."""
-    headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
-    pattern = dropbox_pattern(inbound_domain)
-    found: dict[str, None] = {}
-    for name in _RECIPIENT_HEADERS:
-        for value in headers.get_all(name, []):
-            for tenant_id in pattern.findall(str(value)):
-                if TENANT_ID.fullmatch(tenant_id):
-                    found.setdefault(tenant_id, None)
-    return list(found)
 
 
 def _fit_body(text: str) -> str:
@@ -187,19 +170,23 @@ def ingest_object(bucket: str, key: str, size: int | None, inbox: Inbox) -> list
         return reject("The message is larger than 10 MB.")
     try:
         parsed = parse_message(raw)
-        tenants = dropbox_tenants(raw, inbox.inbound_domain)
+        tokens_of = dropbox.by_tenant(dropbox.recipients(raw, inbox.inbound_domain))
     except MessageRejected as rejected:
         return reject(rejected.reason)
     distrusted = ses_verdict_problem(raw)
     if distrusted:
         return reject(distrusted)
-    if not tenants:
-        return reject(f"No drop-box address (leads+<tenant>@{inbox.inbound_domain}) among the recipients.")
+    if not tokens_of:
+        form = dropbox.expected_form(inbox.inbound_domain)
+        return reject(f"No drop-box address ({form}) among the recipients.")
     results = []
-    for tenant_id in tenants:
-        if not inbox.mail.tenant_exists(tenant_id):
-            results.extend(reject("Unknown tenant.", tenant_id))
+    for tenant_id, tokens in tokens_of.items():
+        refused = dropbox.refusal(inbox.tenants.settings(tenant_id), tokens)
+        if refused and not (refused.was_valid and inbox.mail.has_message(tenant_id, parsed.message_id)):
+            results.extend(reject(refused.reason, tenant_id))
             continue
+        # (A refused address that was valid once may finish a message the tenant stored from
+        # it before: a redelivery after a rotation, which then is a duplicate.)
         results.append(_store(tenant_id, parsed, bucket, key, now, inbox))
     return results
 

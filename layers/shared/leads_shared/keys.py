@@ -18,6 +18,7 @@
   sequences (notes, tasks, contacts, companies, deals): ``PK=TENANT#<t>``, ``SK=SEQUENCES``.
 - user / team / deal stage: ``PK=TENANT#<t>``, ``SK=USER#<id>`` / ``TEAM#<id>`` / ``STAGE#<id>``;
   a user's email and subject markers ``USEREMAIL#<lower email>`` / ``EXTID#<sha256 of subject>``.
+- tenant settings (name, drop-box token, ...): ``PK=TENANT#<t>``, ``SK=SETTINGS``.
 - email (captured or logged): ``PK=TENANT#<t>#MAIL#<id>``, ``SK=MAIL``; one participant item
   per From/To/Cc address of a captured email, ``PK=TENANT#<t>#MAILTO#<lower address>``,
   ``SK=MAIL#<id>`` (the emails captured for an address: one base-table Query, consistent, and
@@ -336,6 +337,16 @@ class DirectoryKeys:
     @classmethod
     def pipeline(cls, tenant_id: str) -> dict[str, str]:
         return {"PK": tenant_pk(tenant_id), "SK": cls.PIPELINE_SK}
+
+
+class TenantKeys:
+    """The tenant's settings: one item in the tenant's own partition."""
+
+    SETTINGS = "SETTINGS"
+
+    @classmethod
+    def settings(cls, tenant_id: str) -> dict[str, str]:
+        return {"PK": tenant_pk(tenant_id), "SK": cls.SETTINGS}
 
 
 class MailKeys:

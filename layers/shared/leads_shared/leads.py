@@ -6,8 +6,7 @@ another tenant is simply not found.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from leads_shared.auth import Principal
 from leads_shared.clock import utc_now
@@ -20,17 +19,7 @@ from leads_shared.models.activities import Note
 from leads_shared.models.directory import User
 from leads_shared.models.leads import Lead, LeadCreate, LeadUpdate
 from leads_shared.observability import logger
-
-# How often a write is retried when a concurrent writer got there first.
-MAX_WRITE_ATTEMPTS = 8
-
-
-def matches_etag(if_match: str | None, lead: Lead) -> bool:
-    """``If-Match`` absent, ``*``, or one of its entity tags equal to the lead's (weak or strong)."""
-    if if_match is None:
-        return True
-    tags = [tag.strip().removeprefix("W/") for tag in if_match.split(",")]
-    return "*" in tags or lead.etag in tags
+from leads_shared.versioning import matches_etag, without_lost_updates
 
 
 def _link_captured_emails(lead: Lead, store: LeadStore) -> None:
@@ -101,22 +90,6 @@ def apply_changes(current: Lead, changes: dict[str, Any], user: User | None, now
         elif current.status == "disqualified":
             updated.disqualified_reason = updated.disqualified_at = None
     return updated
-
-
-T = TypeVar("T")
-
-
-def without_lost_updates(attempt: Callable[[], T], if_match: str | None) -> T:
-    """Run a read-check-write ``attempt`` until its conditional write holds. When the lead changed
-    between the read and the write: with ``If-Match`` that is a 412 (the client's version is
-    gone); without, the attempt is made again on the fresh lead."""
-    for _ in range(MAX_WRITE_ATTEMPTS):
-        try:
-            return attempt()
-        except VersionConflict:
-            if if_match is not None:
-                raise PreconditionFailed() from None
-    raise Conflict("The lead is being changed by others. Please retry.")
 
 
 def current_or_404(lead: Lead | None, if_match: str | None) -> Lead:

@@ -9,13 +9,9 @@ from typing import Any
 from leads_shared.data import sequences
 from leads_shared.data.dynamo import TableStore, av, query_pages, store_errors, stored_values, to_item
 from leads_shared.data.sequences import IdTaken
-from leads_shared.data.writes import ConditionFailed, transient_retries
+from leads_shared.data.writes import ConditionFailed, VersionConflict, transient_retries
 from leads_shared.keys import DirectoryKeys, tenant_pk
 from leads_shared.models.directory import DealStage, Team, User
-
-
-class VersionConflict(Exception):
-    """The record changed since it was read."""
 
 
 class Taken(Exception):

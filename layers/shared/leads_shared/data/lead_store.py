@@ -25,7 +25,7 @@ from leads_shared.data.dynamo import (
     stored_values,
     to_item,
 )
-from leads_shared.data.writes import ConditionFailed, transient_retries
+from leads_shared.data.writes import ConditionFailed, VersionConflict, transient_retries
 from leads_shared.keys import (
     KEY_ATTRIBUTES,
     DirectoryKeys,
@@ -46,10 +46,6 @@ PAGE_ITEMS = 5000
 
 class SequenceTaken(Exception):
     """Another writer took the id first: take another one."""
-
-
-class VersionConflict(Exception):
-    """The lead changed (or vanished) between read and write."""
 
 
 class IdTaken(Exception):

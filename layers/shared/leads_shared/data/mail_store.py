@@ -19,7 +19,7 @@ from leads_shared.data.dynamo import (
 )
 from leads_shared.data.writes import ConditionFailed, transient_retries
 from leads_shared.errors import StoreFailure
-from leads_shared.keys import EmailLookup, LeadKeys, MailKeys, tenant_pk
+from leads_shared.keys import EmailLookup, LeadKeys, MailKeys
 from leads_shared.models.emails import EmailLink, StoredEmail
 
 
@@ -58,17 +58,9 @@ def participant_to_item(email: StoredEmail, address: str) -> dict[str, Any]:
 
 class MailStore(ActivityStore):
     # ------------------------------------------------------------------ reads
-    def tenant_exists(self, tenant_id: str) -> bool:
-        """Whether the tenant has anything (users, counters) under its own partition."""
-        with store_errors():
-            response = self.client.query(
-                TableName=self.table,
-                KeyConditionExpression="PK = :pk",
-                ExpressionAttributeValues={":pk": av(tenant_pk(tenant_id))},
-                ProjectionExpression="PK",
-                Limit=1,
-            )
-        return bool(response.get("Items"))
+    def has_message(self, tenant_id: str, message_id: str) -> bool:
+        """Whether the tenant stored an email with this Message-ID already (its marker)."""
+        return self.get_values(MailKeys.message_marker(tenant_id, message_id)) is not None
 
     def lead_ids_with_email(self, tenant_id: str, address: str) -> list[int]:
         """Ids of the tenant's leads whose email is ``address`` (any case): one LOOKUP Query

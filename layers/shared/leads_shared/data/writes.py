@@ -19,6 +19,10 @@ THROTTLED_REASONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded
 BUSY = "The service is busy. Please retry shortly."
 
 
+class VersionConflict(Exception):
+    """The item changed (or vanished) between read and write: its ``version`` condition failed."""
+
+
 class ConditionFailed(Exception):
     """A condition of the write did not hold (the caller says what that means). ``reasons``: the
     per-item cancellation codes of a transaction, in the order of its items (empty otherwise)."""

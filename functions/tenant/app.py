@@ -1,0 +1,105 @@
+"""The caller's tenant: its settings and its drop-box address (admins only). Routes only; the
+rules live in the layer (``tenants``)."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from leads_shared import tenants
+from leads_shared.api import (
+    BODY_ERRORS,
+    admin_only,
+    caller,
+    cors,
+    require_object_body,
+    responses,
+    use_api_conventions,
+)
+from leads_shared.config import get_settings
+from leads_shared.data import get_tenant_store
+from leads_shared.models.common import BlankMeans
+from leads_shared.models.tenant import InboundAddressRotation, TenantOut, TenantSettings, TenantUpdate
+from leads_shared.observability import logger, metrics, tracer
+
+app = APIGatewayRestResolver(enable_validation=True, cors=cors())
+use_api_conventions(app)
+TAGS = ["Tenant"]
+
+IfMatch = Annotated[
+    str | None,
+    BlankMeans(None),
+    Header(alias="If-Match", description="The settings' ETag: the write fails with 412 if they changed."),
+]
+
+
+def _tenant_response(settings: TenantSettings) -> Response[TenantOut]:
+    return Response(
+        status_code=200,
+        content_type=content_types.APPLICATION_JSON,
+        body=tenants.described(settings, get_settings().inbound_domain),
+        headers={"ETag": settings.etag},
+    )
+
+
+@app.get(
+    "/tenant",
+    summary="Get the tenant's settings",
+    tags=TAGS,
+    description="Admin only. The caller's tenant with its drop-box address (made with their defaults "
+    "on first use: the name is the tenant id, the currency USD).",
+    responses=responses((200, TenantOut, "The settings (ETag: their version)."), 403),
+    middlewares=[admin_only],
+)
+@tracer.capture_method
+def get_tenant() -> Response[TenantOut]:
+    return _tenant_response(tenants.settings_of(caller(app).tenant_id, get_tenant_store()))
+
+
+@app.put(
+    "/tenant",
+    summary="Update the tenant's settings",
+    tags=TAGS,
+    description="Admin only. Fields left out keep their value; the drop-box address changes only "
+    "through `POST /tenant/inbound-address`.",
+    responses=responses(
+        (200, TenantOut, "The updated settings (ETag: their new version)."), *BODY_ERRORS, 403, 409, 412
+    ),
+    middlewares=[admin_only],
+)
+@tracer.capture_method
+def update_tenant(body: Annotated[TenantUpdate, Body()], if_match: IfMatch = None) -> Response[TenantOut]:
+    require_object_body(app)  # every field is optional: Powertools reads some arrays as objects
+    settings = tenants.update_settings(caller(app), body, get_tenant_store(), if_match=if_match)
+    return _tenant_response(settings)
+
+
+@app.post(
+    "/tenant/inbound-address",
+    summary="Rotate the drop-box address",
+    tags=TAGS,
+    description="Admin only. Gives the tenant a new drop-box address at once: mail sent to the old "
+    "one from then on is not linked (it is recorded as rejected, `rotated`). No fields: the body "
+    "may be left out.",
+    responses=responses((200, TenantOut, "The settings with the new address."), *BODY_ERRORS, 403, 409),
+    middlewares=[admin_only],
+)
+@tracer.capture_method
+def rotate_inbound_address(
+    body: Annotated[InboundAddressRotation | None, Body()] = None,
+) -> Response[TenantOut]:
+    require_object_body(app)
+    principal = caller(app)
+    settings = tenants.rotate_inbound_token(principal, get_tenant_store())
+    logger.info("drop-box address rotated", extra={"tenant_id": principal.tenant_id})
+    metrics.add_metric(name="InboundAddressRotated", unit="Count", value=1)
+    return _tenant_response(settings)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)
