@@ -1,5 +1,5 @@
 """The rename rule on its own: which stream records are renames, which name is written, and when
-it stops (stores are small fakes; tests/integration/test_directory_sync.py runs it on DynamoDB)."""
+it stops (stores are small fakes; tests/integration/test_directory_sync.py runs it on the emulator)."""
 
 from __future__ import annotations
 

@@ -8,6 +8,28 @@ from typing import Any
 import pytest
 
 from tests.devstack.event_filter import FilterPatternError, check_pattern, matches, passes
+from tests.devstack.template import Template
+
+
+def stream_record(
+    event_name: str = "MODIFY", entity: str | None = "user", **new_image: Any
+) -> dict[str, Any]:
+    image = {"PK": {"S": "TENANT#acme"}, **{k: {"S": v} for k, v in new_image.items()}}
+    if entity is not None:
+        image["entity"] = {"S": entity}
+    return {"eventName": event_name, "eventSource": "aws:dynamodb", "dynamodb": {"NewImage": image}}
+
+
+def test_the_templates_own_pattern_lets_only_modified_user_items_through() -> None:
+    (source,) = Template.load().stream_sources()
+    patterns = source.filter_patterns
+
+    assert passes(patterns, stream_record("MODIFY", "user", name="Robert"))
+    assert not passes(patterns, stream_record("INSERT", "user"))
+    assert not passes(patterns, stream_record("REMOVE", "user"))
+    assert not passes(patterns, stream_record("MODIFY", "lead"))
+    assert not passes(patterns, stream_record("MODIFY", None))  # no entity at all
+    assert not passes(patterns, {"eventName": "MODIFY", "dynamodb": {}})  # keys only: no image
 
 
 def test_literals_match_by_json_type_and_value() -> None:

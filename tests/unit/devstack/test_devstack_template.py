@@ -233,6 +233,17 @@ def test_stream_sources_come_from_dynamodb_events() -> None:
     assert stream_template(Enabled=False).stream_sources() == []
 
 
+def test_the_templates_directory_sync_reads_the_leads_tables_stream() -> None:
+    (source,) = Template.load().stream_sources()
+    assert (source.function_id, source.table_id, source.starting_position) == (
+        "DirectorySyncFunction",
+        "LeadsTable",
+        "LATEST",
+    )
+    assert source.on_failure_queue_id == "DirectorySyncDeadLetterQueue"
+    assert source.maximum_retry_attempts >= 0 and source.bisect_batch_on_function_error
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
