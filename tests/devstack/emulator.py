@@ -5,9 +5,12 @@ Moto keeps its state per process: starting an emulator resets that state, so run
 
 from __future__ import annotations
 
+import collections
 import copy
 import json
+import logging
 import threading
+import time
 import types
 from dataclasses import dataclass
 from typing import Any
@@ -16,12 +19,16 @@ import boto3
 import moto.dynamodb.models as moto_dynamodb
 import requests
 from moto.dynamodb.models import DynamoDBBackend
-from moto.dynamodb.models.table import Table
+from moto.dynamodb.models.dynamo_type import Item
+from moto.dynamodb.models.table import StreamShard, Table
+from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
 from tests.devstack.template import REGION, LocalResource, Template, TemplateError
+
+logger = logging.getLogger(__name__)
 
 TABLE = "AWS::DynamoDB::Table"
 BUCKET = "AWS::S3::Bucket"
@@ -44,6 +51,10 @@ _QUEUE_ATTRIBUTES = (
     "FifoQueue",
     "ContentBasedDeduplication",
 )
+# A table stream keeps its last records and its shard iterators this long here (DynamoDB: 24 hours
+# of records, iterators valid 15 minutes); moto keeps both forever.
+STREAM_RECORDS_KEPT = 10_000
+SHARD_ITERATOR_LIFETIME_S = 15 * 60
 
 
 @dataclass
@@ -89,7 +100,8 @@ class _AtomicDynamoDB:
         self._lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+        # DynamoDB, and its streams (which read the same tables' records).
+        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith(("DynamoDB_", "DynamoDBStreams_")):
             return self._app(environ, start_response)
         with self._lock:
             # Consume the whole response inside the lock: the request is applied by then.
@@ -111,7 +123,7 @@ def _snapshot_only_touched_items() -> None:
     original = DynamoDBBackend.transact_write_items
 
     def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
-        touched: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = []
+        touched: list[tuple[str, dict[str, Any], Item | None]] = []
         for entry in transact_items:
             try:
                 (operation,) = entry.values()
@@ -122,25 +134,93 @@ def _snapshot_only_touched_items() -> None:
             except (KeyError, ValueError, TypeError):
                 continue  # malformed: moto refuses it before writing anything
             before = self.get_item(operation["TableName"], key)
-            touched.append(
-                (
-                    operation["TableName"],
-                    key,
-                    copy.deepcopy(before.to_json()["Attributes"]) if before else None,
-                )
-            )
+            touched.append((operation["TableName"], key, copy.deepcopy(before)))
+        # DynamoDB streams what a transaction wrote once it committed, and nothing of a cancelled
+        # one; moto would stream each write as it goes, and then the rollback's writes.
+        shards = {name: table.stream_shard for name, table in self.tables.items() if table.stream_shard}
+        for name in shards:
+            self.tables[name].stream_shard = None
         try:
             original(self, transact_items)
         except Exception:
-            for table_name, key, attributes in reversed(touched):
-                if attributes is None:
+            for table_name, key, before_item in reversed(touched):
+                if before_item is None:
                     self.delete_item(table_name, key)
                 else:
-                    self.put_item(table_name, attributes)
+                    self.put_item(table_name, before_item.to_json()["Attributes"])
             raise
+        finally:
+            for name, shard in shards.items():
+                self.tables[name].stream_shard = shard
+        for table_name, key, before_item in touched:
+            if table_name in shards:
+                shards[table_name].add(before_item, self.get_item(table_name, key))
 
     transact_write_items._touched_items_only = True  # type: ignore[attr-defined]
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+def _streams_as_dynamodb_keeps_them() -> None:
+    """Where moto's table streams differ from DynamoDB's in ways the local stack would notice:
+
+    - a write that changes nothing (the same item put again, a condition check) makes no record;
+    - a shard keeps its last STREAM_RECORDS_KEPT records (a reader further behind resumes at the
+      oldest one kept, as a reader behind DynamoDB's 24 hours does), and a shard iterator is
+      forgotten after 15 minutes: moto keeps every record and every iterator (a poller takes one
+      per read) for as long as it runs, so a long `make dev` or a big import grew without bound.
+
+    Transactions stream only once committed: see `_snapshot_only_touched_items`."""
+    if getattr(StreamShard.add, "_as_dynamodb", False):
+        return
+    original_add, original_get = StreamShard.add, StreamShard.get
+
+    def add(self: StreamShard, old: Item | None, new: Item | None) -> None:
+        if old is None and new is None:
+            return
+        if old is not None and new is not None and old.to_json() == new.to_json():
+            return
+        original_add(self, old, new)
+        excess = len(self.items) - STREAM_RECORDS_KEPT
+        if excess > 0:  # sequence numbers are the position in items after the starting number
+            del self.items[:excess]
+            self.starting_sequence_number += excess
+
+    def get(self: StreamShard, start: int, quantity: int) -> list[dict[str, Any]]:
+        if start < self.starting_sequence_number:
+            logger.warning(
+                "a reader of %s's stream fell more than %d records behind: resuming at the oldest kept",
+                self.table.name,
+                STREAM_RECORDS_KEPT,
+            )
+            start = self.starting_sequence_number
+        records: list[dict[str, Any]] = original_get(self, start, quantity)
+        return records
+
+    original_get_shard_iterator = DynamoDBStreamsBackend.get_shard_iterator
+    original_get_records = DynamoDBStreamsBackend.get_records
+
+    def forget_old_iterators(backend: DynamoDBStreamsBackend, issued_arn: str) -> None:
+        issued = backend.__dict__.setdefault("_issued_iterators", collections.deque())
+        now = time.monotonic()
+        issued.append((now, issued_arn))
+        while issued and now - issued[0][0] > SHARD_ITERATOR_LIFETIME_S:
+            backend.shard_iterators.pop(issued.popleft()[1], None)
+
+    def get_shard_iterator(self: DynamoDBStreamsBackend, *args: Any, **kwargs: Any) -> Any:
+        iterator = original_get_shard_iterator(self, *args, **kwargs)
+        forget_old_iterators(self, iterator.arn)
+        return iterator
+
+    def get_records(self: DynamoDBStreamsBackend, iterator_arn: str, limit: int) -> dict[str, Any]:
+        result: dict[str, Any] = original_get_records(self, iterator_arn, limit)
+        forget_old_iterators(self, result["NextShardIterator"])
+        return result
+
+    add._as_dynamodb = True  # type: ignore[attr-defined]
+    StreamShard.add = add  # type: ignore[method-assign]
+    StreamShard.get = get  # type: ignore[method-assign]
+    DynamoDBStreamsBackend.get_shard_iterator = get_shard_iterator  # type: ignore[method-assign]
+    DynamoDBStreamsBackend.get_records = get_records  # type: ignore[method-assign]
 
 
 class _EmulatorServer(ThreadedMotoServer):
@@ -156,6 +236,7 @@ class _EmulatorServer(ThreadedMotoServer):
 def start_emulator(template: Template) -> Emulator:
     """Start moto on 127.0.0.1 (a free port) and create the template's tables, buckets and queues."""
     _snapshot_only_touched_items()
+    _streams_as_dynamodb_keeps_them()
     server = _EmulatorServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

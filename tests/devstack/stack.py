@@ -1,4 +1,4 @@
-"""The whole local stack in one process: emulator and resources, environment, seed data, gateway, poller."""
+"""The whole local stack in one process: emulator and resources, environment, seed data, gateway, pollers."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from tests.devstack.emulator import Emulator, start_emulator
 from tests.devstack.gateway import LocalGateway
 from tests.devstack.poller import SqsPoller
 from tests.devstack.runtime import LambdaFunction
+from tests.devstack.stream_poller import StreamPoller
 from tests.devstack.template import TEMPLATE_PATH, Template
 
 logger = logging.getLogger("tests.devstack.access")
@@ -45,7 +46,7 @@ class LocalStack:
         return self.emulator.endpoint_url
 
     def stop(self) -> None:
-        """Stop the poller, the server and the emulator; restore os.environ."""
+        """Stop the pollers, the server and the emulator; restore os.environ."""
         self._resources.close()
 
 
@@ -128,6 +129,11 @@ def start_local_stack(
         poller = SqsPoller(emulator, template.sqs_sources(), functions)
         poller.start()
         resources.callback(poller.stop)
+        # After the seed: its writes are behind a LATEST starting position, so they are not
+        # replayed into the stream-fed functions (as on AWS, where the mapping starts after them).
+        stream_poller = StreamPoller(emulator, template.stream_sources(), functions)
+        stream_poller.start()
+        resources.callback(stream_poller.stop)
     except BaseException:
         resources.close()
         raise

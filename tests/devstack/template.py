@@ -7,6 +7,7 @@ defaults (or overrides), conditions and the local names/ARNs/URLs of the templat
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from tests.devstack.event_filter import FilterPatternError, check_pattern
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = REPO_ROOT / "template.yaml"
@@ -152,6 +155,20 @@ class SqsEventSource:
     report_batch_item_failures: bool
 
 
+@dataclass(frozen=True)
+class StreamEventSource:
+    """A `Type: DynamoDB` event: the function reads its table's stream."""
+
+    function_id: str
+    table_id: str
+    starting_position: str  # LATEST or TRIM_HORIZON
+    batch_size: int
+    maximum_retry_attempts: int  # -1: until the record leaves the stream
+    bisect_batch_on_function_error: bool
+    on_failure_queue_id: str | None  # DestinationConfig.OnFailure (an SQS queue of the template)
+    filter_patterns: tuple[dict[str, Any], ...]  # FilterCriteria (parsed); none: every record
+
+
 _ARN_FORMATS = {
     "AWS::DynamoDB::Table": "arn:aws:dynamodb:{region}:{account}:table/{name}",
     "AWS::S3::Bucket": "arn:aws:s3:::{name}",
@@ -171,6 +188,9 @@ _NAME_PROPERTIES = {
     "AWS::Logs::LogGroup": "LogGroupName",
 }
 _SUB_VARIABLE = re.compile(r"\$\{([^}]+)\}")
+# Event source mapping settings whose behaviour the local stream poller does not reproduce: a
+# template using them fails at start rather than behaving differently from AWS.
+_UNSUPPORTED_STREAM_PROPERTIES = frozenset({"FunctionResponseTypes", "TumblingWindowInSeconds"})
 
 
 def _merge_globals(defaults: Any, own: Any) -> Any:
@@ -442,3 +462,76 @@ class Template:
                 )
             )
         return sources
+
+    # -------------------------------------------------------------------------- DynamoDB streams
+    def stream_sources(self) -> list[StreamEventSource]:
+        sources = []
+        for function_id, event in self._events("DynamoDB"):
+            if event.get("Enabled", True) is False:
+                continue
+            unsupported = _UNSUPPORTED_STREAM_PROPERTIES.intersection(event)
+            if unsupported:
+                raise TemplateError(f"{function_id}: the local stack does not support {sorted(unsupported)}")
+            table_id = self._get_att_target(event.get("Stream"), "StreamArn")
+            if table_id is None or self.resources.get(table_id, {}).get("Type") != "AWS::DynamoDB::Table":
+                raise TemplateError(f"{function_id}: DynamoDB event Stream must be !GetAtt <Table>.StreamArn")
+            position = str(self.resolve(event.get("StartingPosition", "")))
+            if position not in ("LATEST", "TRIM_HORIZON"):
+                raise TemplateError(f"{function_id}: StartingPosition must be LATEST or TRIM_HORIZON")
+            sources.append(
+                StreamEventSource(
+                    function_id=function_id,
+                    table_id=table_id,
+                    starting_position=position,
+                    batch_size=int(self.resolve(event.get("BatchSize", 100))),
+                    maximum_retry_attempts=int(self.resolve(event.get("MaximumRetryAttempts", -1))),
+                    bisect_batch_on_function_error=bool(
+                        self.resolve(event.get("BisectBatchOnFunctionError", False))
+                    ),
+                    on_failure_queue_id=self._on_failure_queue(function_id, event),
+                    filter_patterns=self._filter_patterns(function_id, event),
+                )
+            )
+        return sources
+
+    @staticmethod
+    def _get_att_target(value: Any, attribute: str) -> str | None:
+        """The logical id in `!GetAtt <id>.<attribute>`, else None."""
+        if not (isinstance(value, dict) and set(value) == {"Fn::GetAtt"}):
+            return None
+        target = value["Fn::GetAtt"]
+        logical_id, name = target.split(".", 1) if isinstance(target, str) else target
+        return str(logical_id) if name == attribute else None
+
+    def _on_failure_queue(self, function_id: str, event: dict[str, Any]) -> str | None:
+        on_failure = (event.get("DestinationConfig") or {}).get("OnFailure")
+        if not on_failure:
+            return None
+        queue_id = self._get_att_target(on_failure.get("Destination"), "Arn")
+        if (
+            on_failure.get("Type", "SQS") != "SQS"
+            or queue_id is None
+            or self.resources.get(queue_id, {}).get("Type") != "AWS::SQS::Queue"
+        ):
+            raise TemplateError(
+                f"{function_id}: locally, an OnFailure destination must be Type: SQS with "
+                "Destination: !GetAtt <Queue>.Arn"
+            )
+        return queue_id
+
+    def _filter_patterns(self, function_id: str, event: dict[str, Any]) -> tuple[dict[str, Any], ...]:
+        patterns = []
+        for entry in (event.get("FilterCriteria") or {}).get("Filters") or []:
+            text = self.resolve(entry.get("Pattern"))
+            try:
+                pattern = json.loads(text) if isinstance(text, str) else None
+            except json.JSONDecodeError as exc:
+                raise TemplateError(f"{function_id}: a FilterCriteria Pattern is not JSON: {exc}") from exc
+            if not isinstance(pattern, dict):
+                raise TemplateError(f"{function_id}: a FilterCriteria Pattern must be a JSON object string")
+            try:
+                check_pattern(pattern)
+            except FilterPatternError as exc:
+                raise TemplateError(f"{function_id}: {exc}") from exc
+            patterns.append(pattern)
+        return tuple(patterns)

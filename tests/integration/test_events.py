@@ -1,7 +1,8 @@
 """The sample events in `events/` stay valid: each one, run through the handler of the function its
 route belongs to (against the emulator, with the demo data), gets a successful answer; the
 events of the fallback routes (`ANY`: a method or path the API does not have) get 405 / 404.
-SQS events go to the function their queue feeds, and none of their messages may fail."""
+SQS events go to the function their queue feeds, and none of their messages may fail; DynamoDB
+stream events go to the function the table's stream feeds, which must not raise."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from leads_shared.data.dynamo import meter
 from leads_shared.observability import logger
 from tests.devstack.emulator import Emulator
 from tests.devstack.runtime import LambdaFunction
@@ -19,8 +21,17 @@ from tests.devstack.template import REPO_ROOT, ApiRoute, Template
 
 EVENTS_DIR = REPO_ROOT / "events"
 EVENT_FILES = sorted(EVENTS_DIR.rglob("*.json"))
-SQS_EVENT_FILES = [path for path in EVENT_FILES if "Records" in json.loads(path.read_text(encoding="utf-8"))]
-API_EVENT_FILES = [path for path in EVENT_FILES if path not in SQS_EVENT_FILES]
+
+
+def event_source(path: Path) -> str | None:
+    """`aws:sqs`, `aws:dynamodb` (a stream): the source of a Records event; None for API events."""
+    records = json.loads(path.read_text(encoding="utf-8")).get("Records")
+    return str(records[0]["eventSource"]) if records else None
+
+
+SQS_EVENT_FILES = [path for path in EVENT_FILES if event_source(path) == "aws:sqs"]
+STREAM_EVENT_FILES = [path for path in EVENT_FILES if event_source(path) == "aws:dynamodb"]
+API_EVENT_FILES = [path for path in EVENT_FILES if event_source(path) is None]
 HTML_ROUTES = {("/docs", "GET")}  # Swagger UI
 CSV_ROUTES = {("/leads/template", "GET")}  # every other route answers JSON
 
@@ -75,6 +86,21 @@ def test_every_queue_fed_function_has_a_sample_event(emulator: Emulator) -> None
     )
 
 
+def stream_table(record: dict[str, Any]) -> str:
+    """The table whose stream a record comes from (arn:...:table/<name>/stream/<label>)."""
+    return str(record["eventSourceARN"].split(":table/", 1)[1].split("/", 1)[0])
+
+
+def test_every_stream_fed_function_has_a_sample_event(emulator: Emulator) -> None:
+    sources = {
+        source.function_id: emulator.resources[source.table_id].name
+        for source in emulator.template.stream_sources()
+    }
+    covered = {stream_table(record) for path in STREAM_EVENT_FILES for record in load_event(path)["Records"]}
+    missing = sorted(function_id for function_id, table in sources.items() if table not in covered)
+    assert not missing, f"stream-fed functions without a sample event under events/: {missing}"
+
+
 @pytest.fixture
 def info_logs() -> Iterator[None]:
     """The log level the workers run at on Lambda (INFO; the suite runs at WARNING): a log line
@@ -102,6 +128,26 @@ def test_sample_sqs_event_is_processed_without_failures(
     response = functions[function_id].invoke(event)
 
     assert response == {"batchItemFailures": []}
+
+
+@pytest.mark.parametrize("path", STREAM_EVENT_FILES, ids=lambda p: str(p.relative_to(EVENTS_DIR)))
+def test_sample_stream_event_is_processed(
+    path: Path, emulator: Emulator, demo_data: None, functions: dict[str, LambdaFunction], info_logs: None
+) -> None:
+    """The handler takes it without raising (a raise fails the batch: the stream delivers it again).
+    The directory sync writes a user's *current* name, so against the demo data (where the
+    sample's user has the name it had) it reads the user and their leads, and writes nothing."""
+    event = load_event(path)
+    (function_id,) = [
+        source.function_id
+        for source in emulator.template.stream_sources()
+        if emulator.resources[source.table_id].name == stream_table(event["Records"][0])
+    ]
+    meter.reset()
+
+    assert functions[function_id].invoke(event) is None
+    if function_id == "DirectorySyncFunction":  # the user and their leads read, nothing written
+        assert meter.snapshot()["by_operation"] == {"GetItem": 1, "Query": 1}
 
 
 @pytest.mark.parametrize("path", API_EVENT_FILES, ids=lambda p: str(p.relative_to(EVENTS_DIR)))

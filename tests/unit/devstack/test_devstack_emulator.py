@@ -10,6 +10,7 @@ import pytest
 import requests
 from botocore.config import Config
 
+from tests.devstack import emulator as emulator_module
 from tests.devstack.emulator import Emulator, start_emulator
 from tests.devstack.template import Template, load_template
 
@@ -167,3 +168,86 @@ def test_a_cancelled_transaction_leaves_every_item_as_it_was(emulator: Emulator)
         )  # fmt: skip
     items = dynamodb.scan(TableName=table)["Items"]
     assert items == [{"PK": {"S": "a"}, "SK": {"S": "x"}, "n": {"N": "1"}}]
+
+
+STREAM_TABLE = """\
+    Resources:
+      Items:
+        Type: AWS::DynamoDB::Table
+        Properties:
+          BillingMode: PAY_PER_REQUEST
+          AttributeDefinitions: [{AttributeName: PK, AttributeType: S}]
+          KeySchema: [{AttributeName: PK, KeyType: HASH}]
+          StreamSpecification: {StreamViewType: NEW_AND_OLD_IMAGES}
+    """
+
+
+@pytest.fixture
+def streamed(write_project: WriteProject) -> Iterator[Emulator]:
+    started = start_emulator(Template.load(write_project(STREAM_TABLE, {})))
+    yield started
+    started.stop()
+
+
+def _stream_events(emulator: Emulator, shard_iterator_type: str = "TRIM_HORIZON") -> list[tuple[str, str]]:
+    """(event name, PK) of the table's stream records, from the start."""
+    table = emulator.resources["Items"].name
+    arn = emulator.client("dynamodb").describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    streams = emulator.client("dynamodbstreams")
+    (shard,) = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+    iterator = streams.get_shard_iterator(
+        StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType=shard_iterator_type
+    )["ShardIterator"]
+    records = streams.get_records(ShardIterator=iterator, Limit=1000)["Records"]
+    return [(record["eventName"], record["dynamodb"]["Keys"]["PK"]["S"]) for record in records]
+
+
+def test_the_stream_has_a_record_per_change_and_none_for_a_cancelled_transaction(streamed: Emulator) -> None:
+    """As DynamoDB: a write that changes nothing makes no record; a transaction makes its records
+    once committed, one per item it changed, and none when cancelled (moto alone streams its
+    writes as it goes, then the rollback's)."""
+    dynamodb = streamed.client("dynamodb")
+    table = streamed.resources["Items"].name
+    item = {"PK": {"S": "a"}, "n": {"N": "1"}}
+    dynamodb.put_item(TableName=table, Item=item)
+    dynamodb.put_item(TableName=table, Item=item)  # the same again: nothing changed
+    dynamodb.put_item(TableName=table, Item={"PK": {"S": "z"}})
+    with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": table, "Item": {"PK": {"S": "b"}}}},
+                {"Update": {"TableName": table, "Key": {"PK": {"S": "a"}}, "UpdateExpression": "SET n = :two",
+                            "ExpressionAttributeValues": {":two": {"N": "2"}}}},
+                {"ConditionCheck": {"TableName": table, "Key": {"PK": {"S": "c"}},
+                                    "ConditionExpression": "attribute_exists(PK)"}},
+            ]
+        )  # fmt: skip
+    dynamodb.transact_write_items(
+        TransactItems=[
+            {"Put": {"TableName": table, "Item": {"PK": {"S": "b"}}}},
+            {"Update": {"TableName": table, "Key": {"PK": {"S": "a"}}, "UpdateExpression": "SET n = :two",
+                        "ExpressionAttributeValues": {":two": {"N": "2"}}}},
+            {"ConditionCheck": {"TableName": table, "Key": {"PK": {"S": "z"}},
+                                "ConditionExpression": "attribute_exists(PK)"}},
+        ]
+    )  # fmt: skip
+    dynamodb.delete_item(TableName=table, Key={"PK": {"S": "b"}})
+
+    assert _stream_events(streamed) == [
+        ("INSERT", "a"),
+        ("INSERT", "z"),
+        ("INSERT", "b"),
+        ("MODIFY", "a"),
+        ("REMOVE", "b"),
+    ]
+
+
+def test_a_stream_keeps_its_last_records(streamed: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(emulator_module, "STREAM_RECORDS_KEPT", 3)
+    dynamodb = streamed.client("dynamodb")
+    table = streamed.resources["Items"].name
+    for key in "abcde":
+        dynamodb.put_item(TableName=table, Item={"PK": {"S": key}})
+
+    assert _stream_events(streamed) == [("INSERT", "c"), ("INSERT", "d"), ("INSERT", "e")]
+    assert _stream_events(streamed, "LATEST") == []

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -9,6 +10,7 @@ from tests.devstack.template import (
     ACCOUNT_ID,
     REGION,
     TEMPLATE_PATH,
+    StreamEventSource,
     Template,
     TemplateError,
     load_template,
@@ -161,3 +163,104 @@ def test_api_stage_comes_from_the_api_stage_name() -> None:
 )
 def test_rule_path(template_path: str, rule: str) -> None:
     assert rule_path(template_path) == rule
+
+
+STREAM_FUNCTION = {
+    "Type": "AWS::Serverless::Function",
+    "Properties": {
+        "CodeUri": "sync/",
+        "Handler": "app.handler",
+        "Events": {
+            "Changes": {
+                "Type": "DynamoDB",
+                "Properties": {
+                    "Stream": {"Fn::GetAtt": ["Items", "StreamArn"]},
+                    "StartingPosition": "TRIM_HORIZON",
+                    "BatchSize": 7,
+                    "MaximumRetryAttempts": 2,
+                    "BisectBatchOnFunctionError": True,
+                    "DestinationConfig": {
+                        "OnFailure": {"Type": "SQS", "Destination": {"Fn::GetAtt": ["Failures", "Arn"]}}
+                    },
+                    "FilterCriteria": {"Filters": [{"Pattern": '{"eventName": ["INSERT"]}'}]},
+                },
+            }
+        },
+    },
+}
+
+
+def stream_template(**event_changes: Any) -> Template:
+    function = copy.deepcopy(STREAM_FUNCTION)
+    event = function["Properties"]["Events"]["Changes"]["Properties"]
+    for key, value in event_changes.items():
+        if value is None:
+            event.pop(key)
+        else:
+            event[key] = value
+    return make_template(
+        {
+            "Items": {"Type": "AWS::DynamoDB::Table"},
+            "Failures": {"Type": "AWS::SQS::Queue"},
+            "Jobs": {"Type": "AWS::SQS::Queue"},
+            "Sync": function,
+        }
+    )
+
+
+def test_stream_sources_come_from_dynamodb_events() -> None:
+    (source,) = stream_template().stream_sources()
+    assert source == StreamEventSource(
+        function_id="Sync",
+        table_id="Items",
+        starting_position="TRIM_HORIZON",
+        batch_size=7,
+        maximum_retry_attempts=2,
+        bisect_batch_on_function_error=True,
+        on_failure_queue_id="Failures",
+        filter_patterns=({"eventName": ["INSERT"]},),
+    )
+    defaults = stream_template(
+        BatchSize=None,
+        MaximumRetryAttempts=None,
+        BisectBatchOnFunctionError=None,
+        DestinationConfig=None,
+        FilterCriteria=None,
+    ).stream_sources()[0]
+    assert (defaults.batch_size, defaults.maximum_retry_attempts) == (100, -1)  # Lambda's defaults
+    assert (defaults.bisect_batch_on_function_error, defaults.on_failure_queue_id) == (False, None)
+    assert defaults.filter_patterns == ()
+    assert stream_template(Enabled=False).stream_sources() == []
+
+
+def test_the_templates_directory_sync_reads_the_leads_tables_stream() -> None:
+    (source,) = Template.load().stream_sources()
+    assert (source.function_id, source.table_id, source.starting_position) == (
+        "DirectorySyncFunction",
+        "LeadsTable",
+        "LATEST",
+    )
+    assert source.on_failure_queue_id == "DirectorySyncDeadLetterQueue"
+    assert source.maximum_retry_attempts >= 0 and source.bisect_batch_on_function_error
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"Stream": {"Fn::GetAtt": ["Items", "Arn"]}}, "StreamArn"),
+        ({"Stream": {"Fn::GetAtt": ["Jobs", "StreamArn"]}}, "StreamArn"),
+        ({"StartingPosition": "AT_TIMESTAMP"}, "StartingPosition"),
+        ({"FunctionResponseTypes": ["ReportBatchItemFailures"]}, "FunctionResponseTypes"),
+        (
+            {"DestinationConfig": {"OnFailure": {"Type": "SNS", "Destination": "arn:aws:sns:x"}}},
+            "OnFailure",
+        ),
+        ({"FilterCriteria": {"Filters": [{"Pattern": "not json"}]}}, "not JSON"),
+        ({"FilterCriteria": {"Filters": [{"Pattern": '{"a": [{"numeric": [">", 1]}]}'}]}}, "numeric"),
+    ],
+)
+def test_stream_settings_the_local_stack_cannot_honour_fail_loudly(
+    changes: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(TemplateError, match=message):
+        stream_template(**changes).stream_sources()

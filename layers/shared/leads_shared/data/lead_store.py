@@ -42,6 +42,11 @@ from leads_shared.models.leads import Lead
 # 100 items: the lead, its counters, and these); the rest go right after, in batches.
 CHILDREN_IN_DELETE = 96
 PAGE_ITEMS = 5000
+# Leads of one assignee read per Query when their new name is written (``assigned_not_showing``):
+# small pages, so that a writer that must stop (its invocation's time is running out) stops soon.
+ASSIGNEE_PAGE = 100
+# "The lead does not show :name as its assignee's name" (``#shown`` is ``assigned_to_name``).
+_NOT_SHOWING = "(attribute_not_exists(#shown) OR #shown <> :name)"
 
 
 class SequenceTaken(Exception):
@@ -270,6 +275,32 @@ class LeadStore(TableStore):
         """Rows (the projected attributes) of an index partition: the first ``count``, or all."""
         return [from_item(item) for item in self._query(partition, forward, count)]
 
+    def assigned_not_showing(
+        self, tenant_id: str, user_id: int, name: str, *, page_size: int = ASSIGNEE_PAGE
+    ) -> Iterator[list[int]]:
+        """Ids of the leads assigned to ``user_id`` (its GSI3 partition) whose ``assigned_to_name``
+        is not ``name``, a Query page at a time (``page_size`` leads read per page; the filter
+        leaves out those showing ``name`` already, so a second pass writes nothing). GSI3 is
+        eventually consistent: ``show_assignee_name`` checks the lead itself."""
+        partition = LeadKeys.by_assignee_then_name(tenant_id, user_id)
+        request: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": partition.index,
+            "KeyConditionExpression": "#pk = :pk",
+            "FilterExpression": _NOT_SHOWING,
+            "ProjectionExpression": "#id",
+            "ExpressionAttributeNames": {
+                "#pk": partition.attribute,
+                "#shown": "assigned_to_name",
+                "#id": "id",
+            },
+            "ExpressionAttributeValues": {":pk": av(partition.value), ":name": av(name)},
+            "Limit": page_size,
+        }
+        with store_errors():
+            for page in query_pages(self.client, **request):
+                yield [int(item["id"]["N"]) for item in page.get("Items", [])]
+
     def get_many(self, tenant_id: str, lead_ids: Iterable[int]) -> dict[int, Lead]:
         keys = [LeadKeys.primary(tenant_id, lead_id) for lead_id in lead_ids]
         leads = (lead_from_item(item) for item in self.batch_get(keys, consistent=False))
@@ -368,6 +399,33 @@ class LeadStore(TableStore):
         )
         self.batch_delete([to_item(key) for key in children[CHILDREN_IN_DELETE:]])
         self.sweep(lead.tenant_id, lead.id)
+
+    def show_assignee_name(self, tenant_id: str, lead_id: int, user_id: int, name: str) -> bool:
+        """Write ``name`` as the lead's ``assigned_to_name`` and move its version on (its ETag:
+        the representation changed), on condition that the lead is still assigned to ``user_id``
+        and does not show ``name`` already; ``updated_at`` stays (see ``directory_sync``). One
+        UpdateItem of those two attributes only, so an edit written just before it is kept, and
+        a read-then-write of the lead that started before it fails its version condition and
+        reads again. False when the condition failed: the lead was reassigned or deleted
+        meanwhile, or an earlier delivery wrote the name already."""
+        try:
+            transient_retries(
+                lambda: self.client.update_item(
+                    TableName=self.table,
+                    Key=to_item(LeadKeys.primary(tenant_id, lead_id)),
+                    UpdateExpression="SET #shown = :name, #version = #version + :one",
+                    ConditionExpression=f"#assignee = :user AND {_NOT_SHOWING}",
+                    ExpressionAttributeNames={
+                        "#shown": "assigned_to_name",
+                        "#version": "version",
+                        "#assignee": "assigned_to",
+                    },
+                    ExpressionAttributeValues={":name": av(name), ":one": av(1), ":user": av(user_id)},
+                )
+            )
+        except ConditionFailed:
+            return False
+        return True
 
     def remove_leftovers(self, keys: Sequence[dict[str, str]]) -> None:
         """Delete what a lead's delete that died half-way left (its lead is gone already)."""
