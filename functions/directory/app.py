@@ -10,7 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 
-from leads_shared import directory
+from leads_shared import directory, scim_tokens
 from leads_shared.api import (
     BODY_ERRORS,
     RecordPathId,
@@ -20,7 +20,8 @@ from leads_shared.api import (
     responses,
     use_api_conventions,
 )
-from leads_shared.data import get_directory_store
+from leads_shared.clock import utc_now
+from leads_shared.data import get_directory_store, get_scim_token_store
 from leads_shared.models.common import MAX_USER_ID, BlankMeans, SuccessBody
 from leads_shared.models.directory import (
     Me,
@@ -38,6 +39,7 @@ from leads_shared.models.directory import (
     UserOut,
 )
 from leads_shared.models.leads import SearchText
+from leads_shared.models.scim import ScimTokenOut
 from leads_shared.observability import logger, metrics, tracer
 
 app = APIGatewayRestResolver(enable_validation=True, cors=cors())
@@ -277,6 +279,26 @@ def replace_stage(id: RecordPathId, data: StageFields) -> StageOut:
 def delete_stage(id: RecordPathId) -> SuccessBody:
     directory.delete_stage(caller(app).tenant_id, id, get_directory_store())
     return SuccessBody()
+
+
+# ------------------------------------------------------------------ SCIM token
+# Belongs with the tenant's settings (functions/tenant/app.py, another branch): here until the merge.
+@app.post(
+    "/tenant/scim-token",
+    summary="Issue the tenant's SCIM token",
+    description="The bearer token an identity provider (Okta, Entra ID) sends to `/scim/v2`. It is "
+    "shown once (only its hash is kept); issuing a new one revokes the previous one.",
+    tags=["Tenant"],
+    middlewares=ADMIN,
+    responses=responses((201, ScimTokenOut, "The new token."), 403, 409),
+)
+@tracer.capture_method
+def issue_scim_token() -> Response[ScimTokenOut]:
+    tenant_id = caller(app).tenant_id
+    created_at = utc_now()
+    token = scim_tokens.issue(tenant_id, get_scim_token_store(), created_at)
+    logger.info("scim token issued")
+    return _created(ScimTokenOut(token=token, created_at=created_at))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

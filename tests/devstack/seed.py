@@ -8,6 +8,8 @@
   ``inbound/demo/`` and captured through the ingest code (the queue's copy of their S3 events is
   then a duplicate delivery, a no-op).
 - ``globex``: team 1 Sales; users 1 Gina Admin (admin), 2 Hank Hill; the same stages; no leads.
+- acme's SCIM token is ``DEMO_SCIM_TOKEN`` (dev only, like the dev JWT secret: the SCIM sample
+  events under ``events/scim/`` carry it).
 
 Leads are written through the data layer (same keys and counters as the API writes), with
 fixed timestamps so that the data really is the same on every start.
@@ -22,7 +24,7 @@ from email.message import EmailMessage
 
 import boto3
 
-from leads_shared import emails, notes, qualify, tasks
+from leads_shared import emails, notes, qualify, scim_tokens, tasks
 from leads_shared.auth import Principal
 from leads_shared.clock import format_timestamp
 from leads_shared.config import get_settings
@@ -35,6 +37,7 @@ from leads_shared.data import (
     get_lead_store,
     get_mail_store,
     get_record_store,
+    get_scim_token_store,
 )
 from leads_shared.models.activities import NoteCreate, TaskCreate
 from leads_shared.models.directory import DealStage, Team, User
@@ -57,6 +60,8 @@ USERS = {
     ],
 }
 DEMO_LEADS = {"acme": 50, "globex": 0}
+# acme's SCIM token on the local stack only (what `events/scim/` sends).
+DEMO_SCIM_TOKEN = "scim_local-dev-acme-token-never-valid-elsewhere"
 FIRST = [
     "John",
     "Maria",
@@ -195,6 +200,9 @@ def seed_demo_data() -> None:
                     create_company=bool(lead.company), create_deal=True, deal_value=1000 * lead.id
                 )
                 qualify.qualify_lead(admin, lead.id, wanted, leads, get_record_store(), directory)
+        if tenant_id == "acme":
+            token_hash = scim_tokens.token_hash(DEMO_SCIM_TOKEN)
+            get_scim_token_store().put_token(tenant_id, token_hash, format_timestamp(FIRST_DAY))
         if DEMO_LEADS[tenant_id]:
             seed_activities(admin)
             seed_import(admin)
