@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
-from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, SecurityScheme
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import TypeAdapter, ValidationError, WithJsonSchema
 from scim2_models import Context, Error, ResponseParameters, SCIMException
@@ -34,7 +34,7 @@ PREFIX = "/scim/v2"
 SCIM_TAG = "SCIM"
 # The OpenAPI document's name for the SCIM token, and what it is (the routes' ``security``).
 SECURITY: list[dict[str, list[str]]] = [{"scimToken": []}]
-SECURITY_SCHEMES = {"scimToken": HTTPBearer(bearerFormat="scim_ token")}
+SECURITY_SCHEMES: dict[str, SecurityScheme] = {"scimToken": HTTPBearer(bearerFormat="scim_ token")}
 # Our own errors, as SCIM states them (the status, and the scimType where RFC 7644 has one).
 STATUS_OF: dict[type[errors.DomainError], tuple[int, str | None]] = {
     errors.BadRequest: (400, "invalidSyntax"),
