@@ -388,3 +388,14 @@ def test_unknown_paths_and_search_answer_in_scim(idp, tenant):
 def test_an_oversized_body_is_413_in_scim(idp):
     body = {"schemas": [USER_SCHEMA], "userName": "ada@example.com", "displayName": "x" * 300_000}
     scim_error(idp.send("POST", "/Users", body), 413)
+
+
+def test_an_unexpected_failure_is_a_500_in_scim_without_details(idp, monkeypatch):
+    from leads_shared import scim
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("boto3 said something internal")
+
+    monkeypatch.setattr(scim, "list_users", broken)
+    body = scim_error(idp.send("GET", "/Users"), 500)
+    assert body["detail"] == "Server Error"
