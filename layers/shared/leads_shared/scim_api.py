@@ -219,7 +219,12 @@ def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
                 if name in expanding:
                     return {"type": "object"}
                 return walk(dict(definitions[name]), expanding | {name})
-            return {key: walk(item, expanding) for key, item in value.items()}
+            # the library's docstrings (RFC quotes) are left out: they repeat in every answer
+            return {
+                key: walk(item, expanding)
+                for key, item in value.items()
+                if key not in ("description", "title") or not isinstance(item, str)
+            }
         if isinstance(value, list):
             return [walk(item, expanding) for item in value]
         return value
