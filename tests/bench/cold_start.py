@@ -40,6 +40,7 @@ FIRST_REQUESTS = {
     "MetaFunction": EVENTS / "meta" / "health.json",
     "LinkedEmailsFunction": EVENTS / "linked_emails" / "list.json",
     "EmailIngestFunction": EVENTS / "email_ingest" / "sqs_s3_put.json",  # an email already captured
+    "ScimFunction": EVENTS / "scim" / "service_provider_config.json",  # acme's demo SCIM token
 }
 
 FUNCTION_PROBE = textwrap.dedent(
