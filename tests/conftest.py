@@ -44,6 +44,7 @@ def fresh_settings():
         data.get_import_store,
         data.get_tenant_store,
         data.get_blob_store,
+        data.get_scim_token_store,
         blob_store.s3_client,
         idempotency._persistence,
     )

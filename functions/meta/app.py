@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from leads_shared.api import cors, use_api_conventions
 from leads_shared.observability import logger, metrics, tracer
 from leads_shared.route_table import RouteTable
+from leads_shared.scim_api import SECURITY_SCHEMES as SCIM_SECURITY_SCHEMES
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent
 TITLE = "Leads API"
@@ -27,7 +28,9 @@ VERSION = "1.0.0"
 DESCRIPTION = (
     "Capture and manage inbound leads. Every route except `/health`, `/openapi.json` and `/docs` "
     'needs `Authorization: Bearer <JWT>`. Errors use one envelope: `{"message"}`, and for '
-    'validation `{"message", "errors": {field: [messages]}}`.'
+    'validation `{"message", "errors": {field: [messages]}}`. The SCIM routes (`/scim/v2`, tag SCIM) '
+    "are for identity providers: they take the tenant's SCIM token and answer in SCIM's own format "
+    "(`application/scim+json`, RFC 7644 errors)."
 )
 
 app = APIGatewayRestResolver(enable_validation=True, cors=cors())
@@ -53,7 +56,11 @@ app.configure_openapi_merge(
     title=TITLE,
     version=VERSION,
     description=DESCRIPTION,
-    security_schemes={"bearerAuth": HTTPBearer(bearerFormat="JWT")},
+    security_schemes={
+        "bearerAuth": HTTPBearer(bearerFormat="JWT"),
+        # The SCIM routes (tag SCIM) take the tenant's SCIM token instead (POST /tenant/scim-token).
+        **SCIM_SECURITY_SCHEMES,
+    },
     security=[{"bearerAuth": []}],
     on_conflict="error",
 )

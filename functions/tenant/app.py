@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from leads_shared import tenants
+from leads_shared import scim_tokens, tenants
 from leads_shared.api import (
     BODY_ERRORS,
     admin_only,
@@ -18,9 +18,11 @@ from leads_shared.api import (
     responses,
     use_api_conventions,
 )
+from leads_shared.clock import utc_now
 from leads_shared.config import get_settings
-from leads_shared.data import get_tenant_store
+from leads_shared.data import get_scim_token_store, get_tenant_store
 from leads_shared.models.common import BlankMeans
+from leads_shared.models.scim import ScimTokenOut
 from leads_shared.models.tenant import InboundAddressRotation, TenantOut, TenantSettings, TenantUpdate
 from leads_shared.observability import logger, metrics, tracer
 
@@ -96,6 +98,28 @@ def rotate_inbound_address(
     logger.info("drop-box address rotated", extra={"tenant_id": principal.tenant_id})
     metrics.add_metric(name="InboundAddressRotated", unit="Count", value=1)
     return _tenant_response(settings)
+
+
+@app.post(
+    "/tenant/scim-token",
+    summary="Issue the tenant's SCIM token",
+    description="The bearer token an identity provider (Okta, Entra ID) sends to `/scim/v2`. It is "
+    "shown once (only its hash is kept); issuing a new one revokes the previous one.",
+    tags=TAGS,
+    middlewares=[admin_only],
+    responses=responses((201, ScimTokenOut, "The new token."), 403, 409),
+)
+@tracer.capture_method
+def issue_scim_token() -> Response[ScimTokenOut]:
+    tenant_id = caller(app).tenant_id
+    created_at = utc_now()
+    token = scim_tokens.issue(tenant_id, get_scim_token_store(), created_at)
+    logger.info("scim token issued")
+    return Response(
+        status_code=201,
+        content_type=content_types.APPLICATION_JSON,
+        body=ScimTokenOut(token=token, created_at=created_at),
+    )
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -45,6 +45,7 @@ FIRST_REQUESTS = {
     "EmailIngestFunction": EVENTS / "email_ingest" / "sqs_s3_put.json",  # an email already captured
     "TenantFunction": EVENTS / "tenant" / "get.json",
     "DirectorySyncFunction": EVENTS / "directory_sync" / "user_renamed.json",  # leads show the name
+    "ScimFunction": EVENTS / "scim" / "service_provider_config.json",  # acme's demo SCIM token
 }
 
 FUNCTION_PROBE = textwrap.dedent(

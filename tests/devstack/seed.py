@@ -10,6 +10,8 @@
 - ``globex``: team 1 Sales; users 1 Gina Admin (admin), 2 Hank Hill; the same stages; no leads.
 - both: their settings (``GET /tenant``), with a fixed drop-box token, so that each one's
   drop-box address is the same on every start (``demo_dropbox_addresses``).
+- acme's SCIM token is ``DEMO_SCIM_TOKEN`` (dev only, like the dev JWT secret: the SCIM sample
+  events under ``events/scim/`` carry it).
 
 Leads are written through the data layer (same keys and counters as the API writes), with
 fixed timestamps so that the data really is the same on every start.
@@ -24,7 +26,7 @@ from email.message import EmailMessage
 
 import boto3
 
-from leads_shared import dropbox, emails, notes, qualify, tasks, tenants
+from leads_shared import dropbox, emails, notes, qualify, scim_tokens, tasks, tenants
 from leads_shared.auth import Principal
 from leads_shared.clock import format_timestamp
 from leads_shared.config import get_settings
@@ -37,6 +39,7 @@ from leads_shared.data import (
     get_lead_store,
     get_mail_store,
     get_record_store,
+    get_scim_token_store,
     get_tenant_store,
 )
 from leads_shared.directory import DEFAULT_PIPELINE
@@ -64,6 +67,8 @@ DEMO_LEADS = {"acme": 50, "globex": 0}
 TENANT_NAMES = {"acme": "Acme Inc.", "globex": "Globex Corporation"}
 # Demo data only (a real tenant's token is random): the drop-box addresses stay the same.
 DEMO_INBOUND_TOKENS = {"acme": "acmedemotoken0000001", "globex": "globexdemotoken00001"}
+# acme's SCIM token on the local stack only (what `events/scim/` sends).
+DEMO_SCIM_TOKEN = "scim_local-dev-acme-token-never-valid-elsewhere"
 FIRST = [
     "John",
     "Maria",
@@ -227,6 +232,9 @@ def seed_demo_data() -> None:
                     create_company=bool(lead.company), create_deal=True, deal_value=1000 * lead.id
                 )
                 qualify.qualify_lead(admin, lead.id, wanted, leads, get_record_store(), directory)
+        if tenant_id == "acme":
+            token_hash = scim_tokens.token_hash(DEMO_SCIM_TOKEN)
+            get_scim_token_store().put_token(tenant_id, token_hash, format_timestamp(FIRST_DAY))
         if DEMO_LEADS[tenant_id]:
             seed_activities(admin)
             seed_import(admin)

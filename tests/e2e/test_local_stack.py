@@ -148,6 +148,12 @@ def test_no_token_is_401(base_url: str, route: tuple[str, str]) -> None:
     body = {"first_name": ""} if method in ("POST", "PUT") else None
     response = call(base_url, method, path, {"Accept": "application/json"}, json=body)
     assert response.status_code == 401
+    if path.startswith("/scim/"):  # SCIM's own error body, for identity providers
+        assert response.headers.get("WWW-Authenticate", "").startswith("Bearer")
+        assert response.headers["Content-Type"].startswith("application/scim+json")
+        assert response.json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+        assert response.json()["status"] == "401"
+        return
     assert response.headers.get("WWW-Authenticate") == "Bearer"
     assert json_body(response) == {"message": "Unauthenticated."}
 

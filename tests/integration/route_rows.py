@@ -1,6 +1,10 @@
 """How to make a successful request to every route of the template, as rows the security tests
 share: each row makes the objects its route needs (through the API, as the tenant's admin) and
-says what the route answers."""
+says what the route answers.
+
+The SCIM routes (``/scim/v2``) take the tenant's SCIM token, not a JWT: their rows are
+``SCIM_ROWS``, sent with the tenant's SCIM token (``World.scim``); every other route's row is in
+``ROWS``. Together they cover the template's routes, each once."""
 
 from __future__ import annotations
 
@@ -29,7 +33,9 @@ ADMIN_ONLY = {
     ("GET", "/tenant"),
     ("PUT", "/tenant"),
     ("POST", "/tenant/inbound-address"),
+    ("POST", "/tenant/scim-token"),
 }
+SCIM_MEDIA_TYPE = "application/scim+json"
 
 
 @dataclass
@@ -42,10 +48,11 @@ class Call:
     query: dict[str, Any] | None = None
     status: int = 200
     cost: dict[str, Any] = field(default_factory=dict)  # of the last send: DynamoDB requests
+    headers: dict[str, str] = field(default_factory=dict)
 
     def send(self, caller: Caller, authorization: str | None = "caller's") -> Any:
         """Sent with the caller's token, or with this Authorization header (None: none)."""
-        headers = {}
+        headers = dict(self.headers)
         if authorization != "caller's":
             caller = Caller(caller.gateway, caller.tenant_id, caller.user_id, caller.role, None)
             if authorization is not None:
@@ -99,6 +106,15 @@ class World:
 
     def stage(self) -> int:
         return int(self._made(self.admin.post("/deal-stages", {"name": "Discovery", "position": 2})))
+
+    def scim_token(self) -> str:
+        """A new SCIM token of the tenant (the previous one is revoked)."""
+        return str(self._made(self.admin.post("/tenant/scim-token"), "token"))
+
+    @cached_property
+    def scim(self) -> Caller:
+        """The tenant's identity provider: a caller with the tenant's SCIM token."""
+        return Caller(self.tenant.gateway, self.tenant.tenant_id, 0, "scim", self.scim_token())
 
     @cached_property
     def records(self) -> dict[str, int]:
@@ -194,9 +210,59 @@ ROWS: dict[tuple[str, str], Row] = {
     ("GET", "/tenant"): lambda w, c: Call("GET", "/tenant"),
     ("PUT", "/tenant"): lambda w, c: Call("PUT", "/tenant", {"name": "Initech", "currency": "eur"}),
     ("POST", "/tenant/inbound-address"): lambda w, c: Call("POST", "/tenant/inbound-address"),
+    ("POST", "/tenant/scim-token"): lambda w, c: Call("POST", "/tenant/scim-token", status=201),
     ("GET", "/health"): lambda w, c: Call("GET", "/health"),
     ("GET", "/openapi.json"): lambda w, c: Call("GET", "/openapi.json"),
     ("GET", "/docs"): lambda w, c: Call("GET", "/docs"),
+}  # fmt: skip
+
+
+USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
+PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+def _scim(
+    method: str, path: str, body: Any = None, status: int = 200, query: dict[str, Any] | None = None
+) -> Call:
+    return Call(
+        method, f"/scim/v2{path}", body, query=query, status=status, headers={"Accept": SCIM_MEDIA_TYPE}
+    )
+
+
+def scim_user(**fields: Any) -> dict[str, Any]:
+    email = f"sam.{uuid.uuid4().hex[:8]}@example.com"
+    return {"schemas": [USER_SCHEMA], "userName": email, "displayName": "Sam Scim", **fields}
+
+
+def scim_patch(*operations: dict[str, Any]) -> dict[str, Any]:
+    return {"schemas": [PATCH_SCHEMA], "Operations": list(operations)}
+
+
+OPS = {"schemas": [GROUP_SCHEMA], "displayName": "Ops"}
+DEACTIVATE = scim_patch({"op": "replace", "path": "active", "value": False})
+ADD_CAROL = scim_patch({"op": "add", "path": "members", "value": [{"value": "3"}]})
+FIND_USER = {"filter": 'userName eq "user1@x.com"'}
+
+# Rows of the SCIM routes: made with the tenant's SCIM token (``World.scim``), sent with it.
+SCIM_ROWS: dict[tuple[str, str], Row] = {
+    ("GET", "/scim/v2/ServiceProviderConfig"): lambda w, c: _scim("GET", "/ServiceProviderConfig"),
+    ("GET", "/scim/v2/ResourceTypes"): lambda w, c: _scim("GET", "/ResourceTypes"),
+    ("GET", "/scim/v2/ResourceTypes/{id}"): lambda w, c: _scim("GET", "/ResourceTypes/User"),
+    ("GET", "/scim/v2/Schemas"): lambda w, c: _scim("GET", "/Schemas"),
+    ("GET", "/scim/v2/Schemas/{id}"): lambda w, c: _scim("GET", f"/Schemas/{USER_SCHEMA}"),
+    ("GET", "/scim/v2/Users"): lambda w, c: _scim("GET", "/Users", query=FIND_USER),
+    ("POST", "/scim/v2/Users"): lambda w, c: _scim("POST", "/Users", scim_user(), status=201),
+    ("GET", "/scim/v2/Users/{id}"): lambda w, c: _scim("GET", f"/Users/{w.user()}"),
+    ("PUT", "/scim/v2/Users/{id}"): lambda w, c: _scim("PUT", f"/Users/{w.user()}", scim_user()),
+    ("PATCH", "/scim/v2/Users/{id}"): lambda w, c: _scim("PATCH", f"/Users/{w.user()}", DEACTIVATE),
+    ("DELETE", "/scim/v2/Users/{id}"): lambda w, c: _scim("DELETE", f"/Users/{w.user()}", status=204),
+    ("GET", "/scim/v2/Groups"): lambda w, c: _scim("GET", "/Groups"),
+    ("POST", "/scim/v2/Groups"): lambda w, c: _scim("POST", "/Groups", OPS, status=201),
+    ("GET", "/scim/v2/Groups/{id}"): lambda w, c: _scim("GET", f"/Groups/{w.team()}"),
+    ("PUT", "/scim/v2/Groups/{id}"): lambda w, c: _scim("PUT", f"/Groups/{w.team()}", OPS),
+    ("PATCH", "/scim/v2/Groups/{id}"): lambda w, c: _scim("PATCH", f"/Groups/{w.team()}", ADD_CAROL),
+    ("DELETE", "/scim/v2/Groups/{id}"): lambda w, c: _scim("DELETE", f"/Groups/{w.team()}", status=204),
 }  # fmt: skip
 
 

@@ -117,12 +117,21 @@ def replace_user(
 
 
 def deactivate_user(
-    tenant_id: str, user_id: int, directory: DirectoryStore, acting_user: int | None = None
+    tenant_id: str,
+    user_id: int,
+    directory: DirectoryStore,
+    acting_user: int | None = None,
+    *,
+    scim_deleted: bool = False,
 ) -> User:
-    """``DELETE /users/{id}``: the user stays (their leads keep them), inactive."""
+    """``DELETE /users/{id}``: the user stays (their leads keep them), inactive. SCIM's DELETE
+    also marks them ``scim_deleted`` (in the same write): gone for SCIM from then on."""
     if acting_user == user_id:
         raise ValidationFailed({"id": ["You cannot deactivate your own account."]})
-    return change_user(tenant_id, user_id, lambda user: user.model_copy(update={"active": False}), directory)
+    update: dict[str, bool] = {"active": False}
+    if scim_deleted:
+        update["scim_deleted"] = True
+    return change_user(tenant_id, user_id, lambda user: user.model_copy(update=update), directory)
 
 
 def check_assignable(user: User | None, wanted: int | None, field: str = "assigned_to") -> None:

@@ -19,6 +19,9 @@
 - user / team / deal stage: ``PK=TENANT#<t>``, ``SK=USER#<id>`` / ``TEAM#<id>`` / ``STAGE#<id>``;
   a user's email and subject markers ``USEREMAIL#<lower email>`` / ``EXTID#<sha256 of subject>``.
 - tenant settings (name, drop-box token, ...): ``PK=TENANT#<t>``, ``SK=SETTINGS``.
+- SCIM token of a tenant: ``PK=TENANT#<t>``, ``SK=SCIMTOKEN`` (the current token's sha256), and
+  the global lookup ``PK=SCIMTOKEN#<sha256 of the token>``, ``SK=SCIMTOKEN`` -> ``tenant_id``
+  (a SCIM request names no tenant: its token does). Both change in one transaction.
 - email (captured or logged): ``PK=TENANT#<t>#MAIL#<id>``, ``SK=MAIL``; one participant item
   per From/To/Cc address of a captured email, ``PK=TENANT#<t>#MAILTO#<lower address>``,
   ``SK=MAIL#<id>`` (the emails captured for an address: one base-table Query, consistent, and
@@ -347,6 +350,21 @@ class TenantKeys:
     @classmethod
     def settings(cls, tenant_id: str) -> dict[str, str]:
         return {"PK": tenant_pk(tenant_id), "SK": cls.SETTINGS}
+
+
+class ScimTokenKeys:
+    """A tenant's SCIM bearer token: the tenant's item holds the hash of its current token, and
+    one global item per hash says whose it is (what a SCIM request's token is looked up by)."""
+
+    SK = "SCIMTOKEN"
+
+    @classmethod
+    def tenant(cls, tenant_id: str) -> dict[str, str]:
+        return {"PK": tenant_pk(tenant_id), "SK": cls.SK}
+
+    @classmethod
+    def lookup(cls, token_hash: str) -> dict[str, str]:
+        return {"PK": f"SCIMTOKEN#{token_hash}", "SK": cls.SK}
 
 
 class MailKeys:

@@ -12,6 +12,7 @@ from leads_shared.data.import_store import ImportStore
 from leads_shared.data.lead_store import LeadStore
 from leads_shared.data.mail_store import MailStore
 from leads_shared.data.record_store import RecordStore
+from leads_shared.data.scim_token_store import ScimTokenStore
 from leads_shared.data.tenant_store import TenantStore
 
 
@@ -48,6 +49,11 @@ def get_mail_store() -> MailStore:
 @lru_cache(maxsize=1)
 def get_tenant_store() -> TenantStore:
     return TenantStore(get_settings().table_name)
+
+
+@lru_cache(maxsize=1)
+def get_scim_token_store() -> ScimTokenStore:
+    return ScimTokenStore(get_settings().table_name)
 
 
 @lru_cache(maxsize=1)
