@@ -12,7 +12,8 @@ batch waits until then: a failing batch holds its shard up, as on Lambda.
 
 Not reproduced: shards that split or close (moto's stream has one shard for good),
 MaximumRecordAgeInSeconds, ParallelizationFactor, batching windows; partial batch responses and
-tumbling windows are refused when the template is read (`Template.stream_sources`).
+tumbling windows are refused when the template is read (`Template.stream_sources`). A stream with
+nothing new is polled less often than Lambda does (down to once a second).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from tests.devstack.template import ACCOUNT_ID, REGION, StreamEventSource, Templ
 logger = logging.getLogger(__name__)
 
 POLL_INTERVAL_S = 0.25  # Lambda polls each shard four times a second
+IDLE_POLL_INTERVAL_S = 1.0  # locally, a stream with nothing new is polled less often, down to this
 RECORDS_PER_READ = 1000  # GetRecords' largest page
 RETRY_DELAY_S = 0.1  # doubled on each retry of a batch, at most MAX_RETRY_DELAY_S
 MAX_RETRY_DELAY_S = 2.0
@@ -118,6 +120,7 @@ class StreamPoller:
             thread.join()
 
     def _poll(self, source: StreamEventSource, reader: StreamReader) -> None:
+        interval = POLL_INTERVAL_S
         while not self._stopping.is_set():
             try:
                 shards = reader.read_shards()
@@ -127,8 +130,11 @@ class StreamPoller:
                         self._deliver(
                             source, reader.stream_arn, shard_id, passed[start : start + source.batch_size]
                         )
+                # Four times a second while the table is written to; an idle `make dev` (or the
+                # e2e session's stack) backs off to once a second, sparing the shared cores.
+                interval = POLL_INTERVAL_S if shards else min(interval * 2, IDLE_POLL_INTERVAL_S)
                 if not shards:
-                    self._stopping.wait(POLL_INTERVAL_S)
+                    self._stopping.wait(interval)
             except Exception:
                 if not self._stopping.is_set():
                     logger.exception("stream poller for %s failed", source.function_id)
