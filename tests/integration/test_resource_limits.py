@@ -10,10 +10,15 @@ from typing import Any
 import pytest
 
 from tests.integration.conftest import lead_body
-from tests.integration.route_rows import ROUTES, ROWS, World
+from tests.integration.route_rows import ROWS, SCIM_ROWS, World
 
-WITH_BODY = [route for route in ROUTES if route[0] in ("POST", "PUT")]
+# The JSON routes that read a body (issuing a SCIM token reads none); SCIM's below.
+WITH_BODY = [
+    route for route in ROWS if route[0] in ("POST", "PUT") and route != ("POST", "/tenant/scim-token")
+]
 ROUTE_IDS = [f"{m} {p}" for m, p in WITH_BODY]
+SCIM_WITH_BODY = [route for route in SCIM_ROWS if route[0] in ("POST", "PUT", "PATCH")]
+SCIM_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 
 def _send_raw(world: World, method: str, path: str, raw: str) -> Any:
@@ -62,6 +67,8 @@ def test_a_100_kb_query_value_is_422_before_any_read(tenant):
     parameters = _string_query_parameters(document)
     assert ("GET", "/leads", "search") in parameters and len(parameters) >= 5
     for method, path, name in parameters:
+        if path.startswith("/scim/"):
+            continue  # SCIM's parameters: test_a_100_kb_scim_parameter_is_400_after_the_token_lookup
         call = ROWS[(method, path)](world, world.admin)
         response = world.admin.request(method, call.path, query={**(call.query or {}), name: "x" * 100_000})
         assert response.status_code == 422, (path, name, response.json)
@@ -88,3 +95,35 @@ def test_the_deepest_page_allowed_reads_nothing_but_the_counters(tenant):
     response = world.admin.get("/leads", query={"page": 10_000, "per_page": 100})
     assert response.status_code == 200 and response.json["data"] == [] and response.json["total"] == 3
     assert world.admin.last_cost["items_read"] <= 1  # the tenant's counters: no index read at all
+
+
+def _send_scim(world: World, method: str, path: str, raw: str) -> Any:
+    call = SCIM_ROWS[(method, path)](world, world.scim)
+    headers = {"Content-Type": "application/scim+json"}
+    return world.scim.request(method, call.path, data=raw, headers=headers)
+
+
+@pytest.mark.parametrize(("method", "path"), SCIM_WITH_BODY, ids=[f"{m} {p}" for m, p in SCIM_WITH_BODY])
+def test_scim_bodies_too_large_or_too_deep_are_scim_errors_before_any_read(tenant, method, path):
+    world = World(tenant)
+    scim = world.scim
+    too_large = _send_scim(world, method, path, json.dumps({"displayName": "x" * (2 * 1024 * 1024)}))
+    assert too_large.status_code == 413 and too_large.json["schemas"] == [SCIM_ERROR], too_large.json
+    assert scim.last_cost["requests"] == 1, "only the token lookup"
+    depth = 20_000
+    too_deep = _send_scim(world, method, path, '{"a":' * depth + "1" + "}" * depth)
+    assert too_deep.status_code == 400 and too_deep.json["schemas"] == [SCIM_ERROR], too_deep.json
+    assert too_deep.json["scimType"] == "invalidSyntax"
+
+
+def test_a_100_kb_scim_parameter_is_400_after_the_token_lookup(tenant):
+    world = World(tenant)
+    document = world.admin.get("/openapi.json").json
+    parameters = [found for found in _string_query_parameters(document) if found[1].startswith("/scim/")]
+    assert ("GET", "/scim/v2/Users", "filter") in parameters
+    for method, path, name in parameters:
+        call = SCIM_ROWS[(method, path)](world, world.scim)
+        response = world.scim.request(method, call.path, query={**(call.query or {}), name: "x" * 100_000})
+        assert response.status_code == 400, (path, name, response.json)
+        assert (response.json["schemas"], response.json["scimType"]) == ([SCIM_ERROR], "invalidValue")
+        assert world.scim.last_cost["requests"] == 1, (path, name)

@@ -14,8 +14,8 @@ import pytest
 from leads_shared.data import get_directory_store, get_lead_store
 from leads_shared.keys import LeadKeys
 from leads_shared.models.directory import DealStage, User
-from tests.integration.conftest import lead_body
-from tests.integration.route_rows import HIDDEN, ROUTES, ROWS, World, hidden_in
+from tests.integration.conftest import Caller, lead_body
+from tests.integration.route_rows import HIDDEN, ROWS, SCIM_ROWS, World, hidden_in
 
 WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
 SEQUENCES = "SEQUENCES"  # the sort key of a tenant's id sequences (notes, tasks, ...)
@@ -40,7 +40,9 @@ def items_of(*tenant_ids: str) -> dict[tuple[str, str], dict]:
     return found
 
 
-WITH_IDS = [route for route in ROUTES if "{" in route[1]]
+WITH_IDS = [route for route in ROWS if "{" in route[1]]
+# SCIM's resources (the discovery ids are the same for every tenant)
+SCIM_WITH_IDS = [route for route in SCIM_ROWS if route[1].startswith(("/scim/v2/Users/", "/scim/v2/Groups/"))]
 
 
 @pytest.mark.parametrize(("method", "path"), WITH_IDS, ids=[f"{m} {p}" for m, p in WITH_IDS])
@@ -61,6 +63,24 @@ def test_another_tenants_ids_are_404_and_write_nothing(tenant, other_tenant, met
 
     # still the owner's, untouched: the same call succeeds for them (a delete, a qualify, ...)
     assert call.send(owner.admin).status_code == call.status
+
+
+@pytest.mark.parametrize(("method", "path"), SCIM_WITH_IDS, ids=[f"{m} {p}" for m, p in SCIM_WITH_IDS])
+def test_another_tenants_scim_token_finds_none_of_our_ids_and_writes_nothing(
+    tenant, other_tenant, method, path
+):
+    owner = World(tenant)
+    call = SCIM_ROWS[(method, path)](owner, owner.scim)
+    stranger = Caller(tenant.gateway, other_tenant.tenant_id, 0, "scim", World(other_tenant).scim_token())
+
+    before = items_of(tenant.tenant_id, other_tenant.tenant_id)
+    response = call.send(stranger)
+    assert response.status_code == 404, response.json
+    assert response.json["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+    assert items_of(tenant.tenant_id, other_tenant.tenant_id) == before
+
+    # still the owner's, untouched: the same call succeeds for them
+    assert call.send(owner.scim).status_code == call.status
 
 
 @pytest.fixture
