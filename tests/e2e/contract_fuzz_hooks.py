@@ -6,8 +6,9 @@ not on the request's shape, so no schema can rule them out beforehand:
 
 - ``412`` to a write whose ``If-Match`` is not the lead's current ETag (the fuzzer cannot know it);
 - ``422`` whose every error is on a reference to a record of the tenant (``assigned_to`` must be a
-  user of the tenant, ``contact_id``/``company_id``/``deal_id``/``deal_stage_id`` records of it),
-  each with our "The selected … is invalid." message;
+  user of the tenant, ``contact_id``/``company_id``/``deal_id``/``deal_stage_id``/``team_id``
+  records of it), each with our "The selected … is invalid." message, or on a value unique in the
+  tenant that another user has ("The email has already been taken.");
 - ``422`` on ``Idempotency-Key`` alone: the key was used before with another body (the fuzzer
   draws the same keys again).
 
@@ -28,7 +29,12 @@ from typing import Any
 import schemathesis
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-REFERENCE_FIELDS = frozenset({"assigned_to", "contact_id", "company_id", "deal_id", "deal_stage_id"})
+REFERENCE_FIELDS = frozenset(
+    {"assigned_to", "contact_id", "company_id", "deal_id", "deal_stage_id", "team_id"}
+)
+# Values unique in the tenant (a user's email and external id): taken by another user is data.
+UNIQUE_FIELDS = frozenset({"email", "external_id"})
+TAKEN = re.compile(r"The [a-z ]+ has already been taken\.")
 NOT_A_RECORD = re.compile(r"The selected [a-z ]+ is invalid\.")
 BAD_ADDRESS = re.compile(r"The [a-z ]+ must be a valid email address\.")
 SPECIAL_USE = re.compile(r"@\S*\.(arpa|invalid|local|localhost|onion|test)\.?\s*$", re.IGNORECASE)
@@ -48,8 +54,12 @@ def _only_unknown_references(response: Any) -> bool:
     return (
         isinstance(errors, dict)
         and bool(errors)
-        and set(errors) <= REFERENCE_FIELDS
-        and all(NOT_A_RECORD.fullmatch(message) for messages in errors.values() for message in messages)
+        and set(errors) <= REFERENCE_FIELDS | UNIQUE_FIELDS
+        and all(
+            NOT_A_RECORD.fullmatch(message) or TAKEN.fullmatch(message)
+            for messages in errors.values()
+            for message in messages
+        )
     )
 
 

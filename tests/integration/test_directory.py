@@ -203,7 +203,9 @@ def test_a_deactivated_user_is_refused_keeps_their_leads_and_cannot_be_newly_ass
 
 def test_an_admin_cannot_deactivate_themselves(alice):
     answer = alice.delete("/users/1")
-    assert answer.status_code == 422
+    assert answer.status_code == 409
+    assert answer.json == {"message": "You cannot deactivate your own account."}
+    assert alice.put("/users/1", {"name": "Alice", "email": "a@x.com", "active": False}).status_code == 409
     assert alice.get("/me").status_code == 200
 
 
@@ -228,6 +230,7 @@ def test_users_are_listed_by_name_and_filtered(alice):
         ({"name": "X", "email": "not-an-email"}, "email"),
         ({"name": "X", "email": "x@x.com", "role": "owner"}, "role"),
         ({"name": "X", "email": "x@x.com", "team_id": 99}, "team_id"),
+        ({"name": "X", "email": "x@x.com", "active": 0}, "active"),
         ({"name": "X", "email": "x@x.com", "external_id": "e" * 256}, "external_id"),
     ],
 )
@@ -298,6 +301,7 @@ def test_stages_are_managed_and_a_stage_with_deals_cannot_be_deleted(alice):
     assert [s["name"] for s in alice.get("/deal-stages").json["data"]][:2] == ["Prospecting", "Discovery"]
     assert alice.post("/deal-stages", {"name": "X", "position": 1, "probability": 101}).status_code == 422
     assert alice.post("/deal-stages", {"name": "X", "position": 1, "kind": "pending"}).status_code == 422
+    assert alice.post("/deal-stages", {"name": "X", "position": 1, "probability": False}).status_code == 422
 
     lead = alice.post("/leads", lead_body()).json
     qualified = alice.post(f"/leads/{lead['id']}/qualify", {"create_deal": True, "deal_stage_id": mine["id"]})

@@ -20,6 +20,8 @@ TAKEN = {
     "external_id": "The external id has already been taken.",
 }
 TEAM_INVALID = {"team_id": ["The selected team id is invalid."]}
+# An admin deactivating themselves would lock the tenant out of its own directory (409).
+OWN_ACCOUNT = "You cannot deactivate your own account."
 # What a tenant without deal stages gets on first use: (name, probability, kind).
 DEFAULT_PIPELINE = (
     ("Prospecting", 10, "open"),
@@ -105,7 +107,7 @@ def replace_user(
 ) -> User:
     """``PUT /users/{id}``: every field as given. An admin cannot deactivate themselves."""
     if acting_user == user_id and not data.active:
-        raise ValidationFailed({"active": ["You cannot deactivate your own account."]})
+        raise Conflict(OWN_ACCOUNT)
 
     def change(user: User) -> User:
         values = data.model_dump()
@@ -127,7 +129,7 @@ def deactivate_user(
     """``DELETE /users/{id}``: the user stays (their leads keep them), inactive. SCIM's DELETE
     also marks them ``scim_deleted`` (in the same write): gone for SCIM from then on."""
     if acting_user == user_id:
-        raise ValidationFailed({"id": ["You cannot deactivate your own account."]})
+        raise Conflict(OWN_ACCOUNT)
     update: dict[str, bool] = {"active": False}
     if scim_deleted:
         update["scim_deleted"] = True

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, Field, StrictBool, StringConstraints
 
 from leads_shared.models.common import MAX_USER_ID, BlankMeans, RequiredName, integer_id
 from leads_shared.models.leads import EmailText, _checked_email
@@ -70,7 +70,7 @@ class UserFields(BaseModel):
     email: RequiredEmail = Field(description="Unique in the tenant (any case).")
     role: Role = "user"
     team_id: TeamId = None
-    active: bool = True
+    active: StrictBool = True
     external_id: Annotated[ExternalId | None, BlankMeans(None)] = Field(
         default=None,
         description="The identity provider's subject (the `sub` of this user's tokens), unique in the "
@@ -84,8 +84,14 @@ class TeamFields(BaseModel):
 
 class StageFields(BaseModel):
     name: RequiredName
-    position: Annotated[int, Field(ge=1, le=1000, description="Order in the pipeline (ties: by id).")]
-    probability: Annotated[int | None, Field(ge=0, le=100, description="Win probability, percent.")] = None
+    position: Annotated[
+        int,
+        BeforeValidator(integer_id),
+        Field(ge=1, le=1000, description="Order in the pipeline (ties by id)."),
+    ]
+    probability: Annotated[
+        int | None, BeforeValidator(integer_id), Field(ge=0, le=100, description="Win probability, percent.")
+    ] = None
     kind: StageKind = Field(default="open", description="`won` and `lost` stages close a deal.")
 
 
