@@ -84,14 +84,12 @@ class TeamFields(BaseModel):
 
 class StageFields(BaseModel):
     name: RequiredName
-    position: Annotated[
-        int,
-        BeforeValidator(integer_id),
-        Field(ge=1, le=1000, description="Order in the pipeline (ties by id)."),
-    ]
-    probability: Annotated[
-        int | None, BeforeValidator(integer_id), Field(ge=0, le=100, description="Win probability, percent.")
-    ] = None
+    position: Annotated[Annotated[int, Field(ge=1, le=1000)], BeforeValidator(integer_id)] = Field(
+        description="Order in the pipeline (ties by id)."
+    )
+    probability: Annotated[Annotated[int, Field(ge=0, le=100)] | None, BeforeValidator(integer_id)] = Field(
+        default=None, description="Win probability, percent."
+    )
     kind: StageKind = Field(default="open", description="`won` and `lost` stages close a deal.")
 
 
