@@ -260,6 +260,15 @@ def start_emulator(template: Template) -> Emulator:
     return emulator
 
 
+def empty_tables(emulator: Emulator) -> None:
+    """Drop and create again every table of the template, empty (for tests that must read a
+    whole table and would otherwise read what every earlier test wrote)."""
+    dynamodb = emulator.client("dynamodb")
+    for logical_id in emulator.template.resources_of_type(TABLE):
+        dynamodb.delete_table(TableName=emulator.resources[logical_id].name)
+        _create_table(emulator, emulator.template, logical_id)
+
+
 def _create_table(emulator: Emulator, template: Template, logical_id: str) -> LocalResource:
     resource = template.resource(logical_id)
     properties = template.resolve(template.properties(logical_id))
