@@ -7,7 +7,9 @@ with its leads, and refuses its tokens and new assignments.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
 
 from leads_shared.clock import utc_now
 from leads_shared.data.directory_store import DirectoryStore, StageInUse, Taken, TeamMissing
@@ -32,14 +34,39 @@ DEFAULT_PIPELINE = (
 )
 
 
-def _user_write(write: Callable[[], None]) -> None:
-    """A user write, with what its refusals mean to a client."""
+@contextmanager
+def _user_refusals() -> Iterator[None]:
+    """What the store's refusals of a user write mean to a client (422 on the field)."""
     try:
-        write()
+        yield
     except Taken as taken:
         raise ValidationFailed({taken.field: [TAKEN[taken.field]]}) from None
     except TeamMissing:
         raise ValidationFailed(TEAM_INVALID) from None
+
+
+Record = TypeVar("Record", User, Team)
+
+
+def _changed(
+    read: Callable[[], Record],
+    change: Callable[[Record], Record],
+    write: Callable[[Record, Record], None],
+    resource: str,
+) -> Record:
+    """Read, apply ``change``, write only when something changed (new version and
+    ``updated_at``); a concurrent change is read again and ``change`` applied to it."""
+
+    def attempt() -> Record:
+        current = read()
+        updated = change(current)
+        if updated == current:
+            return current
+        updated = updated.model_copy(update={"version": current.version + 1, "updated_at": utc_now()})
+        write(current, updated)
+        return updated
+
+    return without_lost_updates(attempt, None, resource)
 
 
 # ------------------------------------------------------------------ users
@@ -79,9 +106,8 @@ def create_user(tenant_id: str, data: UserFields, directory: DirectoryStore) -> 
     team does not exist)."""
     now = utc_now()
     user = User(tenant_id=tenant_id, id=0, **data.model_dump(), created_at=now, updated_at=now)
-    made: list[User] = []
-    _user_write(lambda: made.append(directory.insert_new_user(user)))
-    return made[0]
+    with _user_refusals():
+        return directory.insert_new_user(user)
 
 
 def change_user(
@@ -90,16 +116,11 @@ def change_user(
     """Read the user, apply ``change``, write it if anything changed (no lost update: a
     concurrent change is read again and ``change`` applied to it)."""
 
-    def attempt() -> User:
-        current = get_user(tenant_id, user_id, directory)
-        updated = change(current)
-        if updated == current:
-            return current
-        updated = updated.model_copy(update={"version": current.version + 1, "updated_at": utc_now()})
-        _user_write(lambda: directory.replace_user(current, updated))
-        return updated
+    def write(current: User, updated: User) -> None:
+        with _user_refusals():
+            directory.replace_user(current, updated)
 
-    return without_lost_updates(attempt, None, "user")
+    return _changed(lambda: get_user(tenant_id, user_id, directory), change, write, "user")
 
 
 def replace_user(
@@ -176,16 +197,7 @@ def create_team(
 def change_team(
     tenant_id: str, team_id: int, change: Callable[[Team], Team], directory: DirectoryStore
 ) -> Team:
-    def attempt() -> Team:
-        current = get_team(tenant_id, team_id, directory)
-        updated = change(current)
-        if updated == current:
-            return current
-        updated = updated.model_copy(update={"version": current.version + 1, "updated_at": utc_now()})
-        directory.replace_team(current, updated)
-        return updated
-
-    return without_lost_updates(attempt, None, "team")
+    return _changed(lambda: get_team(tenant_id, team_id, directory), change, directory.replace_team, "team")
 
 
 def rename_team(tenant_id: str, team_id: int, data: TeamFields, directory: DirectoryStore) -> Team:
