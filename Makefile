@@ -1,6 +1,18 @@
 # The commands people type. Each one installs what it needs first, from nothing.
 SHELL := /bin/bash
-PYTHON ?= python3
+# Local development and tests run the Lambda runtime's Python (template.yaml: python3.13), so what
+# is tested is what runs: `python3.13` on PATH, else pyenv's newest 3.13.x. PYTHON=... overrides.
+PYTHON_VERSION := 3.13
+ifneq ($(origin PYTHON),command line)
+PYTHON := $(shell for p in python$(PYTHON_VERSION) \
+	$$(ls -d "$$(pyenv root 2>/dev/null || echo $$HOME/.pyenv)"/versions/$(PYTHON_VERSION).*/bin/python$(PYTHON_VERSION) 2>/dev/null | sort -V -r); \
+	do "$$p" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null && command -v "$$p" && break; done)
+endif
+ifeq ($(strip $(PYTHON)),)
+$(error Python $(PYTHON_VERSION) not found (the Lambda runtime's version). Install it: `pyenv install $(PYTHON_VERSION)`, or your system's python$(PYTHON_VERSION) package (Debian/Ubuntu: deadsnakes' python$(PYTHON_VERSION)-venv; macOS: `brew install python@$(PYTHON_VERSION)`), or run `make PYTHON=/path/to/python$(PYTHON_VERSION) ...`)
+endif
+# `sam build` looks for python3.13 on PATH: the interpreter found above comes first.
+export PATH := $(dir $(abspath $(PYTHON))):$(PATH)
 VENV := .venv
 SAM_VENV := .venv-sam
 SCAN_VENV := .venv-scan
@@ -16,29 +28,29 @@ TENANT ?= acme
 
 .PHONY: dev test lint bench build token install clean
 
-$(VENV)/.installed: requirements-dev.txt layers/shared/requirements.txt
-	$(PYTHON) -m venv $(VENV)
+$(VENV)/.installed-$(PYTHON_VERSION): requirements-dev.txt layers/shared/requirements.txt
+	$(PYTHON) -m venv --clear $(VENV)
 	$(VENV)/bin/pip install $(PIP_FLAGS) --upgrade pip
 	$(VENV)/bin/pip install $(PIP_FLAGS) -r requirements-dev.txt
 	touch $@
 
-$(SAM_VENV)/.installed: requirements-sam.txt
-	$(PYTHON) -m venv $(SAM_VENV)
+$(SAM_VENV)/.installed-$(PYTHON_VERSION): requirements-sam.txt
+	$(PYTHON) -m venv --clear $(SAM_VENV)
 	$(SAM_VENV)/bin/pip install $(PIP_FLAGS) --upgrade pip
 	$(SAM_VENV)/bin/pip install $(PIP_FLAGS) -r requirements-sam.txt
 	touch $@
 
-$(SCAN_VENV)/.installed: requirements-scan.txt
-	$(PYTHON) -m venv $(SCAN_VENV)
+$(SCAN_VENV)/.installed-$(PYTHON_VERSION): requirements-scan.txt
+	$(PYTHON) -m venv --clear $(SCAN_VENV)
 	$(SCAN_VENV)/bin/pip install $(PIP_FLAGS) --upgrade pip
 	$(SCAN_VENV)/bin/pip install $(PIP_FLAGS) -r requirements-scan.txt
 	touch $@
 
-install: $(VENV)/.installed $(SAM_VENV)/.installed $(SCAN_VENV)/.installed
+install: $(VENV)/.installed-$(PYTHON_VERSION) $(SAM_VENV)/.installed-$(PYTHON_VERSION) $(SCAN_VENV)/.installed-$(PYTHON_VERSION)
 
 ## Serve the whole API on http://127.0.0.1:$(PORT) against the embedded emulator, with demo data.
-dev: $(VENV)/.installed
-	$(PY) -m tests.devstack
+dev: $(VENV)/.installed-$(PYTHON_VERSION)
+	$(PY) -m devstack
 
 ## Install everything and run the whole suite (unit, integration, e2e, SAM validate/build).
 test: install lint
@@ -82,14 +94,14 @@ lint: install
 	  echo "$$out"; exit 1; \
 	fi
 
-build: $(SAM_VENV)/.installed
+build: $(SAM_VENV)/.installed-$(PYTHON_VERSION)
 	$(SAM) build
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed-$(PYTHON_VERSION)
 	$(PY) -m tests.bench
 
-token: $(VENV)/.installed
-	@$(PY) -m tests.devstack.tokens --user $(TOKEN_USER) --tenant $(TENANT)
+token: $(VENV)/.installed-$(PYTHON_VERSION)
+	@$(PY) -m devstack.tokens --user $(TOKEN_USER) --tenant $(TENANT)
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) $(SCAN_VENV) .aws-sam .pytest_cache .ruff_cache

@@ -2,7 +2,7 @@
 user (who picks owners and stages from them); writes are for admins. Routes only; the rules
 live in the layer (``leads_shared.directory``)."""
 
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -47,10 +47,7 @@ use_api_conventions(app)
 ADMIN = [admin_only]
 
 
-Out = TypeVar("Out", bound=BaseModel)
-
-
-def _created(body: Out) -> Response[Out]:
+def _created[Out: BaseModel](body: Out) -> Response[Out]:
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=body)
 
 

@@ -66,9 +66,9 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> dict[str, 
 
 def _run(args: argparse.Namespace) -> dict[str, Any]:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the emulator's access log
-    from tests.devstack.emulator import start_emulator
-    from tests.devstack.stack import LOCAL_PARAMETERS, RUNTIME_ENVIRONMENT, functions_environment
-    from tests.devstack.template import Template
+    from devstack.emulator import start_emulator
+    from devstack.stack import LOCAL_PARAMETERS, RUNTIME_ENVIRONMENT, functions_environment
+    from devstack.template import Template
 
     emulator = start_emulator(Template.load(parameter_overrides=LOCAL_PARAMETERS))
     saved = dict(os.environ)
@@ -77,10 +77,10 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         os.environ.update(
             {**functions_environment(emulator.template), **emulator.client_environment, **RUNTIME_ENVIRONMENT}
         )
+        from devstack.runtime import LambdaFunction
+        from devstack.seed import seed_demo_data
         from tests.bench import cold_start, csv_throughput, route_costs, warm_overhead
         from tests.bench.workload import Api
-        from tests.devstack.runtime import LambdaFunction
-        from tests.devstack.seed import seed_demo_data
 
         seed_demo_data()  # the sample events of the cold starts read it
         functions = {fid: LambdaFunction(spec) for fid, spec in emulator.template.functions().items()}

@@ -24,11 +24,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from devstack.runtime import LambdaFunction
+from devstack.template import REPO_ROOT, Template
 from leads_shared.identity import remembered
 from leads_shared.keys import LeadKeys
 from tests.bench.capture import AwsCall, describe, recording
-from tests.devstack.runtime import LambdaFunction
-from tests.devstack.template import REPO_ROOT, Template
 
 EVENTS = REPO_ROOT / "events"
 # The first request of each function: a read of the demo data, the same on every run.

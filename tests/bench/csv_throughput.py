@@ -21,8 +21,8 @@ import uuid
 from collections.abc import Collection
 from typing import Any
 
+from devstack.template import REPO_ROOT
 from tests.bench.workload import upload
-from tests.devstack.template import REPO_ROOT
 
 PROBE = textwrap.dedent(
     """

@@ -21,6 +21,10 @@ from werkzeug.routing import Map, Rule
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
+from devstack.gateway import proxy_event, rule_path
+from devstack.runtime import LambdaFunction
+from devstack.template import ApiRoute, Template
+from devstack.tokens import mint_token
 from leads_shared import csv_import
 from leads_shared.csv_import import upload_key
 from leads_shared.data import (
@@ -31,10 +35,6 @@ from leads_shared.data import (
 )
 from leads_shared.models.directory import DealStage, Team, User
 from leads_shared.models.imports import ImportJob
-from tests.devstack.gateway import proxy_event, rule_path
-from tests.devstack.runtime import LambdaFunction
-from tests.devstack.template import ApiRoute, Template
-from tests.devstack.tokens import mint_token
 
 USERS = {1: ("Alice Admin", "admin", 1), 2: ("Bob Baker", "user", 1), 3: ("Carol Chen", "user", 2)}
 STAGES = ["Prospecting", "Proposal", "Negotiation", "Closed Won", "Closed Lost"]

@@ -1,4 +1,4 @@
-"""The local stack as `make dev` runs it (`python -m tests.devstack`), started once per session in
+"""The local stack as `make dev` runs it (`python -m devstack`), started once per session in
 a subprocess and called over real HTTP."""
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from tests.devstack.template import REPO_ROOT
-from tests.devstack.tokens import LOCAL_DEV_SECRET, mint_token
+from devstack.template import REPO_ROOT
+from devstack.tokens import LOCAL_DEV_SECRET, mint_token
 
 READY = re.compile(r"Leads API ready on (http://\S+)")
 START_TIMEOUT_S = 90
@@ -62,9 +62,9 @@ def _stop(process: subprocess.Popen[str]) -> None:
 
 @contextlib.contextmanager
 def running_stack() -> Iterator[LocalStackProcess]:
-    """`python -m tests.devstack --port 0` in a subprocess, until the block ends."""
+    """`python -m devstack --port 0` in a subprocess, until the block ends."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.devstack", "--port", "0"],
+        [sys.executable, "-m", "devstack", "--port", "0"],
         cwd=REPO_ROOT,
         env=stack_environment(),
         stdout=subprocess.PIPE,

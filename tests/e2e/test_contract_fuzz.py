@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.devstack.template import REPO_ROOT
+from devstack.template import REPO_ROOT
 from tests.e2e.conftest import LocalStackProcess, token_for
 
 pytestmark = pytest.mark.e2e

@@ -13,10 +13,10 @@ import boto3
 import pytest
 import requests
 
+from devstack.stack import LOCAL_PARAMETERS
+from devstack.template import REGION, Template
 from leads_shared.data.directory_store import DirectoryStore
 from leads_shared.models.directory import User
-from tests.devstack.stack import LOCAL_PARAMETERS
-from tests.devstack.template import REGION, Template
 from tests.e2e.conftest import LocalStackProcess, bearer, token_for
 
 pytestmark = pytest.mark.e2e

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.devstack.template import Template
+from devstack.template import Template
 
 pytestmark = pytest.mark.e2e
 

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from tests.devstack.template import REPO_ROOT
+from devstack.template import REPO_ROOT
 from tests.e2e.conftest import running_stack, stack_environment
 
 pytestmark = pytest.mark.e2e

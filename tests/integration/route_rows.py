@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from devstack.template import Template
 from leads_shared.data import get_directory_store
 from leads_shared.models.directory import DealStage
-from tests.devstack.template import Template
-from tests.integration.conftest import Caller, Tenant, lead_body
+from tests.support.clients import Caller, Tenant, lead_body
 
 ROUTES = sorted({(r.method, r.path) for r in Template.load().api_routes() if r.method != "ANY"})
 PUBLIC = {("GET", "/health"), ("GET", "/openapi.json"), ("GET", "/docs")}

@@ -7,11 +7,11 @@ from __future__ import annotations
 import argparse
 import io
 
+from devstack.emulator import Emulator
+from devstack.runtime import LambdaFunction
 from tests.bench import __main__ as bench
 from tests.bench import cold_start, csv_throughput, route_costs, warm_overhead
 from tests.bench.workload import ROUTES, Api
-from tests.devstack.emulator import Emulator
-from tests.devstack.runtime import LambdaFunction
 
 
 def api_of(emulator: Emulator) -> Api:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.conftest import lead_body
+from tests.support.clients import lead_body
 
 ORIGIN = {"Origin": "https://crm.example.com"}
 

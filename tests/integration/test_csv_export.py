@@ -17,8 +17,8 @@ import pytest
 import requests
 
 from leads_shared.csv_format import IMPORT_COLUMNS
-from tests.integration.conftest import Caller, Tenant, lead_body
-from tests.integration.csv_support import ImportPath, csv_bytes
+from tests.support.clients import Caller, Tenant, lead_body
+from tests.support.csv_files import ImportPath, csv_bytes
 
 BOM = b"\xef\xbb\xbf"
 EXPORT_COLUMNS = ["id", *IMPORT_COLUMNS, "assigned_to_name", "created_at", "updated_at"]

@@ -22,8 +22,8 @@ from leads_shared.csv_format import IMPORT_COLUMNS
 from leads_shared.data import get_lead_store
 from leads_shared.data.dynamo import meter
 from leads_shared.keys import LeadKeys
-from tests.integration.conftest import Caller, lead_body
-from tests.integration.csv_support import ImportPath, csv_bytes
+from tests.support.clients import Caller, lead_body
+from tests.support.csv_files import ImportPath, csv_bytes
 
 BOM = b"\xef\xbb\xbf"
 MAX_BYTES = 50 * 1024 * 1024

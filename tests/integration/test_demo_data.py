@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from devstack.seed import demo_dropbox_addresses, demo_leads, demo_settings
 from leads_shared.data import get_directory_store, get_lead_store, get_mail_store, get_tenant_store
-from tests.devstack.seed import demo_dropbox_addresses, demo_leads, demo_settings
 
 
 def test_tenants_teams_users_and_stages(demo_data):

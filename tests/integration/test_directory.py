@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from devstack.tokens import mint_token
 from leads_shared.identity import remembered
-from tests.devstack.tokens import mint_token
-from tests.integration.conftest import Caller, lead_body
+from tests.support.clients import Caller, lead_body
 
 
 def fresh_tenant(gateway) -> str:

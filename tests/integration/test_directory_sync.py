@@ -10,16 +10,16 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent
 
+from devstack.emulator import Emulator
+from devstack.event_filter import passes
+from devstack.runtime import LambdaFunction
+from devstack.stream_poller import StreamReader
+from devstack.template import StreamEventSource
 from leads_shared import directory_sync
 from leads_shared.data import get_directory_store, get_lead_store
 from leads_shared.data.dynamo import meter
 from leads_shared.data.lead_store import LeadStore
-from tests.devstack.emulator import Emulator
-from tests.devstack.event_filter import passes
-from tests.devstack.runtime import LambdaFunction
-from tests.devstack.stream_poller import StreamReader
-from tests.devstack.template import StreamEventSource
-from tests.integration.conftest import Caller, Tenant, lead_body
+from tests.support.clients import Caller, Tenant, lead_body
 
 FUNCTION = "DirectorySyncFunction"
 

@@ -8,8 +8,8 @@ import json
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from tests.integration.conftest import lead_body
 from tests.integration.route_rows import ROWS, World
+from tests.support.clients import lead_body
 
 LEAKS = ("Traceback", "botocore", "ClientError", "boto3", "secret-detail", "TENANT#", "PK")
 

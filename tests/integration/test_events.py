@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
+from devstack.emulator import Emulator
+from devstack.runtime import LambdaFunction
+from devstack.template import REPO_ROOT, ApiRoute, Template
 from leads_shared.data.dynamo import meter
 from leads_shared.observability import logger
-from tests.devstack.emulator import Emulator
-from tests.devstack.runtime import LambdaFunction
-from tests.devstack.template import REPO_ROOT, ApiRoute, Template
 
 EVENTS_DIR = REPO_ROOT / "events"
 EVENT_FILES = sorted(EVENTS_DIR.rglob("*.json"))

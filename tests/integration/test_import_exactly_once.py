@@ -10,8 +10,8 @@ import pytest
 
 from leads_shared.data import get_lead_store
 from leads_shared.data.import_store import ImportStore
-from tests.integration.conftest import lead_body
-from tests.integration.csv_support import ImportPath, csv_bytes
+from tests.support.clients import lead_body
+from tests.support.csv_files import ImportPath, csv_bytes
 
 
 @pytest.fixture(scope="module")

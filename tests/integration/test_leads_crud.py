@@ -12,7 +12,7 @@ from leads_shared.data import get_lead_store
 from leads_shared.data.lead_store import LeadStats
 from leads_shared.leads import create_lead
 from leads_shared.models.leads import LeadCreate
-from tests.integration.conftest import lead_body
+from tests.support.clients import lead_body
 
 LEAD_FIELDS = {
     "id", "first_name", "last_name", "email", "phone", "company", "job_title", "source",

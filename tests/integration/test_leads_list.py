@@ -12,7 +12,7 @@ from leads_shared.data import get_lead_store
 from leads_shared.data.lead_store import counter_deltas, lead_to_item
 from leads_shared.keys import LeadStatsKeys
 from leads_shared.models.leads import Lead
-from tests.integration.conftest import NAMES, Caller, Tenant, make_tenant
+from tests.support.clients import NAMES, Caller, Tenant, make_tenant
 
 PAGE_KEYS = {"data", "current_page", "last_page", "per_page", "total"}
 FIRSTS = ["ann", "Ann", "anna", "Bob", "bob", "Zoe", "Émile", "carl"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from leads_shared.data import get_directory_store
 from leads_shared.models.directory import DealStage
-from tests.integration.conftest import lead_body
+from tests.support.clients import lead_body
 
 
 def ops(caller) -> dict[str, int]:

@@ -11,6 +11,8 @@ from urllib.parse import unquote_plus
 
 import pytest
 
+from devstack.poller import sqs_record
+from devstack.seed import dropbox_address as dropbox
 from leads_shared import dropbox as dropbox_rules
 from leads_shared.clock import utc_now
 from leads_shared.config import get_settings
@@ -19,10 +21,8 @@ from leads_shared.data.dynamo import meter
 from leads_shared.data.mail_store import MailStore
 from leads_shared.errors import ServiceUnavailable
 from leads_shared.keys import LeadKeys
-from tests.devstack.poller import sqs_record
-from tests.devstack.seed import dropbox_address as dropbox
-from tests.integration.conftest import lead_body
-from tests.integration.mail_support import (
+from tests.support.clients import lead_body
+from tests.support.mail import (
     OK,
     alternative,
     deliver,

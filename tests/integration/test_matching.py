@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.conftest import lead_body
+from tests.support.clients import lead_body
 
 COMPANY_MATCH_FIELDS = {
     "id",

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from leads_shared.data import get_lead_store
-from tests.integration.conftest import lead_body
+from tests.support.clients import lead_body
 
 NOTE_FIELDS = {"id", "lead_id", "content", "user_id", "user_name", "created_at", "updated_at"}
 TIMESTAMP = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$"

@@ -13,9 +13,9 @@ import jsonschema
 import pytest
 from werkzeug.test import Client
 
-from tests.devstack.runtime import LambdaFunction
-from tests.devstack.template import Template
-from tests.integration.conftest import Caller, lead_body
+from devstack.runtime import LambdaFunction
+from devstack.template import Template
+from tests.support.clients import Caller, lead_body
 
 META_ROUTES = {"/health", "/openapi.json", "/docs"}  # public, not part of the documented API
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}

@@ -16,7 +16,7 @@ from leads_shared.data.record_store import contact_to_item
 from leads_shared.keys import CompanyKeys, ContactKeys, DealKeys, LeadKeys
 from leads_shared.models.directory import DealStage
 from leads_shared.models.records import Contact, QualifyRequest
-from tests.integration.conftest import lead_body
+from tests.support.clients import lead_body
 
 STAGES = ["Prospecting", "Proposal"]
 LEAD = lead_body(phone="+1 555 0100", company="Doe Industries, Inc.", job_title="CTO", assigned_to=3)

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.integration.conftest import lead_body
 from tests.integration.route_rows import ROWS, SCIM_ROWS, World
+from tests.support.clients import lead_body
 
 # The JSON routes that read a body (issuing a SCIM token reads none); SCIM's below.
 WITH_BODY = [

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.devstack.template import Template
+from devstack.template import Template
 
 ROUTES = [route for route in Template.load().api_routes() if route.method != "ANY"]
 PATHS = sorted({route.path for route in ROUTES})

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.devstack.stack import LOCAL_PARAMETERS, RUNTIME_ENVIRONMENT
-from tests.devstack.template import REPO_ROOT, Template
+from devstack.stack import LOCAL_PARAMETERS, RUNTIME_ENVIRONMENT
+from devstack.template import REPO_ROOT, Template
 
 pytestmark = pytest.mark.sam
 

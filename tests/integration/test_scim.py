@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
+from devstack.tokens import mint_token
 from leads_shared import identity, scim_tokens
 from leads_shared.data import get_directory_store, get_scim_token_store
 from leads_shared.keys import ScimTokenKeys
-from tests.devstack.tokens import mint_token
-from tests.integration.conftest import Caller, Tenant
 from tests.integration.route_rows import GROUP_SCHEMA, PATCH_SCHEMA, USER_SCHEMA, World
+from tests.support.clients import Caller, Tenant
 
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 LIST = "urn:ietf:params:scim:api:messages:2.0:ListResponse"

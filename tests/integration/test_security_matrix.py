@@ -18,10 +18,10 @@ from typing import Any
 import jwt
 import pytest
 
+from devstack.tokens import LOCAL_DEV_SECRET, mint_token
 from leads_shared.config import get_settings
-from tests.devstack.tokens import LOCAL_DEV_SECRET, mint_token
-from tests.integration.conftest import Caller
 from tests.integration.route_rows import ADMIN_ONLY, PUBLIC, ROUTES, ROWS, SCIM_ROWS, Call, World, hidden_in
+from tests.support.clients import Caller
 
 JWT_ROUTES = [route for route in ROUTES if route not in SCIM_ROWS]
 SCIM_ROUTES = [route for route in ROUTES if route in SCIM_ROWS]

@@ -8,7 +8,7 @@ import pytest
 from leads_shared.data import get_directory_store, get_lead_store
 from leads_shared.keys import KEY_ATTRIBUTES
 from leads_shared.models.directory import DealStage, User
-from tests.integration.conftest import lead_body
+from tests.support.clients import lead_body
 
 TASK_FIELDS = {
     "id", "lead_id", "title", "description", "due_date", "due_time", "priority", "assigned_to",

@@ -23,8 +23,8 @@ from leads_shared.data.tenant_store import TenantStore
 from leads_shared.data.writes import VersionConflict
 from leads_shared.errors import PreconditionFailed, ServiceUnavailable
 from leads_shared.models.tenant import TenantSettings, TenantUpdate
-from tests.integration.conftest import Caller, lead_body
-from tests.integration.mail_support import OK, alternative, deliver, linked, rejection, s3_event, sqs_event
+from tests.support.clients import Caller, lead_body
+from tests.support.mail import OK, alternative, deliver, linked, rejection, s3_event, sqs_event
 
 NOT_A_CURRENCY = "The currency field must be a 3-letter ISO 4217 code, such as USD."
 ANSWER_KEYS = {"id", "name", "currency", "inbound_address", "created_at", "updated_at"}

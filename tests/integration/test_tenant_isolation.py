@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import pytest
 
+from devstack.emulator import Emulator, empty_tables
 from leads_shared.data import get_directory_store, get_lead_store
 from leads_shared.keys import LeadKeys
 from leads_shared.models.directory import DealStage, User
-from tests.devstack.emulator import Emulator, empty_tables
-from tests.integration.conftest import Caller, lead_body
 from tests.integration.route_rows import HIDDEN, ROWS, SCIM_ROWS, World, hidden_in
+from tests.support.clients import Caller, lead_body
 
 WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
 SEQUENCES = "SEQUENCES"  # the sort key of a tenant's id sequences (notes, tasks, ...)

@@ -15,7 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from leads_shared.data import dynamo, get_lead_store
-from tests.integration.conftest import lead_body
+from tests.support.clients import lead_body
 
 
 class ConflictingClient:

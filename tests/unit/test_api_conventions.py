@@ -10,10 +10,10 @@ import pytest
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
+from devstack.tokens import mint_token
 from leads_shared.api import admin_only, caller, cors, use_api_conventions
 from leads_shared.identity import remembered
-from tests.devstack.tokens import mint_token
-from tests.unit.fake_directory import FakeDirectory
+from tests.support.fake_directory import FakeDirectory
 
 app = APIGatewayRestResolver(enable_validation=True, cors=cors())
 use_api_conventions(app)

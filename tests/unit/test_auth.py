@@ -11,10 +11,10 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from devstack.tokens import mint_token
 from leads_shared.auth import Identity, Principal, authenticate, require_admin
 from leads_shared.config import Settings
 from leads_shared.errors import Forbidden, Unauthenticated
-from tests.devstack.tokens import mint_token
 
 SECRET = "unit-secret-0123456789abcdef0123456789"
 HS = Settings(table_name="t", jwt_secret=SECRET)

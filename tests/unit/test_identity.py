@@ -9,7 +9,7 @@ from leads_shared.auth import Identity
 from leads_shared.errors import Deactivated
 from leads_shared.identity import remembered, resolve
 from leads_shared.models.directory import Team, User
-from tests.unit.fake_directory import FakeDirectory
+from tests.support.fake_directory import FakeDirectory
 
 TTL = 60
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
 
 from leads_shared.clock import utc_now
 from leads_shared.data.directory_store import DirectoryStore, StageInUse, Taken, TeamMissing
@@ -45,10 +44,7 @@ def _user_refusals() -> Iterator[None]:
         raise ValidationFailed(TEAM_INVALID) from None
 
 
-Record = TypeVar("Record", User, Team)
-
-
-def _changed(
+def _changed[Record: (User, Team)](
     read: Callable[[], Record],
     change: Callable[[Record], Record],
     write: Callable[[Record, Record], None],

@@ -26,7 +26,7 @@ write ourselves, because it is about our directory:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import ValidationError
 from scim2_models import (
@@ -57,7 +57,6 @@ from leads_shared.models.scim import (
     UserRole,
 )
 
-R = TypeVar("R", ScimUser, ScimGroup)
 # Which SCIM attribute carries each of our fields (for the messages of refused values).
 SCIM_NAMES = {"email": "userName", "name": "displayName", "external_id": "externalId", "active": "active"}
 DELETE_ATTEMPTS = 4
@@ -123,19 +122,19 @@ def _members_of(team_id: int, users: Iterable[User]) -> list[User]:
 
 
 # ------------------------------------------------------------------ reading requests
-def read_resource(model: type[R], body: str | None, context: Context) -> R:
+def read_resource[R: (ScimUser, ScimGroup)](model: type[R], body: str | None, context: Context) -> R:
     """A User or Group document of a request (400 invalidSyntax / invalidValue otherwise)."""
     return model.model_validate_json(body or "", scim_ctx=context, scim_policy=POLICY)
 
 
-def read_patch(model: type[R], body: str | None) -> PatchOp[Any]:
+def read_patch[R: (ScimUser, ScimGroup)](model: type[R], body: str | None) -> PatchOp[Any]:
     patch_model: Any = PatchOp[model]  # type: ignore[valid-type]
     return patch_model.model_validate_json(  # type: ignore[no-any-return]
         body or "", scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
     )
 
 
-def search_request(model: type[R], **parameters: Any) -> SearchRequest[Any]:
+def search_request[R: (ScimUser, ScimGroup)](model: type[R], **parameters: Any) -> SearchRequest[Any]:
     """The query parameters of a list (400 invalidFilter for a filter naming an attribute the
     resource does not have, or that scim2-models cannot parse)."""
     given = {name: value for name, value in parameters.items() if value is not None}
@@ -145,7 +144,9 @@ def search_request(model: type[R], **parameters: Any) -> SearchRequest[Any]:
     )
 
 
-def _page(found: list[Any], query: SearchRequest[Any], model: type[R]) -> ListResponse[Any]:
+def _page[R: (ScimUser, ScimGroup)](
+    found: list[Any], query: SearchRequest[Any], model: type[R]
+) -> ListResponse[Any]:
     start = query.start_index or 1
     count = MAX_RESULTS if query.count is None else min(query.count, MAX_RESULTS)
     page = found[start - 1 : start - 1 + count]

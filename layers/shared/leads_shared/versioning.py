@@ -5,15 +5,13 @@ tenant's settings)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 from leads_shared.data.writes import VersionConflict
 from leads_shared.errors import Conflict, PreconditionFailed
 
 # How often a write is retried when a concurrent writer got there first.
 MAX_WRITE_ATTEMPTS = 8
-
-T = TypeVar("T")
 
 
 class Versioned(Protocol):
@@ -31,7 +29,7 @@ def matches_etag(if_match: str | None, item: Versioned) -> bool:
     return "*" in tags or item.etag in tags
 
 
-def without_lost_updates(attempt: Callable[[], T], if_match: str | None, resource: str = "lead") -> T:
+def without_lost_updates[T](attempt: Callable[[], T], if_match: str | None, resource: str = "lead") -> T:
     """Run a read-check-write ``attempt`` until its conditional write holds. When the item changed
     between the read and the write (``VersionConflict``): with ``If-Match`` that is a 412 (the
     client's version is gone); without, the attempt is made again on the fresh item."""

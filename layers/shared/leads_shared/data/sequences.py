@@ -6,14 +6,12 @@ another while the insert finds it taken."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TypeVar
 
 from leads_shared.data.dynamo import TableStore, av, to_item
 from leads_shared.data.writes import transient_retries
 from leads_shared.errors import Conflict
 from leads_shared.keys import SequenceKeys
 
-T = TypeVar("T")
 # Ids tried before giving up (each taken one was written by hand, or by a lost race).
 NEW_ID_ATTEMPTS = 20
 
@@ -56,7 +54,7 @@ def reserve_block(store: TableStore, tenant_id: str, kind: str, count: int) -> l
     return list(range(last - count + 1, last + 1))
 
 
-def with_new_id(store: TableStore, tenant_id: str, kind: str, insert: Callable[[int], T]) -> T:
+def with_new_id[T](store: TableStore, tenant_id: str, kind: str, insert: Callable[[int], T]) -> T:
     """``insert(id)`` with the next id of ``kind``, and the next while it raises ``IdTaken``."""
     for _ in range(NEW_ID_ATTEMPTS):
         try:

@@ -14,9 +14,9 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from tests.devstack.emulator import Emulator
-from tests.devstack.runtime import LambdaFunction
-from tests.devstack.template import REGION, SqsEventSource
+from devstack.emulator import Emulator
+from devstack.runtime import LambdaFunction
+from devstack.template import REGION, SqsEventSource
 
 logger = logging.getLogger(__name__)
 

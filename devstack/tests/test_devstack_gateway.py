@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from werkzeug.test import Client
 
-from tests.devstack.gateway import MAX_BODY_BYTES, LocalGateway
-from tests.devstack.runtime import LambdaFunction
-from tests.devstack.template import ACCOUNT_ID, Template
+from devstack.gateway import MAX_BODY_BYTES, LocalGateway
+from devstack.runtime import LambdaFunction
+from devstack.template import ACCOUNT_ID, Template
 
 WriteProject = Callable[[str, dict[str, str]], Path]  # the conftest fixture
 

@@ -26,7 +26,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
-from tests.devstack.template import REGION, LocalResource, Template, TemplateError
+from devstack.template import REGION, LocalResource, Template, TemplateError
 
 logger = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from typing import Any
 
 import yaml
 
-from tests.devstack.event_filter import FilterPatternError, check_pattern
+from devstack.event_filter import FilterPatternError, check_pattern
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE_PATH = REPO_ROOT / "template.yaml"
 
 REGION = "us-east-1"

@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 
-from tests.devstack.gateway import rule_path
-from tests.devstack.template import (
+from devstack.gateway import rule_path
+from devstack.template import (
     ACCOUNT_ID,
     REGION,
     TEMPLATE_PATH,

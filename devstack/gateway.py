@@ -24,8 +24,8 @@ from werkzeug.exceptions import NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from tests.devstack.runtime import LambdaFunction
-from tests.devstack.template import ACCOUNT_ID, ApiRoute, ApiSpec
+from devstack.runtime import LambdaFunction
+from devstack.template import ACCOUNT_ID, ApiRoute, ApiSpec
 
 logger = logging.getLogger(__name__)
 

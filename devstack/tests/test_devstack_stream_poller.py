@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from tests.devstack.emulator import Emulator, start_emulator
-from tests.devstack.runtime import LambdaFunction
-from tests.devstack.stream_poller import StreamPoller
-from tests.devstack.template import REGION, Template
+from devstack.emulator import Emulator, start_emulator
+from devstack.runtime import LambdaFunction
+from devstack.stream_poller import StreamPoller
+from devstack.template import REGION, Template
 
 WriteProject = Callable[[str, dict[str, str]], Path]  # the conftest fixture
 

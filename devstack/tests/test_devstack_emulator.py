@@ -10,9 +10,9 @@ import pytest
 import requests
 from botocore.config import Config
 
-from tests.devstack import emulator as emulator_module
-from tests.devstack.emulator import Emulator, start_emulator
-from tests.devstack.template import Template, load_template
+from devstack import emulator as emulator_module
+from devstack.emulator import Emulator, start_emulator
+from devstack.template import Template, load_template
 
 WriteProject = Callable[[str, dict[str, str]], Path]  # the conftest fixture
 PRESIGNING = Config(signature_version="s3v4", s3={"addressing_style": "path"})  # as the layer signs

@@ -1,4 +1,4 @@
-"""`python -m tests.devstack [--port N] [--host H] [--no-seed]`: the local Leads API for `make dev`."""
+"""`python -m devstack [--port N] [--host H] [--no-seed]`: the local Leads API for `make dev`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import signal
 import threading
 from typing import Any
 
-from tests.devstack.stack import start_local_stack
+from devstack.stack import start_local_stack
 
 
 def _parameter(text: str) -> tuple[str, str]:
@@ -24,7 +24,7 @@ def _token_field(token: Any, name: str) -> Any:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m tests.devstack", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
     parser.add_argument(
         "--port",
         type=int,
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
             bucket, domain = stack.dropbox
             print(f"Email drop-box: leads+<tenant>.<token>@{domain} (an admin's GET /tenant shows it).")
             if stack.tokens:  # seeded: the demo tenants' addresses are fixed
-                from tests.devstack.seed import demo_dropbox_addresses
+                from devstack.seed import demo_dropbox_addresses
 
                 for tenant_id, address in demo_dropbox_addresses(domain).items():
                     print(f"  {tenant_id}: {address}")

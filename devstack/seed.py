@@ -26,6 +26,7 @@ from email.message import EmailMessage
 
 import boto3
 
+from devstack.tokens import mint_token
 from leads_shared import dropbox, emails, notes, qualify, scim_tokens, tasks, tenants
 from leads_shared.auth import Principal
 from leads_shared.clock import format_timestamp
@@ -49,7 +50,6 @@ from leads_shared.models.imports import ImportJob
 from leads_shared.models.leads import Lead, LeadCreate
 from leads_shared.models.records import QualifyRequest
 from leads_shared.models.tenant import TenantSettings
-from tests.devstack.tokens import mint_token
 
 TEAMS = {"acme": {1: "Inbound", 2: "Enterprise"}, "globex": {1: "Sales"}}
 USERS = {

@@ -1,6 +1,6 @@
 """Mint HS256 tokens for the local stack and the tests (dev only: never for a deployment).
 
-``python -m tests.devstack.tokens --user 2 --tenant acme`` prints a token for a demo user.
+``python -m devstack.tokens --user 2 --tenant acme`` prints a token for a demo user.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def mint_token(
 
 
 def main() -> None:
-    from tests.devstack.seed import demo_user
+    from devstack.seed import demo_user
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--user", type=int, default=1)

@@ -10,11 +10,11 @@ from email.message import EmailMessage
 from typing import Any
 from urllib.parse import quote_plus
 
+from devstack.emulator import Emulator
+from devstack.runtime import LambdaFunction
 from leads_shared.clock import utc_now
 from leads_shared.config import get_settings
 from leads_shared.data import get_mail_store
-from tests.devstack.emulator import Emulator
-from tests.devstack.runtime import LambdaFunction
 
 
 def s3_event(bucket: str, key: str, size: int) -> dict[str, Any]:

@@ -10,9 +10,9 @@ from typing import Any
 
 import requests
 
-from tests.devstack.emulator import Emulator
-from tests.devstack.poller import SqsPoller
-from tests.devstack.runtime import LambdaFunction
+from devstack.emulator import Emulator
+from devstack.poller import SqsPoller
+from devstack.runtime import LambdaFunction
 
 WORKER = "ImportWorkerFunction"
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from tests.devstack.template import ACCOUNT_ID, REGION, FunctionSpec
+from devstack.template import ACCOUNT_ID, REGION, FunctionSpec
 
 
 @dataclass

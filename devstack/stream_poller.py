@@ -27,10 +27,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.devstack.emulator import Emulator
-from tests.devstack.event_filter import passes
-from tests.devstack.runtime import LambdaFunction
-from tests.devstack.template import ACCOUNT_ID, REGION, StreamEventSource, TemplateError
+from devstack.emulator import Emulator
+from devstack.event_filter import passes
+from devstack.runtime import LambdaFunction
+from devstack.template import ACCOUNT_ID, REGION, StreamEventSource, TemplateError
 
 logger = logging.getLogger(__name__)
 

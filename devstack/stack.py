@@ -13,14 +13,14 @@ from typing import Any
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from tests.devstack.emulator import Emulator, start_emulator
-from tests.devstack.gateway import LocalGateway
-from tests.devstack.poller import SqsPoller
-from tests.devstack.runtime import LambdaFunction
-from tests.devstack.stream_poller import StreamPoller
-from tests.devstack.template import TEMPLATE_PATH, Template
+from devstack.emulator import Emulator, start_emulator
+from devstack.gateway import LocalGateway
+from devstack.poller import SqsPoller
+from devstack.runtime import LambdaFunction
+from devstack.stream_poller import StreamPoller
+from devstack.template import TEMPLATE_PATH, Template
 
-logger = logging.getLogger("tests.devstack.access")
+logger = logging.getLogger("devstack.access")
 
 # Parameter values for local runs (template.yaml: "The local default `local-dev-secret` is used by
 # `make dev` only").
@@ -110,7 +110,7 @@ def start_local_stack(
 
         tokens: list[Any] = []
         if seed:
-            from tests.devstack.seed import demo_tokens, seed_demo_data
+            from devstack.seed import demo_tokens, seed_demo_data
 
             seed_demo_data()
             tokens = list(demo_tokens())

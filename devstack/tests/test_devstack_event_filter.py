@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.devstack.event_filter import FilterPatternError, check_pattern, matches, passes
-from tests.devstack.template import Template
+from devstack.event_filter import FilterPatternError, check_pattern, matches, passes
+from devstack.template import Template
 
 
 def stream_record(

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.devstack.stack import EnvironmentConflictError, start_local_stack
-from tests.devstack.template import REPO_ROOT
+from devstack.stack import EnvironmentConflictError, start_local_stack
+from devstack.template import REPO_ROOT
 
 WriteProject = Callable[[str, dict[str, str]], Path]  # the conftest fixture
 
@@ -86,7 +86,7 @@ def test_cli_prints_the_ready_line_serves_health_and_stops_on_sigterm() -> None:
         "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "layers" / "shared")]),
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.devstack", "--port", "0", "--no-seed"],
+        [sys.executable, "-m", "devstack", "--port", "0", "--no-seed"],
         cwd=REPO_ROOT,
         env=environment,
         stdout=subprocess.PIPE,
