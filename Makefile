@@ -3,10 +3,11 @@ SHELL := /bin/bash
 # Local development and tests run the Lambda runtime's Python (template.yaml: python3.13), so what
 # is tested is what runs: `python3.13` on PATH, else pyenv's newest 3.13.x. PYTHON=... overrides.
 PYTHON_VERSION := 3.13
+IS_LAMBDA_PYTHON := -c 'import sys; sys.exit("%d.%d" % sys.version_info[:2] != "$(PYTHON_VERSION)")'
 ifneq ($(origin PYTHON),command line)
 PYTHON := $(shell for p in python$(PYTHON_VERSION) \
 	$$(ls -d "$$(pyenv root 2>/dev/null || echo $$HOME/.pyenv)"/versions/$(PYTHON_VERSION).*/bin/python$(PYTHON_VERSION) 2>/dev/null | sort -V -r); \
-	do "$$p" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null && command -v "$$p" && break; done)
+	do "$$p" $(IS_LAMBDA_PYTHON) 2>/dev/null && command -v "$$p" && break; done)
 endif
 ifeq ($(strip $(PYTHON)),)
 $(error Python $(PYTHON_VERSION) not found (the Lambda runtime's version). Install it: `pyenv install $(PYTHON_VERSION)`, or your system's python$(PYTHON_VERSION) package (Debian/Ubuntu: deadsnakes' python$(PYTHON_VERSION)-venv; macOS: `brew install python@$(PYTHON_VERSION)`), or run `make PYTHON=/path/to/python$(PYTHON_VERSION) ...`)
@@ -14,6 +15,9 @@ endif
 # `sam build` looks for python3.13 on PATH: the interpreter found above comes first.
 export PATH := $(dir $(abspath $(PYTHON))):$(PATH)
 VENV := .venv
+# A virtualenv of another Python (an older checkout's) is made again; one of this Python is kept.
+fresh_venv = if ! $(1)/bin/python $(IS_LAMBDA_PYTHON) 2>/dev/null; \
+	then rm -rf $(1) && $(PYTHON) -m venv $(1); fi
 SAM_VENV := .venv-sam
 SCAN_VENV := .venv-scan
 PY := $(VENV)/bin/python
@@ -29,19 +33,19 @@ TENANT ?= acme
 .PHONY: dev test lint bench build token install clean
 
 $(VENV)/.installed-$(PYTHON_VERSION): requirements-dev.txt layers/shared/requirements.txt
-	$(PYTHON) -m venv --clear $(VENV)
+	$(call fresh_venv,$(VENV))
 	$(VENV)/bin/pip install $(PIP_FLAGS) --upgrade pip
 	$(VENV)/bin/pip install $(PIP_FLAGS) -r requirements-dev.txt
 	touch $@
 
 $(SAM_VENV)/.installed-$(PYTHON_VERSION): requirements-sam.txt
-	$(PYTHON) -m venv --clear $(SAM_VENV)
+	$(call fresh_venv,$(SAM_VENV))
 	$(SAM_VENV)/bin/pip install $(PIP_FLAGS) --upgrade pip
 	$(SAM_VENV)/bin/pip install $(PIP_FLAGS) -r requirements-sam.txt
 	touch $@
 
 $(SCAN_VENV)/.installed-$(PYTHON_VERSION): requirements-scan.txt
-	$(PYTHON) -m venv --clear $(SCAN_VENV)
+	$(call fresh_venv,$(SCAN_VENV))
 	$(SCAN_VENV)/bin/pip install $(PIP_FLAGS) --upgrade pip
 	$(SCAN_VENV)/bin/pip install $(PIP_FLAGS) -r requirements-scan.txt
 	touch $@

@@ -6,8 +6,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import sysconfig
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -21,15 +24,25 @@ REGION = "us-east-1"
 LAYER_REQUIREMENTS = REPO_ROOT / "layers" / "shared" / "requirements.txt"
 META_ROUTES = {"/health", "/openapi.json", "/docs"}
 
-# Runs in a bare interpreter (-I -S: no site-packages, no PYTHONPATH) whose path is only what
-# Lambda gives the function: its code (/var/task) and the layer (/opt/python).
+# Runs in a bare interpreter (-I -S: no site-packages, no PYTHONPATH; -B: no bytecode written)
+# whose path is only what Lambda gives the function: its code (/var/task) and the layer
+# (/opt/python). It imports the handler's module as Lambda's runtime does, and reports every
+# source file the import system had to compile to bytecode on the way.
 INVOKE_BUILT_HANDLER = """
-import importlib.util, json, sys
-code, layer, handler_file, handler_name, event_file = sys.argv[1:6]
+import importlib, json, sys
+import _frozen_importlib_external as loaders
+compiled = []
+source_to_code = loaders.SourceLoader.source_to_code
+def compiling(loader, data, path, *args, **kwargs):
+    compiled.append(str(path))
+    return source_to_code(loader, data, path, *args, **kwargs)
+loaders.SourceLoader.source_to_code = compiling
+code, layer, module_name, handler_name, event_file = sys.argv[1:6]
 sys.path[:0] = [code, layer]
-spec = importlib.util.spec_from_file_location("built_handler", handler_file)
-module = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(module)
+module = importlib.import_module(module_name)
+print("COMPILED " + json.dumps(compiled))
+if event_file == "-":
+    raise SystemExit(0)
 class Context:
     function_name = "leads-meta"
     memory_limit_in_mb = 256
@@ -53,6 +66,9 @@ def sam_environment() -> dict[str, str]:
     dropped = {"AWS_ENDPOINT_URL", "AWS_PROFILE", "PYTHONPATH"}
     environment = {name: value for name, value in os.environ.items() if name not in dropped}
     environment["SAM_CLI_TELEMETRY"] = "0"
+    # The build runs `python3.13` (packaging/Makefile): the interpreter running these tests.
+    interpreter_dir = str(Path(sys.executable).resolve().parent)
+    environment["PATH"] = os.pathsep.join([interpreter_dir, environment.get("PATH", "")])
     return environment
 
 
@@ -103,6 +119,86 @@ def layer_site(build_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
+def lambda_root(build_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The built functions and layer as Lambda unpacks them: zipped as `sam package` zips (every
+    entry dated 1980-01-01), unpacked with those dates (``<root>/<FunctionId>/`` as /var/task,
+    ``<root>/opt/python``). Only the layer's native extensions (built for aarch64) are swapped
+    for this machine's builds of the same pinned versions, so that this machine can import them:
+    every Python file and its bytecode are the artifact's."""
+    root = tmp_path_factory.mktemp("lambda")
+    for built in build_dir.iterdir():
+        if built.is_dir():
+            _unpack_as_lambda(built, root / ("opt" if built == layer_site(build_dir).parent else built.name))
+    host_site = Path(sysconfig.get_paths()["purelib"])
+    for native in (root / "opt" / "python").rglob("*.so"):
+        relative = native.parent.relative_to(root / "opt" / "python")
+        stem = native.name.split(".")[0]
+        (host,) = (host_site / relative).glob(f"{stem}.*so")
+        native.unlink()
+        shutil.copy2(host, native.parent / host.name)
+    return root
+
+
+def _unpack_as_lambda(folder: Path, target: Path) -> None:
+    archive = target.with_suffix(".zip")
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                entry = zipfile.ZipInfo(str(path.relative_to(folder)), date_time=(1980, 1, 1, 0, 0, 0))
+                entry.external_attr = 0o644 << 16
+                zipped.writestr(entry, path.read_bytes(), zipfile.ZIP_DEFLATED)
+    with zipfile.ZipFile(archive) as zipped:
+        for entry in zipped.infolist():
+            unpacked = Path(zipped.extract(entry, target))
+            stamp = __import__("datetime").datetime(*entry.date_time).timestamp()
+            os.utime(unpacked, (stamp, stamp))
+
+
+def run_built_handler(
+    lambda_root: Path, function_id: str, event_file: Path | None, environment: dict[str, str]
+) -> tuple[list[str], dict[str, object] | None, subprocess.CompletedProcess[str]]:
+    """Import (and with an event, invoke) a function's handler from ``lambda_root`` in a fresh
+    bare interpreter: the source files it compiled, and its response."""
+    spec = Template.load().function(function_id)
+    module_name = ".".join(spec.handler_file.relative_to(spec.code_root).with_suffix("").parts)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            "-S",
+            "-B",
+            "-c",
+            INVOKE_BUILT_HANDLER,
+            str(lambda_root / function_id),
+            str(lambda_root / "opt" / "python"),
+            module_name,
+            spec.handler_name,
+            str(event_file) if event_file else "-",
+        ],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    compiled_lines = [line for line in result.stdout.splitlines() if line.startswith("COMPILED ")]
+    assert result.returncode == 0 and compiled_lines, (
+        f"the built handler failed:\n{result.stdout}\n{result.stderr}"
+    )
+    compiled = json.loads(compiled_lines[-1].removeprefix("COMPILED "))
+    results = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]
+    response = json.loads(results[-1].removeprefix("RESULT ")) if results else None
+    return compiled, response, result
+
+
+def lambda_environment(function_id: str) -> dict[str, str]:
+    """What the template gives the function, with the local stack's settings, and nothing of ours."""
+    template = Template.load(parameter_overrides=LOCAL_PARAMETERS)
+    environment = {"PATH": os.environ.get("PATH", ""), "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}
+    return environment | {**template.environment(function_id), **RUNTIME_ENVIRONMENT}
+
+
+@pytest.fixture(scope="module")
 def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     build = tmp_path_factory.mktemp("sam") / "build"
     # --no-cached: a clean build, as from a fresh checkout (samconfig.toml may turn caching on,
@@ -141,39 +237,14 @@ def test_build_packages_each_function_with_its_code(build_dir: Path) -> None:
     assert (meta / "leads" / "app.py").is_file()
 
 
-def test_built_meta_function_documents_every_route(build_dir: Path) -> None:
+def test_built_meta_function_documents_every_route(lambda_root: Path) -> None:
     """Run the built handler of `GET /openapi.json` as Lambda would: nothing but its built code and
     the built layer on its path, and the environment the template gives it."""
-    template = Template.load(parameter_overrides=LOCAL_PARAMETERS)
-    routes = template.api_routes()
+    routes = Template.load(parameter_overrides=LOCAL_PARAMETERS).api_routes()
     function_id = function_serving("/openapi.json")
-    spec = template.function(function_id)
-    code = build_dir / function_id
-    environment = {"PATH": os.environ.get("PATH", ""), "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}
-    environment |= {**template.environment(function_id), **RUNTIME_ENVIRONMENT}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-I",
-            "-S",
-            "-c",
-            INVOKE_BUILT_HANDLER,
-            str(code),
-            str(layer_site(build_dir)),
-            str(code / spec.handler_file.relative_to(spec.code_root)),
-            spec.handler_name,
-            str(REPO_ROOT / "events" / "meta" / "openapi.json"),
-        ],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    lines = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]
-    assert result.returncode == 0 and lines, f"the built handler failed:\n{result.stdout}\n{result.stderr}"
-    response = json.loads(lines[-1].removeprefix("RESULT "))
-    assert response["statusCode"] == 200, response
+    event = REPO_ROOT / "events" / "meta" / "openapi.json"
+    _, response, _ = run_built_handler(lambda_root, function_id, event, lambda_environment(function_id))
+    assert response is not None and response["statusCode"] == 200, response
     paths = json.loads(response["body"])["paths"]
     documented = {(path, method.upper()) for path, item in paths.items() for method in item}
     expected = {
@@ -182,3 +253,33 @@ def test_built_meta_function_documents_every_route(build_dir: Path) -> None:
         if route.path not in META_ROUTES and route.method != "ANY"
     }
     assert expected <= documented, f"missing from the deployed document: {sorted(expected - documented)}"
+
+
+def test_layer_carries_lambdas_arm64_wheels_and_no_other_native_code(build_dir: Path) -> None:
+    """The functions run on arm64 (Graviton): every native extension of the layer is an aarch64
+    build for CPython 3.13, whatever machine ran `sam build`."""
+    site = layer_site(build_dir)
+    natives = sorted(site.rglob("*.so"))
+    assert natives, "no native extension in the layer: pydantic-core and cryptography have some"
+    foreign = [
+        str(path.relative_to(site)) for path in natives if "x86_64" in path.name or "amd64" in path.name
+    ]
+    assert not foreign, f"x86_64 shared objects in an arm64 layer: {foreign}"
+    for distribution in ("pydantic_core", "cryptography"):
+        (dist_info,) = site.glob(f"{distribution}-*.dist-info")
+        tags = [line for line in (dist_info / "WHEEL").read_text().splitlines() if line.startswith("Tag:")]
+        assert tags and all("aarch64" in tag for tag in tags), f"{distribution}: {tags}"
+        assert any("cp313" in tag or "abi3" in tag for tag in tags), f"{distribution}: {tags}"
+    for path in natives:  # ELF header: e_machine 183 is AArch64
+        header = path.read_bytes()[:20]
+        assert header[:4] == b"\x7fELF" and int.from_bytes(header[18:20], "little") == 183, path
+
+
+def test_every_handler_imports_from_the_zipped_artifact_without_compiling(lambda_root: Path) -> None:
+    """SAM zips with 1980 timestamps, so bytecode checked against source times would never be used
+    on Lambda: each cold start would compile every module again. The artifact's bytecode is
+    hash-based (packaging/Makefile): importing each handler, as Lambda does, from the unpacked zip
+    with no bytecode written compiles no source file at all."""
+    for function_id in Template.load().functions():
+        compiled, _, _ = run_built_handler(lambda_root, function_id, None, lambda_environment(function_id))
+        assert compiled == [], f"{function_id} compiled {len(compiled)} source files, e.g. {compiled[:3]}"

@@ -19,6 +19,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
+from leads_shared import snapstart
 from leads_shared.auth import Identity, Principal, authenticate, require_admin
 from leads_shared.config import get_settings
 from leads_shared.errors import Forbidden, PayloadTooLarge, ValidationFailed
@@ -163,6 +164,7 @@ def use_api_conventions(
     # Powertools reads the body by Content-Type compared case-sensitively, before any middleware;
     # media types are case-insensitive (RFC 9110), so `Application/JSON` is JSON here too.
     app.resolve = resolve_with_media_type_in_lower_case  # type: ignore[method-assign]
+    snapstart.prepare(app)
 
 
 def _lower_media_type(value: Any) -> Any:

@@ -71,6 +71,11 @@ def _jwks_client(url: str) -> jwt.PyJWKClient:
     return jwt.PyJWKClient(url, cache_keys=True, lifespan=300)
 
 
+def forget_signing_keys() -> None:
+    """Drop the identity provider's cached keys (fetched again on the next token)."""
+    _jwks_client.cache_clear()
+
+
 def _verification_key(token: str, settings: Settings) -> tuple[Any, list[str]]:
     if settings.jwt_jwks_url:
         try:

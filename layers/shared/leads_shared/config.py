@@ -46,6 +46,9 @@ class Settings(BaseModel):
     # The domain of the drop-box addresses, leads+<tenant_id>.<token>@<inbound_domain> (capture
     # reads them; the API shows a tenant's).
     inbound_domain: str | None = None
+    # X-Ray subsegments for each handler method and AWS call (the X-Ray SDK, a slower cold start);
+    # without them a trace still shows API Gateway and the function end to end (observability.py).
+    trace_calls: bool = False
 
 
 def _env(name: str) -> str | None:
@@ -70,4 +73,5 @@ def get_settings() -> Settings:
         import_max_bytes=int(_env("IMPORT_MAX_BYTES") or 50 * 1024 * 1024),
         dynamodb_read_timeout_seconds=float(_env("DYNAMODB_READ_TIMEOUT_SECONDS") or 5),
         inbound_domain=_env("INBOUND_DOMAIN"),
+        trace_calls=(_env("TRACE_CALLS") or "false").lower() == "true",
     )

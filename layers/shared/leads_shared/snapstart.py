@@ -1,0 +1,60 @@
+"""Lambda SnapStart (template.yaml: `SnapStart: ApplyOn: PublishedVersions` on every API function).
+
+Lambda initialises a published version once, snapshots the process, and starts each new
+execution environment from a copy of that snapshot: imports are paid when the version is
+published, not on a user's first request (the REPORT log line shows `Restore Duration` instead
+of `Init Duration`).
+
+Before the snapshot (``prime``) we build what a first request would otherwise build: the AWS
+clients (botocore's service models; no request is made, so no connection is kept in the
+snapshot) and the resolver's validation models (the OpenAPI schema walks every route).
+
+After a restore (``reset``), what must not be shared between copies of one snapshot: the random
+generator's state (restored copies would draw the same retry jitter), callers remembered with
+the snapshot's monotonic clock (meaningless on another host), and cached signing keys.
+
+``snapshot_restore_py`` is part of Lambda's Python runtime (3.12+); elsewhere, and when it is not
+installed, there is no snapshot and nothing to register.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+
+from leads_shared import auth, identity
+from leads_shared.data import blob_store, dynamo
+
+Register = Callable[..., Any]
+
+
+def _registrations() -> tuple[Register, Register] | None:
+    try:
+        from snapshot_restore_py import register_after_restore, register_before_snapshot
+    except ImportError:  # not on Lambda: no snapshot will be taken
+        return None
+    return register_before_snapshot, register_after_restore
+
+
+def prepare(app: APIGatewayRestResolver) -> None:
+    """Register ``prime(app)`` before the snapshot and ``reset()`` after each restore."""
+    registrations = _registrations()
+    if registrations is not None:
+        before_snapshot, after_restore = registrations
+        before_snapshot(prime, app)
+        after_restore(reset)
+
+
+def prime(app: APIGatewayRestResolver) -> None:
+    dynamo.dynamodb_client()
+    blob_store.s3_client()
+    app.get_openapi_schema()
+
+
+def reset() -> None:
+    random.seed()
+    identity.remembered.clear()
+    auth.forget_signing_keys()
