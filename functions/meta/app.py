@@ -11,7 +11,6 @@ from functools import lru_cache
 from pathlib import Path
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi import swagger_ui
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -20,7 +19,6 @@ from pydantic import BaseModel
 from leads_shared.api import cors, use_api_conventions
 from leads_shared.observability import logger, metrics, tracer
 from leads_shared.route_table import RouteTable
-from leads_shared.scim_api import SECURITY_SCHEMES as SCIM_SECURITY_SCHEMES
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent
 TITLE = "Leads API"
@@ -39,8 +37,34 @@ META_ROUTES = [("/health", "GET"), ("/openapi.json", "GET"), ("/docs", "GET")]
 
 
 @lru_cache(maxsize=1)
+def merged_document() -> str:
+    """Every function's routes in one document. Built on the first request that needs it, not at
+    import: Powertools' merge reads every function's app.py, which a health check does not need
+    (nor does a cold start)."""
+    from leads_shared.scim_api import SECURITY_SCHEMES as SCIM_SECURITY_SCHEMES
+
+    app.configure_openapi_merge(
+        path=str(FUNCTIONS_DIR),
+        pattern="app.py",
+        recursive=True,
+        exclude=["**/meta/**", "**/__pycache__/**"],
+        title=TITLE,
+        version=VERSION,
+        description=DESCRIPTION,
+        security_schemes={
+            "bearerAuth": HTTPBearer(bearerFormat="JWT"),
+            # The SCIM routes (tag SCIM) take the tenant's SCIM token instead (POST /tenant/scim-token).
+            **SCIM_SECURITY_SCHEMES,
+        },
+        security=[{"bearerAuth": []}],
+        on_conflict="error",
+    )
+    return app.get_openapi_merge_json_schema()
+
+
+@lru_cache(maxsize=1)
 def route_table() -> RouteTable:
-    return RouteTable.from_openapi(json.loads(app.get_openapi_merge_json_schema()), META_ROUTES)
+    return RouteTable.from_openapi(json.loads(merged_document()), META_ROUTES)
 
 
 def allowed_methods(path: str) -> list[str]:
@@ -48,23 +72,6 @@ def allowed_methods(path: str) -> list[str]:
 
 
 use_api_conventions(app, public=True, allowed_methods=allowed_methods)
-app.configure_openapi_merge(
-    path=str(FUNCTIONS_DIR),
-    pattern="app.py",
-    recursive=True,
-    exclude=["**/meta/**", "**/__pycache__/**"],
-    title=TITLE,
-    version=VERSION,
-    description=DESCRIPTION,
-    security_schemes={
-        "bearerAuth": HTTPBearer(bearerFormat="JWT"),
-        # The SCIM routes (tag SCIM) take the tenant's SCIM token instead (POST /tenant/scim-token).
-        **SCIM_SECURITY_SCHEMES,
-    },
-    security=[{"bearerAuth": []}],
-    on_conflict="error",
-)
-SWAGGER_ASSETS = Path(swagger_ui.__file__).resolve().parent
 
 
 def _base_path() -> str:
@@ -78,7 +85,7 @@ def _base_path() -> str:
 def _document() -> str:
     """The merged document, with its server set to where this caller reached the API, so that
     Swagger UI's "Try it out" calls the right stage."""
-    document = json.loads(app.get_openapi_merge_json_schema())
+    document = json.loads(merged_document())
     document["servers"] = [{"url": _base_path() or "/"}]
     return json.dumps(document)
 
@@ -99,10 +106,13 @@ def openapi_document() -> Response[str]:
 
 @app.get("/docs", summary="Swagger UI", include_in_schema=False)
 def swagger() -> Response[str]:
+    from aws_lambda_powertools.event_handler.openapi import swagger_ui
+
+    assets = Path(swagger_ui.__file__).resolve().parent
     html = swagger_ui.generate_swagger_html(
         _document().replace("</", "<\\/"),  # keep the JSON from closing the <script> tag
-        (SWAGGER_ASSETS / "swagger-ui-bundle.min.js").read_text(encoding="utf-8"),
-        (SWAGGER_ASSETS / "swagger-ui.min.css").read_text(encoding="utf-8"),
+        (assets / "swagger-ui-bundle.min.js").read_text(encoding="utf-8"),
+        (assets / "swagger-ui.min.css").read_text(encoding="utf-8"),
         "",
         None,
     )
