@@ -1,38 +1,9 @@
 """The single-table key schema: the only place that knows how keys are spelled.
 
-- lead: ``PK=TENANT#<t>#LEAD#<id>``, ``SK=LEAD``;
-  GSI1 ``TENANT#<t>#LEADS`` / name key (all leads by name);
-  GSI2 ``TENANT#<t>#LEADS#STATUS#<status>`` / name key (one status, by name);
-  GSI3 ``TENANT#<t>#LEADS#USER#<user>`` / name key (one assignee, by name; unassigned: absent);
-  LIST ``TENANT#<t>#LEADS`` / ``<created_at>#<id>`` (narrow projection, by creation time).
-- lead stats (id sequence and counts): ``PK=TENANT#<t>``, ``SK=STATS#LEADS``.
-  LOOKUP ``TENANT#<t>#EMAIL#<lower-cased email>`` / ``LEAD#<id>`` (when it has an email).
-- note / task of a lead: in the lead's partition, ``SK=NOTE#<id>`` / ``TASK#<id>``, so one Query
-  reads a lead with its notes, and deleting a lead finds everything it owns in one partition.
-- contact: ``PK=TENANT#<t>#CONTACT#<id>``, ``SK=CONTACT``; LOOKUP by email like a lead.
-- company: ``PK=TENANT#<t>#COMPANY#<id>``, ``SK=COMPANY``;
-  LOOKUP ``TENANT#<t>#COMPANIES`` / ``<normalised name>\x01<id>`` (name matching by prefix).
-- deal: ``PK=TENANT#<t>#DEAL#<id>``, ``SK=DEAL``.
-- CSV import job: ``PK=TENANT#<t>#IMPORT#<import id>``, ``SK=IMPORT``.
-- lead stats (id sequence and counts): ``PK=TENANT#<t>``, ``SK=STATS#LEADS``; the other id
-  sequences (notes, tasks, contacts, companies, deals): ``PK=TENANT#<t>``, ``SK=SEQUENCES``.
-- user / team / deal stage: ``PK=TENANT#<t>``, ``SK=USER#<id>`` / ``TEAM#<id>`` / ``STAGE#<id>``;
-  a user's email and subject markers ``USEREMAIL#<lower email>`` / ``EXTID#<sha256 of subject>``.
-- tenant settings (name, drop-box token, ...): ``PK=TENANT#<t>``, ``SK=SETTINGS``.
-- SCIM token of a tenant: ``PK=TENANT#<t>``, ``SK=SCIMTOKEN`` (the current token's sha256), and
-  the global lookup ``PK=SCIMTOKEN#<sha256 of the token>``, ``SK=SCIMTOKEN`` -> ``tenant_id``
-  (a SCIM request names no tenant: its token does). Both change in one transaction.
-- email (captured or logged): ``PK=TENANT#<t>#MAIL#<id>``, ``SK=MAIL``; one participant item
-  per From/To/Cc address of a captured email, ``PK=TENANT#<t>#MAILTO#<lower address>``,
-  ``SK=MAIL#<id>`` (the emails captured for an address: one base-table Query, consistent, and
-  no index to write).
-  Its link to a lead: in the lead's partition, ``SK=EMAIL#<id>`` (sorts before ``LEAD``, so the
-  lead-with-notes Query does not read it), holding what the list of linked emails shows.
-  Message-ID marker (dedupe): ``PK=TENANT#<t>#MSGID#<sha256 of the Message-ID>``, ``SK=MSGID``.
-- rejected inbound message: ``PK=INBOUND#REJECTED#<yyyy-mm-dd>``, ``SK=<bucket>/<object key>``.
- Sort keys of the name indexes end in the zero-padded id, so ties
-break by id and pages never repeat or skip a lead. The README's access-pattern table says which
-index serves which query.
+Which entity lives under which keys, and which index serves which query, is described once, in
+docs/data-model.md (tests/unit/test_key_schema.py checks that page against this module). Sort
+keys of the name indexes end in the zero-padded id, so ties break by id and pages never repeat or
+skip a lead.
 """
 
 from __future__ import annotations
