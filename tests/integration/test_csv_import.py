@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -368,6 +369,17 @@ def test_files_missing_a_name_column_fail_with_the_reason(alice, path, header, r
     assert reason in job["failure_reason"]
     assert job["finished_at"] and job["created"] == 0
     assert total(alice) == 0
+
+
+def test_a_failed_import_publishes_the_metric_its_alarm_watches(alice, path, capsys):
+    """ImportFailed (namespace Leads, dimension service) is what ImportFailuresAlarm reads."""
+    capsys.readouterr()
+    job = run_import(alice, path, b"email,phone\r\nx@example.com,1\r\n")
+    assert job["status"] == "failed"
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    failed = [doc for doc in emitted if "ImportFailed" in doc]
+    assert len(failed) == 1 and failed[0]["ImportFailed"] == [1.0] and failed[0]["service"] == "leads"
+    assert failed[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["service"]]
 
 
 def test_at_most_50_columns(alice, path):

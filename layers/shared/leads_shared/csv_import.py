@@ -54,7 +54,7 @@ from leads_shared.models.imports import (
     UploadForm,
 )
 from leads_shared.models.leads import Lead, LeadCreate
-from leads_shared.observability import logger
+from leads_shared.observability import logger, metrics
 
 # A chunk's new leads, its job update and the counters are one transaction (100 items at most).
 CHUNK_ROWS = 97
@@ -251,7 +251,9 @@ def run_upload(
         return _run(claimed, imports, leads, directory, blobs)
     except CsvFileError as problem:
         logger.info("import refused", extra={"import_id": job.import_id, "reason": problem.reason})
-        return imports.finish(claimed, status="failed", failure_reason=problem.reason, finished_at=utc_now())
+        job = imports.finish(claimed, status="failed", failure_reason=problem.reason, finished_at=utc_now())
+        metrics.add_metric(name="ImportFailed", unit="Count", value=1)  # alarmed: docs/operations.md
+        return job
 
 
 def _run(
