@@ -13,7 +13,8 @@
 - company: ``PK=TENANT#<t>#COMPANY#<id>``, ``SK=COMPANY``;
   LOOKUP ``TENANT#<t>#COMPANIES`` / ``<normalised name>\x01<id>`` (name matching by prefix).
 - deal: ``PK=TENANT#<t>#DEAL#<id>``, ``SK=DEAL``.
-- CSV import job: ``PK=TENANT#<t>#IMPORT#<import id>``, ``SK=IMPORT``.
+- CSV import job: ``PK=TENANT#<t>#IMPORT#<import id>``, ``SK=IMPORT``; in the bucket, its upload
+  ``imports/<t>/<import id>.csv`` and error report ``tmp/reports/<t>/<import id>.csv``.
 - lead stats (id sequence and counts): ``PK=TENANT#<t>``, ``SK=STATS#LEADS``; the other id
   sequences (notes, tasks, contacts, companies, deals): ``PK=TENANT#<t>``, ``SK=SEQUENCES``.
 - user / team / deal stage: ``PK=TENANT#<t>``, ``SK=USER#<id>`` / ``TEAM#<id>`` / ``STAGE#<id>``;
@@ -38,6 +39,7 @@ index serves which query.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -235,11 +237,29 @@ class DealKeys:
 
 
 class ImportKeys:
+    """An import job's item, and its objects in the bucket: the upload (whose S3 event names the
+    job) and the error report (under ``tmp/``, which the bucket's lifecycle empties)."""
+
     SK = "IMPORT"
+    _UPLOAD = re.compile(r"imports/(?P<tenant>[A-Za-z0-9_.-]{1,64})/(?P<job>[0-9a-f]{32})\.csv")
 
     @classmethod
     def primary(cls, tenant_id: str, import_id: str) -> dict[str, str]:
         return {"PK": f"TENANT#{tenant_id}#IMPORT#{import_id}", "SK": cls.SK}
+
+    @staticmethod
+    def upload(tenant_id: str, import_id: str) -> str:
+        return f"imports/{tenant_id}/{import_id}.csv"
+
+    @classmethod
+    def of_upload(cls, object_key: str) -> tuple[str, str] | None:
+        """The tenant and import id an upload's object key names (None: not an import's upload)."""
+        match = cls._UPLOAD.fullmatch(object_key)
+        return (match["tenant"], match["job"]) if match else None
+
+    @staticmethod
+    def report(tenant_id: str, import_id: str) -> str:
+        return f"tmp/reports/{tenant_id}/{import_id}.csv"
 
 
 class IdempotencyKeys:

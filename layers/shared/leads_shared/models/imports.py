@@ -22,13 +22,36 @@ class ImportRequest(BaseModel):
     dry_run: bool = Field(default=False, description="Validate and report without writing any lead.")
 
 
+RowOutcome = Literal["created", "updated", "skipped", "failed"]
+
+
+class ImportCounts(BaseModel):
+    """What became of an import's rows so far: the job's counts, and a chunk's before they are
+    added to the job's (in the transaction that writes the chunk)."""
+
+    total_rows: int = 0
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    failed: int = 0
+
+    def count(self, outcome: RowOutcome) -> None:
+        """One more row, and what became of it."""
+        self.total_rows += 1
+        setattr(self, outcome, getattr(self, outcome) + 1)
+
+    def add(self, other: ImportCounts) -> None:
+        for name in ImportCounts.model_fields:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
 class RowError(BaseModel):
     row: int = Field(description="The line of the file the row starts on (the header is line 1).")
     field: str
     message: str
 
 
-class ImportJob(BaseModel):
+class ImportJob(ImportCounts):
     """The stored job: what the client asked, where the file is, and the worker's progress."""
 
     tenant_id: str
@@ -40,11 +63,6 @@ class ImportJob(BaseModel):
     key: str
     created_by: int
     created_at: str
-    total_rows: int = 0
-    created: int = 0
-    updated: int = 0
-    skipped: int = 0
-    failed: int = 0
     errors: list[RowError] = Field(default_factory=list)
     unknown_columns: list[str] = Field(default_factory=list)
     report_key: str | None = None
@@ -71,17 +89,12 @@ class UploadForm(BaseModel):
     max_bytes: int
 
 
-class ImportOut(BaseModel):
+class ImportOut(ImportCounts):
     import_id: str
     status: ImportStatus
     dry_run: bool
     mode: ImportMode
     filename: str | None
-    total_rows: int
-    created: int
-    updated: int
-    skipped: int
-    failed: int
     errors: list[RowError] = Field(description="The first 100 rejected or skipped rows.")
     unknown_columns: list[str] = Field(description="Header names that are not lead fields (ignored).")
     error_report_url: str | None = Field(description="Presigned CSV of every rejected row and its reason.")
