@@ -30,17 +30,28 @@ from leads_shared.data.sequences import IdTaken
 from leads_shared.directory import check_assignable
 from leads_shared.errors import Conflict, ValidationFailed
 from leads_shared.keys import ImportKeys
-from leads_shared.leads import apply_changes, without_lost_updates
+from leads_shared.leads import apply_changes
 from leads_shared.models.directory import User
 from leads_shared.models.imports import ImportCounts, ImportJob, RowError, RowOutcome
 from leads_shared.models.leads import Lead, LeadCreate
 from leads_shared.observability import logger
 from leads_shared.validation_messages import field_errors
+from leads_shared.versioning import without_lost_updates
 
 # A chunk's new leads, its job update and the counters are one transaction (100 items at most).
 CHUNK_ROWS = 97
 ERRORS_KEPT = 100
 REPORT_COLUMNS = ("line", "outcome", "field", "message", *IMPORT_COLUMNS)
+# A row of mode=update whose lead others keep changing is tried this often, waiting up to 50 ms
+# before the second attempt, twice that before each next one, at most 5 s: about 2 minutes in
+# all at worst, of the worker's 15.
+UPDATE_ATTEMPTS = 30
+UPDATE_BACKOFF_SECONDS = 0.05
+STILL_CHANGING = (
+    "Lead {lead_id} was being changed by others throughout the import ({attempts} attempts): "
+    "the row was not applied. Import it again."
+)
+DELETED = "Lead {lead_id} was deleted during the import: the row was not applied."
 IDS_TAKEN = (
     "Lead ids reserved for this import are in use by other leads; the rows before the failing "
     "chunk were imported. Please contact support."
@@ -227,8 +238,8 @@ def _flush(run: _Run, chunk: _Chunk, imports: ImportStore, leads: LeadStore) -> 
     attempt may have done both)."""
     for update in chunk.updates:
         refused = _update(run, update, leads, write=not run.job.dry_run)
-        if refused:  # the lead's own rules refuse the change (PUT would answer 409)
-            run.reject(chunk, update.line, "failed", {"status": [refused]}, update.values)
+        if refused:
+            run.reject(chunk, update.line, "failed", refused, update.values)
         else:
             chunk.counts.count("updated")
     run.totals.add(chunk.counts)
@@ -255,26 +266,35 @@ def marker_of(job: ImportJob, index: int) -> str:
     return f"{job.import_id}#{index}"
 
 
-def _update(run: _Run, update: _Update, leads: LeadStore, *, write: bool) -> str | None:
+def _update(run: _Run, update: _Update, leads: LeadStore, *, write: bool) -> dict[str, list[str]] | None:
     """Apply one row to its existing lead as PUT would (same rules, and no lost update), once:
-    the lead keeps the row's marker. The reason when the row cannot be applied, else None."""
+    the lead keeps the row's marker. A lead that others keep changing is read and written again,
+    with growing waits (the worker has minutes, a request has seconds). Why the row was not
+    applied (by field), else None."""
 
-    def attempt() -> None:
+    def attempt() -> dict[str, list[str]] | None:
         current = leads.get(run.job.tenant_id, update.lead_id)
-        if current is None or current.last_import == update.marker:
-            return  # deleted meanwhile, or this very row was applied by an earlier attempt
+        if current is None:
+            return {
+                "email": [f"Lead {update.lead_id} was deleted during the import: the row was not applied."]
+            }
+        if current.last_import == update.marker:
+            return None  # this very row was applied by an earlier attempt
         assigned = update.changes.get("assigned_to")
         user = run.users.get(assigned) if assigned is not None else None
         now = utc_now()
-        updated = apply_changes(current, update.changes, user, now)
+        try:
+            updated = apply_changes(current, update.changes, user, now)
+        except Conflict as refused:  # a converted lead's status (PUT would answer 409)
+            return {"status": [refused.message]}
         if write:
             updated.last_import = update.marker
             updated.version = current.version + 1
             updated.updated_at = now
             leads.replace(current, updated)
+        return None
 
     try:
-        without_lost_updates(attempt, None)
-    except Conflict as refused:  # a converted lead's status, or a lead changed by others all along
-        return refused.message
-    return None
+        return without_lost_updates(attempt, None, attempts=UPDATE_ATTEMPTS, backoff=UPDATE_BACKOFF_SECONDS)
+    except Conflict:
+        return {"email": [STILL_CHANGING.format(lead_id=update.lead_id, attempts=UPDATE_ATTEMPTS)]}
