@@ -21,7 +21,7 @@ from typing import IO, Any
 from pydantic import ValidationError
 
 from leads_shared.clock import utc_now
-from leads_shared.csv_format import IMPORT_COLUMNS, CsvFileError, CsvWriter, read_rows
+from leads_shared.csv_format import IMPORT_COLUMNS, CsvFileError, CsvRow, CsvWriter, read_rows
 from leads_shared.data.blob_store import BlobStore
 from leads_shared.data.directory_store import DirectoryStore
 from leads_shared.data.import_store import ImportStore
@@ -41,7 +41,7 @@ from leads_shared.versioning import without_lost_updates
 # A chunk's new leads, its job update and the counters are one transaction (100 items at most).
 CHUNK_ROWS = 97
 ERRORS_KEPT = 100
-REPORT_COLUMNS = ("line", "outcome", "field", "message", *IMPORT_COLUMNS)
+REPORT_COLUMNS = ("row", "line", "outcome", "field", "message", *IMPORT_COLUMNS)
 # A row of mode=update whose lead others keep changing is tried this often, waiting up to 50 ms
 # before the second attempt, twice that before each next one, at most 5 s: about 2 minutes in
 # all at worst, of the worker's 15.
@@ -63,8 +63,7 @@ class _Update:
     lead_id: int
     changes: dict[str, Any]
     marker: str  # "<import id>#<row index>", kept on the lead as last_import
-    line: int
-    values: dict[str, str | None]
+    row: CsvRow
 
 
 @dataclass
@@ -87,21 +86,15 @@ class _Run:
     reported: int = 0
     totals: ImportCounts = field(default_factory=ImportCounts)
 
-    def reject(
-        self,
-        chunk: _Chunk,
-        line: int,
-        outcome: RowOutcome,
-        problems: dict[str, list[str]],
-        values: dict[str, str | None],
-    ) -> None:
+    def reject(self, chunk: _Chunk, row: CsvRow, outcome: RowOutcome, problems: dict[str, list[str]]) -> None:
         """Count the row as skipped or failed, and report why (the job's first errors, the report)."""
         chunk.counts.count(outcome)
         for field_name, messages in problems.items():
             for message in messages:
+                where = {"row": row.row, "line": row.line}
                 if len(self.errors) < ERRORS_KEPT:
-                    self.errors.append(RowError(row=line, field=field_name, message=message))
-                cells = {"line": line, "outcome": outcome, "field": field_name, "message": message, **values}
+                    self.errors.append(RowError(**where, field=field_name, message=message))
+                cells = {**where, "outcome": outcome, "field": field_name, "message": message, **row.values}
                 self.report.write(self.writer.row(cells))
                 self.reported += 1
 
@@ -160,7 +153,7 @@ def _run(
             if index // CHUNK_ROWS != chunk.number:
                 _flush(run, chunk, imports, leads)
                 chunk = _Chunk(index // CHUNK_ROWS)
-            _decide(run, chunk, index, row.line, row.values)
+            _decide(run, chunk, index, row)
         _flush(run, chunk, imports, leads)
         report_key = None
         if run.reported:
@@ -185,34 +178,34 @@ def _parts(report: IO[bytes]) -> Iterator[bytes]:
         yield part
 
 
-def _decide(run: _Run, chunk: _Chunk, index: int, line: int, values: dict[str, str | None]) -> None:
+def _decide(run: _Run, chunk: _Chunk, index: int, row: CsvRow) -> None:
     """What becomes of one row: created, skipped (duplicate email) or failed now; an update of an
     existing lead is counted when the chunk applies it (``_flush``)."""
-    given = {name: value for name, value in values.items() if value is not None}
+    given = {name: value for name, value in row.values.items() if value is not None}
     try:
         data = LeadCreate.model_validate(given)
         user = run.users.get(data.assigned_to) if data.assigned_to is not None else None
         check_assignable(user, data.assigned_to)
     except ValidationError as exc:
-        run.reject(chunk, line, "failed", field_errors(exc.errors()), values)
+        run.reject(chunk, row, "failed", field_errors(exc.errors()))
         return
     except ValidationFailed as refused:
-        run.reject(chunk, line, "failed", refused.errors, values)
+        run.reject(chunk, row, "failed", refused.errors)
         return
     email = data.email.strip().lower() if data.email else None
     if email is not None and email in run.seen:
-        duplicate = f"Duplicate email: the same as line {run.seen[email]}."
-        run.reject(chunk, line, "skipped", {"email": [duplicate]}, values)
+        duplicate = f"Duplicate email: the same as row {run.seen[email]}."
+        run.reject(chunk, row, "skipped", {"email": [duplicate]})
         return
     if email is not None:
-        run.seen[email] = line
+        run.seen[email] = row.row
     if email is not None and email in run.existing:
         if run.job.mode == "skip":
             duplicate = f"Duplicate email: lead {run.existing[email]} has it."
-            run.reject(chunk, line, "skipped", {"email": [duplicate]}, values)
+            run.reject(chunk, row, "skipped", {"email": [duplicate]})
             return
         changes = {name: getattr(data, name) for name in given if name in LeadCreate.model_fields}
-        chunk.updates.append(_Update(run.existing[email], changes, marker_of(run.job, index), line, values))
+        chunk.updates.append(_Update(run.existing[email], changes, marker_of(run.job, index), row))
         return
     chunk.counts.count("created")
     if run.job.dry_run:
@@ -239,7 +232,7 @@ def _flush(run: _Run, chunk: _Chunk, imports: ImportStore, leads: LeadStore) -> 
     for update in chunk.updates:
         refused = _update(run, update, leads, write=not run.job.dry_run)
         if refused:
-            run.reject(chunk, update.line, "failed", refused, update.values)
+            run.reject(chunk, update.row, "failed", refused)
         else:
             chunk.counts.count("updated")
     run.totals.add(chunk.counts)

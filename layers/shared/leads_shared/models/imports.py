@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from leads_shared.models.common import OptionalText255
 
@@ -46,9 +46,21 @@ class ImportCounts(BaseModel):
 
 
 class RowError(BaseModel):
-    row: int = Field(description="The line of the file the row starts on (the header is line 1).")
+    row: int = Field(
+        description="The row as a spreadsheet numbers it: the header is row 1 and each record one "
+        "row, even when a quoted cell holds line breaks."
+    )
+    line: int = Field(description="The physical line of the file the row starts on (the header is line 1).")
     field: str
     message: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _stored_before_lines(cls, data: Any) -> Any:
+        """Jobs stored before ``line`` existed kept the physical line in ``row``."""
+        if isinstance(data, dict) and "line" not in data and "row" in data:
+            return {**data, "line": data["row"]}
+        return data
 
 
 class ImportJob(ImportCounts):
@@ -90,6 +102,11 @@ class UploadForm(BaseModel):
 
 
 class ImportOut(ImportCounts):
+    # Every answer has the counts: the document says so, though the model gives them defaults.
+    model_config = ConfigDict(
+        json_schema_mode_override="serialization", json_schema_serialization_defaults_required=True
+    )
+
     import_id: str
     status: ImportStatus
     dry_run: bool
