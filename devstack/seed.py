@@ -31,7 +31,6 @@ from leads_shared import dropbox, emails, notes, qualify, scim_tokens, tasks, te
 from leads_shared.auth import Principal
 from leads_shared.clock import format_timestamp
 from leads_shared.config import get_settings
-from leads_shared.csv_import import upload_key
 from leads_shared.data import (
     get_activity_store,
     get_blob_store,
@@ -44,6 +43,7 @@ from leads_shared.data import (
     get_tenant_store,
 )
 from leads_shared.directory import DEFAULT_PIPELINE
+from leads_shared.keys import ImportKeys
 from leads_shared.models.activities import NoteCreate, TaskCreate
 from leads_shared.models.directory import DealStage, Team, User
 from leads_shared.models.imports import ImportJob
@@ -249,7 +249,7 @@ def seed_import(admin: Principal) -> None:
     when = format_timestamp(FIRST_DAY)
     job = ImportJob(
         tenant_id=admin.tenant_id, import_id=DEMO_IMPORT_ID, status="completed", filename="trade-show.csv",
-        key=upload_key(admin.tenant_id, DEMO_IMPORT_ID), created_by=admin.user_id, created_at=when,
+        key=ImportKeys.upload(admin.tenant_id, DEMO_IMPORT_ID), created_by=admin.user_id, created_at=when,
         started_at=when, finished_at=when, total_rows=0,
     )  # fmt: skip
     get_import_store().create(job)

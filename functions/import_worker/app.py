@@ -3,7 +3,7 @@
 Each SQS message carries an S3 event; each of its records is one uploaded file. A message whose
 import failed for a passing reason (DynamoDB or S3 busy) is reported as a batch item failure and
 delivered again (then to the dead-letter queue); the import resumes where it stopped and counts
-nothing twice (see ``leads_shared.csv_import``)."""
+nothing twice (see ``leads_shared.import_worker``)."""
 
 import json
 
@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from leads_shared import csv_import, s3_events
+from leads_shared import import_worker, s3_events
 from leads_shared.data import get_blob_store, get_directory_store, get_import_store, get_lead_store
 from leads_shared.observability import logger, metrics, tracer
 
@@ -21,7 +21,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> None:
     for uploaded in s3_events.created_objects(json.loads(record.body)):  # an s3:TestEvent has none
-        job = csv_import.run_upload(
+        job = import_worker.run_upload(
             uploaded.key, get_import_store(), get_lead_store(), get_directory_store(), get_blob_store()
         )
         if job is not None:

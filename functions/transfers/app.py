@@ -2,7 +2,6 @@
 presigned URLs, never through this function's payload (except small files posted as a form).
 Routes only; the rules live in the layer."""
 
-import base64
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -117,9 +116,8 @@ def start_import() -> Response[ImportStarted]:
     principal = caller(app)
     event = app.current_event
     if is_form(app):
-        raw = event.body or ""
-        body = base64.b64decode(raw) if event.is_base64_encoded else raw.encode("latin-1", "replace")
-        posted = csv_import.parse_form(event.headers.get("Content-Type") or "", body)
+        content_type = event.headers.get("Content-Type") or ""
+        posted = csv_import.parse_form(content_type, event.body, base64_encoded=bool(event.is_base64_encoded))
         job = csv_import.upload_import(principal, posted, get_import_store(), get_blob_store())
         return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=job)
     request = csv_import.parse_request(event.body, event.headers.get("Content-Type"))

@@ -28,7 +28,7 @@ PROBE = textwrap.dedent(
     """
     import json, sys, time, tracemalloc
     what, tenant, key = sys.argv[1], sys.argv[2], sys.argv[3]
-    from leads_shared import csv_export, csv_import, lead_listing
+    from leads_shared import csv_export, import_worker, lead_listing
     from leads_shared.auth import Principal
     from leads_shared.data import (get_blob_store, get_directory_store, get_import_store,
                                    get_lead_store)
@@ -39,8 +39,8 @@ PROBE = textwrap.dedent(
         tracemalloc.start()
     started = time.perf_counter()
     if what == "import":
-        job = csv_import.run_upload(key, get_import_store(), get_lead_store(), get_directory_store(),
-                                    get_blob_store())
+        job = import_worker.run_upload(key, get_import_store(), get_lead_store(), get_directory_store(),
+                                       get_blob_store())
         rows = job.created
         assert job.status == "completed", job
     elif what == "export":

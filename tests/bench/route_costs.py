@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from leads_shared import csv_import
+from leads_shared import import_worker
 from leads_shared.data import get_blob_store, get_directory_store, get_import_store, get_lead_store
 from leads_shared.data.dynamo import meter
 from tests.bench.workload import Api, ApiCall, BenchTenant, upload
@@ -46,7 +46,9 @@ def costs_at(api: Api, leads: int) -> dict[str, dict[str, Any]]:
         costs[name] = _cost(tenant, ApiCall("GET", "/leads", query))
     key = upload(tenant.tenant_id, IMPORT_ROWS)
     meter.reset()
-    csv_import.run_upload(key, get_import_store(), get_lead_store(), get_directory_store(), get_blob_store())
+    import_worker.run_upload(
+        key, get_import_store(), get_lead_store(), get_directory_store(), get_blob_store()
+    )
     costs[f"import worker, a {IMPORT_ROWS}-row file"] = meter.snapshot()
     return costs
 

@@ -25,14 +25,14 @@ from devstack.gateway import proxy_event, rule_path
 from devstack.runtime import LambdaFunction
 from devstack.template import ApiRoute, Template
 from devstack.tokens import mint_token
-from leads_shared import csv_import
-from leads_shared.csv_import import upload_key
+from leads_shared import import_worker
 from leads_shared.data import (
     get_blob_store,
     get_directory_store,
     get_import_store,
     get_lead_store,
 )
+from leads_shared.keys import ImportKeys
 from leads_shared.models.directory import DealStage, Team, User
 from leads_shared.models.imports import ImportJob
 
@@ -132,7 +132,7 @@ def csv_file(count: int) -> bytes:
 def upload(tenant: str, count: int) -> str:
     """A queued import job of ``count`` rows, its file in the bucket: the key to import."""
     import_id = uuid.uuid4().hex
-    key = upload_key(tenant, import_id)
+    key = ImportKeys.upload(tenant, import_id)
     get_blob_store().put(key, csv_file(count))
     get_import_store().create(
         ImportJob(tenant_id=tenant, import_id=import_id, status="queued", key=key, created_by=1,
@@ -143,7 +143,7 @@ def upload(tenant: str, count: int) -> str:
 
 def import_leads(tenant: str, count: int) -> None:
     """``count`` leads through the import worker's code (ids, keys and counters as it writes them)."""
-    job = csv_import.run_upload(
+    job = import_worker.run_upload(
         upload(tenant, count), get_import_store(), get_lead_store(), get_directory_store(), get_blob_store()
     )
     if job is None or job.status != "completed" or job.created != count:

@@ -49,7 +49,8 @@ def test_presigned_upload_is_imported_by_the_local_worker(base_url, csv_admin):
 
     job = wait_for_import(base_url, csv_admin, started.json()["import_id"])
     assert (job["status"], job["total_rows"], job["created"], job["failed"]) == ("completed", 2, 1, 1)
-    assert job["errors"] == [{"row": 3, "field": "last_name", "message": "The last name field is required."}]
+    required = "The last name field is required."
+    assert job["errors"] == [{"row": 3, "line": 3, "field": "last_name", "message": required}]
     report = requests.get(job["error_report_url"], timeout=10)
     assert report.status_code == 200 and b"linus@example.com" in report.content
 

@@ -8,6 +8,7 @@ test_import_exactly_once.py."""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -35,7 +36,7 @@ JOB_KEYS = {
     "created_at", "started_at", "finished_at",
 }  # fmt: skip
 UPLOAD_KEYS = {"url", "fields", "expires_at", "max_bytes"}
-REPORT_COLUMNS = ["line", "outcome", "field", "message", *IMPORT_COLUMNS]
+REPORT_COLUMNS = ["row", "line", "outcome", "field", "message", *IMPORT_COLUMNS]
 
 
 # ------------------------------------------------------------------ helpers
@@ -292,6 +293,25 @@ def test_spreadsheet_encodings(alice, path, bom, encoding):
     assert stored == {(r["first_name"], r["last_name"], r["company"]) for r in UMLAUTS}
 
 
+def test_excel_unicode_text_utf16_tab_delimited(alice, path):
+    """What Excel's "Save as Unicode Text" writes: UTF-16 LE with its BOM, tab-delimited."""
+    text = csv_bytes(UMLAUTS, delimiter="\t").decode("utf-8")
+    job = run_import(alice, path, codecs.BOM_UTF16_LE + text.encode("utf-16-le"))
+    assert (job["status"], job["created"], job["failed"], job["failure_reason"]) == ("completed", 2, 0, None)
+    stored = {(lead["first_name"], lead["last_name"], lead["company"]) for lead in all_leads(alice)}
+    assert stored == {(r["first_name"], r["last_name"], r["company"]) for r in UMLAUTS}
+
+
+def test_a_cell_of_200_kb_fails_its_row_not_the_file(alice, path):
+    rows = [row(email="long@example.com", notes="n" * 200_000), row("Bo", "Li", "b@example.com")]
+    job = run_import(alice, path, csv_bytes(rows))
+    assert (job["status"], job["failure_reason"]) == ("completed", None)
+    assert (job["total_rows"], job["created"], job["failed"]) == (2, 1, 1)
+    assert [(e["row"], e["line"], e["field"]) for e in job["errors"]] == [(2, 2, "notes")]
+    assert job["errors"][0]["message"] == "The notes field must not be greater than 10000 characters."
+    assert [lead["email"] for lead in all_leads(alice)] == ["b@example.com"]
+
+
 def test_semicolon_delimited_files(alice, path):
     rows = [row(email="a@example.com", company="Acme, Inc", tags="a,b"), row("Bo", "Li", "b@example.com")]
     job = run_import(alice, path, csv_bytes(rows, delimiter=";", bom=True))
@@ -300,18 +320,27 @@ def test_semicolon_delimited_files(alice, path):
     assert (ada["last_name"], ada["company"], ada["tags"]) == ("Lovelace", "Acme, Inc", "a,b")
 
 
-def test_quoted_fields_and_line_numbers(alice, path):
+def test_quoted_fields_and_row_and_line_numbers(alice, path):
     rows = [
-        row(email="one@example.com", notes="first line\nsecond, with a comma\nthird"),  # lines 2-4
-        row("Bad", "Email", "not-an-email"),  # line 5
-        row(email="two@example.com", company='He said "hi", twice', notes="a\r\nb"),  # lines 6-7
-        row("", "Nameless", "x@example.com", notes="spans\ntwo"),  # lines 8-9
-        row("Last", "Row", "last@example.com"),  # line 10
+        row(email="one@example.com", notes="first line\nsecond, with a comma\nthird"),  # row 2, lines 2-4
+        row("Bad", "Email", "not-an-email"),  # row 3, line 5
+        row(email="two@example.com", company='He said "hi", twice', notes="a\r\nb"),  # row 4, lines 6-7
+        row("", "Nameless", "x@example.com", notes="spans\ntwo"),  # row 5, lines 8-9
+        row("Last", "Row", "last@example.com"),  # row 6, line 10
     ]
     content = csv_bytes(rows, ["first_name", "last_name", "email", "company", "notes"])
     job = run_import(alice, path, content)
     assert (job["created"], job["failed"], job["total_rows"]) == (3, 2, 5)
-    assert [(e["row"], e["field"]) for e in job["errors"]] == [(5, "email"), (8, "first_name")]
+    # row: as a spreadsheet numbers it (a record is one row); line: where it starts in the file.
+    assert [(e["row"], e["line"], e["field"]) for e in job["errors"]] == [
+        (3, 5, "email"),
+        (5, 8, "first_name"),
+    ]
+    report = report_rows(job)
+    assert [(r["row"], r["line"], r["field"]) for r in report] == [
+        ("3", "5", "email"),
+        ("5", "8", "first_name"),
+    ]
     assert lead_by_email(alice, "one@example.com")["notes"] == "first line\nsecond, with a comma\nthird"
     two = lead_by_email(alice, "two@example.com")
     assert (two["company"], two["notes"]) == ('He said "hi", twice', "a\r\nb")
@@ -461,7 +490,7 @@ def test_duplicates_are_skipped_by_default(alice, other_tenant, path):
     assert counts(job) == {"total_rows": 5, "created": 3, "updated": 0, "skipped": 2, "failed": 0}
     assert [(e["row"], e["field"]) for e in job["errors"]] == [(2, "email"), (4, "email")]
     assert all("Duplicate email" in e["message"] for e in job["errors"])
-    assert "line 3" in job["errors"][1]["message"]
+    assert job["errors"][1]["message"] == "Duplicate email: the same as row 3."
     assert alice.get(f"/leads/{existing['id']}").json["company"] == "Original"
     assert total(alice) == 4
     assert sorted(lead["first_name"] for lead in all_leads(alice)) == ["John", "New", "No", "No"]
@@ -550,8 +579,9 @@ def test_the_error_report_lists_every_rejected_row_with_its_values(alice, path):
     assert by_line[("5", "email")]["company"] == "Acme, Inc"
     assert "Duplicate email" in by_line[("5", "email")]["message"]
     assert by_line[("6", "status")]["status"] == "open"
-    assert {(str(e["row"]), e["field"], e["message"]) for e in job["errors"]} == {
-        (r["line"], r["field"], r["message"]) for r in report
+    assert [r["row"] for r in report] == ["3", "3", "4", "5"]  # the multi-line record is one row
+    assert {(str(e["row"]), str(e["line"]), e["field"], e["message"]) for e in job["errors"]} == {
+        (r["row"], r["line"], r["field"], r["message"]) for r in report
     }
     download = requests.get(job["error_report_url"], timeout=10)
     assert download.headers["Content-Disposition"].startswith("attachment;")

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from leads_shared.data import get_lead_store
+from leads_shared import versioning
+from leads_shared.data import dynamo, get_lead_store
 from leads_shared.data.import_store import ImportStore
 from tests.support.clients import lead_body
 from tests.support.csv_files import ImportPath, csv_bytes
@@ -213,3 +214,154 @@ def test_events_that_are_not_imports_are_dropped_not_retried(clean, alice):
     clean.sqs.send_message(QueueUrl=clean.queue.url, MessageBody=json.dumps({"Event": "s3:TestEvent"}))
     assert clean.drain() >= 1
     assert clean.pending() == left  # deleted as done, not left to come back (and end in the DLQ)
+
+
+def test_a_chunk_another_attempt_committed_is_not_counted_twice(clean, alice, monkeypatch):
+    """Two deliveries of the same event running at once: the one whose transaction comes second
+    is told so (checkpoint answers False) and follows the job as stored."""
+    import_id = start(alice, clean, csv_bytes(rows(150)))  # chunks of 97 and 53 rows
+    real_checkpoint = ImportStore.checkpoint
+    answers: list[tuple[int, bool]] = []
+
+    def another_attempt_commits_first(self, job, chunk, *args, **kwargs):
+        if chunk == 0:
+            assert real_checkpoint(self, job, chunk, *args, **kwargs)  # the other attempt
+        answers.append((chunk, real_checkpoint(self, job, chunk, *args, **kwargs)))
+        return answers[-1][1]
+
+    monkeypatch.setattr(ImportStore, "checkpoint", another_attempt_commits_first)
+    deliver(clean, receive_one(clean))
+    assert answers == [(0, False), (1, True)]
+    job = alice.get(f"/leads/imports/{import_id}").json
+    assert (job["status"], job["total_rows"], job["created"]) == ("completed", 150, 150)
+    assert sorted(stored_lead_ids(alice.tenant_id)) == list(range(1, 151))
+    assert alice.get("/leads").json["total"] == 150
+
+
+def test_a_reserved_id_found_taken_fails_the_job_with_the_reason(clean, alice, monkeypatch):
+    left = clean.pending()  # hidden messages an earlier test's worker failed
+    import_id = start(alice, clean, csv_bytes(rows(3)))
+    real_checkpoint = ImportStore.checkpoint
+
+    def an_id_is_taken(self, job, chunk, counts, deltas, new_leads):
+        self.client.put_item(TableName=self.table, Item=new_leads[1])  # a sequence behind the data
+        return real_checkpoint(self, job, chunk, counts, deltas, new_leads)
+
+    monkeypatch.setattr(ImportStore, "checkpoint", an_id_is_taken)
+    deliver(clean, receive_one(clean))
+    job = alice.get(f"/leads/imports/{import_id}").json
+    assert job["status"] == "failed" and "reserved for this import are in use" in job["failure_reason"]
+    assert job["created"] == 0  # nothing of the chunk written, nothing counted
+    assert stored_lead_ids(alice.tenant_id) == [2] and alice.get("/leads").json["total"] == 0
+    assert clean.pending() == left  # finished: not delivered again
+
+
+# ------------------------------------------------------------------ mode=update against concurrent edits
+class EditsBetweenReadAndWrite:
+    """The real client, except that before each of the next ``edits`` conditional writes of lead
+    ``lead_id``, another client changes that lead (what two users PUTting it in a loop do):
+    the import's write then finds a version it did not read."""
+
+    def __init__(self, client: Any, tenant_id: str, lead_id: int, edits: float, delete: bool = False) -> None:
+        self._client = client
+        self.table = get_lead_store().table
+        self.key = {"PK": {"S": f"TENANT#{tenant_id}#LEAD#{lead_id}"}, "SK": {"S": "LEAD"}}
+        self.edits = edits
+        self.delete = delete
+        self.made = 0
+
+    def _concurrent_edit(self, item: dict[str, Any]) -> None:
+        if {k: item.get(k) for k in self.key} != self.key or self.edits <= 0:
+            return
+        self.edits -= 1
+        self.made += 1
+        if self.delete:
+            self._client.delete_item(TableName=self.table, Key=self.key)
+            return
+        self._client.update_item(
+            TableName=self.table, Key=self.key,
+            UpdateExpression="SET version = version + :one, notes = :notes",
+            ExpressionAttributeValues={":one": {"N": "1"}, ":notes": {"S": f"edit {self.made}"}},
+        )  # fmt: skip
+
+    def put_item(self, **kwargs: Any) -> Any:
+        self._concurrent_edit(kwargs["Item"])
+        return self._client.put_item(**kwargs)
+
+    def transact_write_items(self, **kwargs: Any) -> Any:
+        for item in kwargs["TransactItems"]:
+            if "Put" in item:
+                self._concurrent_edit(item["Put"]["Item"])
+        return self._client.transact_write_items(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+@pytest.fixture
+def waits(monkeypatch) -> list[float]:
+    """The worker's waits between attempts, counted instead of slept."""
+    waited: list[float] = []
+    monkeypatch.setattr(versioning, "pause", waited.append)
+    return waited
+
+
+def edited_concurrently(monkeypatch, tenant_id: str, lead_id: int, edits: float, **kw: Any):
+    client = EditsBetweenReadAndWrite(dynamo.dynamodb_client(), tenant_id, lead_id, edits, **kw)
+    monkeypatch.setattr(dynamo, "dynamodb_client", lambda: client)
+    return client
+
+
+def update_row(email: str, **fields: Any) -> bytes:
+    return csv_bytes([{"first_name": "Ada", "last_name": "Import", "email": email, **fields}])
+
+
+def test_an_update_outlasts_concurrent_edits_and_loses_none(clean, alice, monkeypatch, waits):
+    lead = alice.post("/leads", lead_body(email="busy@example.com", company="Old")).json
+    import_id = start(
+        alice, clean, update_row("busy@example.com", company="New", status="contacted"), mode="update"
+    )
+    edits = versioning.MAX_WRITE_ATTEMPTS + 4  # more than a request would try
+    client = edited_concurrently(monkeypatch, alice.tenant_id, lead["id"], edits)
+    deliver(clean, receive_one(clean))
+    assert client.made == edits
+    job = alice.get(f"/leads/imports/{import_id}").json
+    assert (job["status"], job["updated"], job["failed"], job["errors"]) == ("completed", 1, 0, [])
+    after = alice.get(f"/leads/{lead['id']}")
+    assert (after.json["company"], after.json["status"]) == ("New", "contacted")  # applied...
+    assert after.json["notes"] == f"edit {edits}"  # ...over the others' edits, none lost
+    assert after.headers["ETag"] == f'"{1 + edits + 1}"'
+    assert alice.get("/leads", query={"status": "contacted"}).json["total"] == 1
+    # It waited between attempts, longer and longer (random, up to 50 ms doubled each time, at most 5 s).
+    assert len(waits) == edits
+    assert all(0 <= wait <= min(5.0, 0.05 * 2**n) for n, wait in enumerate(waits))
+
+
+def test_an_update_that_never_gets_through_says_so(clean, alice, monkeypatch, waits):
+    lead = alice.post("/leads", lead_body(email="busy@example.com", company="Old")).json
+    import_id = start(alice, clean, update_row("busy@example.com", company="New"), mode="update")
+    edited_concurrently(monkeypatch, alice.tenant_id, lead["id"], float("inf"))
+    deliver(clean, receive_one(clean))
+    job = alice.get(f"/leads/imports/{import_id}").json
+    assert (job["status"], job["updated"], job["failed"]) == ("completed", 0, 1)
+    ((error),) = job["errors"]
+    assert error["field"] == "email"
+    assert error["message"] == (
+        f"Lead {lead['id']} was being changed by others throughout the import (30 attempts): "
+        "the row was not applied. Import it again."
+    )
+    assert len(waits) == 29 and max(waits) <= 5.0
+    assert alice.get(f"/leads/{lead['id']}").json["company"] == "Old"
+
+
+def test_an_update_of_a_lead_deleted_meanwhile_says_so(clean, alice, monkeypatch, waits):
+    lead = alice.post("/leads", lead_body(email="gone@example.com")).json
+    import_id = start(alice, clean, update_row("gone@example.com", company="New"), mode="update")
+    edited_concurrently(monkeypatch, alice.tenant_id, lead["id"], 1, delete=True)
+    deliver(clean, receive_one(clean))
+    job = alice.get(f"/leads/imports/{import_id}").json
+    assert (job["updated"], job["failed"]) == (0, 1)
+    assert (
+        job["errors"][0]["message"]
+        == f"Lead {lead['id']} was deleted during the import: the row was not applied."
+    )

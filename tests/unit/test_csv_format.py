@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from collections.abc import Iterable, Iterator
@@ -239,6 +240,44 @@ def test_bytes_neither_utf8_nor_windows_1252_are_a_file_error():
 # --- reader: delimiter and quoting -------------------------------------------------------------
 
 
+EXCEL_UNICODE_TEXT = (
+    "First Name\tLast Name\tCompany\tNotes\r\n"
+    'Jürgen\tMüller\tCafé, Zoë\t"two\r\nlines"\r\n'
+    "Łucja\t日本\t🎉; x\t\r\n"
+)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_with_its_bom_tab_delimited_as_excel_unicode_text(encoding):
+    bom = codecs.BOM_UTF16_LE if encoding == "utf-16-le" else codecs.BOM_UTF16_BE
+    data = bom + EXCEL_UNICODE_TEXT.encode(encoding)
+    for size in (len(data), 1, 3, 7):  # chunks that split characters and surrogate pairs
+        result = read_rows(split(data, size))
+        assert result.unknown_columns == []
+        jurgen = {
+            "first_name": "Jürgen",
+            "last_name": "Müller",
+            "company": "Café, Zoë",
+            "notes": "two\r\nlines",
+        }
+        lucja = {"first_name": "Łucja", "last_name": "日本", "company": "🎉; x", "notes": None}
+        assert [(row.row, row.line, row.values) for row in result] == [(2, 2, jurgen), (3, 4, lucja)]
+
+
+def test_utf16_that_breaks_off_is_a_file_error():
+    data = (
+        codecs.BOM_UTF16_LE + "first_name\tlast_name\r\n".encode("utf-16-le") + b"\x00\xd8"
+    )  # lone surrogate
+    assert error(data) == "The file is not valid UTF-16 text throughout."
+
+
+def test_tab_delimiter():
+    result = read("first_name\tlast_name\tcompany\r\nAnn\tLee\tAcme, Inc; Ltd\r\n")
+    assert [row.values for row in result] == [
+        {"first_name": "Ann", "last_name": "Lee", "company": "Acme, Inc; Ltd"}
+    ]
+
+
 def test_semicolon_delimiter():
     result = read("First Name;Last Name;Company\r\nAnn;Lee;Acme, Inc.\r\n")
     assert [row.values for row in result] == [
@@ -262,6 +301,26 @@ def test_delimiter_ties_go_to_comma():
     result = read("first_name,last_name,a;b;c\r\n1,2,3;4\r\n")
     assert result.unknown_columns == ["a;b;c"]
     assert [row.values for row in result] == [{"first_name": "1", "last_name": "2"}]
+
+
+def test_rows_are_numbered_as_a_spreadsheet_shows_them_and_lines_as_the_file_has_them():
+    data = (
+        "first_name,last_name,notes\r\n"  # row 1, line 1
+        'Ann,Lee,"one\r\ntwo\r\nthree"\r\n'  # row 2, lines 2-4
+        "\r\n"  # row 3 (blank), line 5
+        'Bob,Ray,"x\ny"\r\n'  # row 4, lines 6-7
+        "Cy,Doe,plain\r\n"  # row 5, line 8
+    )
+    assert [(row.row, row.line, row.values["first_name"]) for row in rows(data)] == [
+        (2, 2, "Ann"),
+        (4, 6, "Bob"),
+        (5, 8, "Cy"),
+    ]
+
+
+def test_blank_records_before_the_header_are_rows_too():
+    data = "\r\n\r\nfirst_name,last_name\r\nAnn,Lee\r\n"
+    assert [(row.row, row.line) for row in rows(data)] == [(4, 4)]
 
 
 def test_quoted_fields_with_newlines_commas_and_quotes_keep_line_numbers():
@@ -466,9 +525,24 @@ def test_a_very_long_line_is_a_file_error():
 
 
 def test_malformed_csv_is_a_file_error_with_its_line():
-    huge = '"' + "x" * 200_000  # an unterminated quote swallows the file past the field size limit
-    reason = error("first_name,last_name\r\na,b\r\n" + huge + "\r\n" + "y\r\n" * 10)
+    # An unterminated quote swallows the file, line after line, past the longest cell.
+    huge = '"' + ("x" * 1000 + "\r\n") * 1100
+    reason = error("first_name,last_name\r\na,b\r\n" + huge + "y\r\n" * 10)
     assert reason == "The file is not valid CSV at line 3."
+
+
+def test_a_cell_of_200_kb_is_read_for_its_row_to_refuse():
+    data = "first_name,last_name,notes\r\nAnn,Lee," + "n" * 200_000 + "\r\nBob,Ray,short\r\n"
+    result = rows(data)
+    assert [(row.row, len(row.values["notes"] or "")) for row in result] == [(2, 200_000), (3, 5)]
+
+
+def test_a_quoted_cell_of_200_kb_over_many_lines_is_one_row():
+    notes = "\r\n".join(["n" * 999] * 200)
+    data = f'first_name,last_name,notes\r\nAnn,Lee,"{notes}"\r\nBob,Ray,x\r\n'
+    ann, bob = rows(data)
+    assert ann.values["notes"] == notes and (ann.row, ann.line) == (2, 2)
+    assert (bob.row, bob.line) == (3, 202)
 
 
 # --- reader: streaming -------------------------------------------------------------------------

@@ -7,8 +7,9 @@ from datetime import date
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from leads_shared.http_errors import field_errors, validation_body
+from leads_shared.http_errors import validation_body
 from leads_shared.models.leads import IsoDay, LeadCreate, LeadUpdate
+from leads_shared.validation_messages import field_errors
 
 
 def errors_of(model, body):

@@ -4,8 +4,10 @@ Export: :class:`CsvWriter` and :func:`chunks` write UTF-8 with a BOM, CRLF line 
 quoting, and every cell escaped against formula injection (:func:`escape_cell`).
 
 Import: :func:`read_rows` reads an iterator of byte chunks (e.g. ``StreamingBody.iter_chunks()``):
-UTF-8 with or without a BOM, else Windows-1252; ``,`` or ``;`` as delimiter; header names matched
-loosely (:func:`normalise_header`). Problems with the file as a whole raise :class:`CsvFileError`.
+UTF-8 with or without a BOM, UTF-16 with its BOM (Excel's "Unicode Text"), else Windows-1252;
+``,``, ``;`` or tab as delimiter; header names matched loosely (:func:`normalise_header`).
+Problems with the file as a whole raise :class:`CsvFileError`; a cell too long for its field is
+the row's problem (the caller validates it), up to :data:`MAX_CELL_CHARS`.
 """
 
 from __future__ import annotations
@@ -35,6 +37,13 @@ BOM = codecs.BOM_UTF8
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _SNIFF_BYTES = 64 * 1024  # the encoding is decided from this much of the file's start
 _MAX_LINE_CHARS = 1024 * 1024  # one physical line longer than this is not a CSV line
+# A cell may be this long (a quoted one over several lines too): a 200 KB note is a row whose
+# notes are too long, not a broken file. The csv module's limit (128 KiB by default) is
+# process-wide; only CSV reading uses it in this layer.
+MAX_CELL_CHARS = 1024 * 1024
+csv.field_size_limit(max(csv.field_size_limit(), MAX_CELL_CHARS))
+_DELIMITERS = (",", ";", "\t")  # ties go to the first
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 _LINE_END = re.compile(r"\r\n|\n|\r")
 _IGNORED_CHARS = re.compile(r"[\s_-]+")
 
@@ -49,8 +58,11 @@ class CsvFileError(Exception):
 
 @dataclass(frozen=True)
 class CsvRow:
-    """One data row: the physical line it starts on (header = 1) and its cells by column."""
+    """One data row: its row as a spreadsheet numbers it (each record one row, the header row 1
+    when it comes first, a quoted cell's line breaks inside its row), the physical line of the
+    file it starts on, and its cells by column."""
 
+    row: int
     line: int
     values: dict[str, str | None]
 
@@ -142,7 +154,8 @@ def chunks(
 
 
 def _decode(byte_chunks: Iterable[bytes]) -> Iterator[str]:
-    """Decodes the stream: UTF-8 (BOM dropped) if its first 64 KiB are UTF-8, else Windows-1252.
+    """Decodes the stream: UTF-16 when it starts with a UTF-16 BOM (Excel's "Unicode Text"),
+    else UTF-8 (BOM dropped) if its first 64 KiB are UTF-8, else Windows-1252.
 
     A file that is plain ASCII up to a later byte that is not UTF-8 switches to Windows-1252
     there (the two agree on ASCII, so nothing read so far changes: a spreadsheet's export whose
@@ -157,7 +170,11 @@ def _decode(byte_chunks: Iterable[bytes]) -> Iterator[str]:
         if size >= _SNIFF_BYTES:
             exhausted = False
             break
-    start = b"".join(head).removeprefix(BOM)
+    start = b"".join(head)
+    if start.startswith(_UTF16_BOMS):
+        yield from _decode_utf16(start, source)
+        return
+    start = start.removeprefix(BOM)
     encoding = "utf-8"
     try:
         codecs.getincrementaldecoder("utf-8")().decode(start, final=exhausted)
@@ -183,6 +200,17 @@ def _decode(byte_chunks: Iterable[bytes]) -> Iterator[str]:
         raise CsvFileError("The file is not UTF-8 or Windows-1252 text.") from None
 
 
+def _decode_utf16(start: bytes, rest: Iterable[bytes]) -> Iterator[str]:
+    """UTF-16 of the byte order its BOM gives (the codec reads the BOM and drops it)."""
+    decoder = codecs.getincrementaldecoder("utf-16")()
+    try:
+        for chunk in chain([start], rest):
+            yield decoder.decode(chunk)
+        yield decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        raise CsvFileError("The file is not valid UTF-16 text throughout.") from None
+
+
 def _lines(texts: Iterable[str]) -> Iterator[str]:
     """Splits text into physical lines (``\\r\\n``, ``\\n`` or ``\\r``), keeping their ends."""
     pending = ""
@@ -202,9 +230,9 @@ def _lines(texts: Iterable[str]) -> Iterator[str]:
 
 
 def _delimiter(line: str) -> str:
-    """``;`` if the line has more semicolons than commas outside quotes, else ``,``."""
+    """The one of ``,``, ``;`` and tab the line has most of outside quotes (a tie: the first)."""
     outside = line.split('"')[::2]
-    return ";" if sum(part.count(";") for part in outside) > sum(part.count(",") for part in outside) else ","
+    return max(_DELIMITERS, key=lambda delimiter: sum(part.count(delimiter) for part in outside))
 
 
 def read_rows(byte_chunks: Iterable[bytes], *, max_rows: int = 100_000, max_columns: int = 50) -> CsvRead:
@@ -224,8 +252,14 @@ def read_rows(byte_chunks: Iterable[bytes], *, max_rows: int = 100_000, max_colu
             break
         skipped.append(line)
     reader = csv.reader(chain(skipped, [first], lines), delimiter=_delimiter(first))
+    header: list[str] | None = None
+    records = 0  # every record a spreadsheet shows as a row, the blank ones before the header too
     try:
-        header = next((cells for cells in reader if any(cell.strip() for cell in cells)), None)
+        for cells in reader:
+            records += 1
+            if any(cell.strip() for cell in cells):
+                header = cells
+                break
     except csv.Error:
         raise CsvFileError("The file's header row is not valid CSV.") from None
     if header is None:  # an empty or blank file
@@ -246,12 +280,14 @@ def read_rows(byte_chunks: Iterable[bytes], *, max_rows: int = 100_000, max_colu
     missing = [column for column in ("first_name", "last_name") if column not in positions]
     if missing:
         raise CsvFileError(f"The file has no {' and no '.join(missing)} column.")
-    return CsvRead(tuple(positions), unknown, _rows(reader, positions, max_rows))
+    return CsvRead(tuple(positions), unknown, _rows(reader, positions, max_rows, records))
 
 
-def _rows(reader: Reader, positions: dict[str, int], max_rows: int) -> Iterator[CsvRow]:
-    """The data rows after the header; blank rows are skipped, cells stripped and unescaped."""
+def _rows(reader: Reader, positions: dict[str, int], max_rows: int, header_row: int) -> Iterator[CsvRow]:
+    """The data rows after the header; blank rows are skipped (but numbered), cells stripped and
+    unescaped."""
     count = 0
+    row = header_row
     while True:
         line = reader.line_num + 1
         try:
@@ -260,6 +296,7 @@ def _rows(reader: Reader, positions: dict[str, int], max_rows: int) -> Iterator[
             return
         except csv.Error:
             raise CsvFileError(f"The file is not valid CSV at line {line}.") from None
+        row += 1
         stripped = [cell.strip() for cell in cells]
         if not any(stripped):
             continue
@@ -270,4 +307,4 @@ def _rows(reader: Reader, positions: dict[str, int], max_rows: int) -> Iterator[
             column: unescape_cell(stripped[index]) if index < len(stripped) and stripped[index] else None
             for column, index in positions.items()
         }
-        yield CsvRow(line, values)
+        yield CsvRow(row, line, values)

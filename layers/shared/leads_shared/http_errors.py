@@ -7,7 +7,7 @@ unexpected failure is logged and answered ``500 {"message": "Server Error"}``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -19,6 +19,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 
 from leads_shared import errors
 from leads_shared.observability import logger
+from leads_shared.validation_messages import invalid_input
 
 STATUS_OF: dict[type[errors.DomainError], int] = {
     errors.BadRequest: 400,
@@ -38,8 +39,6 @@ NO_BOUNDARY = "The multipart/form-data body has no boundary."
 UNREADABLE_FORM = "The multipart/form-data body could not be read."
 # Where Powertools parses request bodies before validation.
 BODY_PARSER = "aws_lambda_powertools.event_handler.middlewares.openapi_validation"
-# Error types raised by our own validators (PydanticCustomError) with a client-ready message.
-OWN_MESSAGES = frozenset({"email", "own_message"})
 
 
 def json_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
@@ -66,60 +65,6 @@ def error_response(error: errors.DomainError) -> Response:
     return json_response(status, body, headers)
 
 
-# ------------------------------------------------------------------ validation messages
-def attribute_name(field: str) -> str:
-    return field.replace("_", " ")
-
-
-def _message(error: Mapping[str, Any], field: str) -> str:
-    kind = error.get("type", "")
-    ctx = error.get("ctx") or {}
-    attr = attribute_name(field)
-    if kind == "missing" or (kind == "string_too_short" and ctx.get("min_length") == 1):
-        return f"The {attr} field is required."
-    templates = {
-        "string_too_long": "The {attr} field must not be greater than {max_length} characters.",
-        "string_type": "The {attr} field must be a string.",
-        "int_parsing": "The {attr} field must be an integer.",
-        "int_type": "The {attr} field must be an integer.",
-        "int_from_float": "The {attr} field must be an integer.",
-        "int_parsing_size": "The {attr} field must be an integer.",
-        "greater_than_equal": "The {attr} field must be at least {ge}.",
-        "less_than_equal": "The {attr} field must not be greater than {le}.",
-        "literal_error": "The selected {attr} is invalid.",
-        "enum": "The selected {attr} is invalid.",
-        "bool_parsing": "The {attr} field must be true or false.",
-        "bool_type": "The {attr} field must be true or false.",
-        "date_from_datetime_parsing": "The {attr} field must be a valid date (YYYY-MM-DD).",
-        "date_parsing": "The {attr} field must be a valid date (YYYY-MM-DD).",
-        "date_type": "The {attr} field must be a valid date (YYYY-MM-DD).",
-        "model_attributes_type": "The request body must be a JSON object.",
-        "dict_type": "The request body must be a JSON object.",
-        "model_type": "The request body must be a JSON object.",
-    }
-    if kind in templates:
-        return templates[kind].format(attr=attr, **{k: v for k, v in ctx.items() if k != "attr"})
-    if kind in OWN_MESSAGES:  # our validators already speak the API's language
-        return str(error.get("msg"))
-    return f"The {attr} field is invalid."
-
-
-def _field(loc: Sequence[Any]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
-    return ".".join(parts) or "body"
-
-
-def field_errors(raw: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
-    for error in raw:
-        field = _field(error.get("loc", ()))
-        message = _message(error, field.rsplit(".", 1)[-1])
-        found.setdefault(field, [])
-        if message not in found[field]:
-            found[field].append(message)
-    return found
-
-
 def validation_body(found: dict[str, list[str]]) -> dict[str, Any]:
     messages = [m for ms in found.values() for m in ms]
     message = messages[0]
@@ -127,14 +72,6 @@ def validation_body(found: dict[str, list[str]]) -> dict[str, Any]:
         more = len(messages) - 1
         message += f" (and {more} more error{'s' if more > 1 else ''})"
     return {"message": message, "errors": found}
-
-
-def invalid_input(raw: Sequence[Mapping[str, Any]]) -> errors.DomainError:
-    """What pydantic's errors for a request mean: a body that is not JSON at all (400), or
-    values that break their rules (422, each field with its messages)."""
-    if any(e.get("type") == "json_invalid" for e in raw):
-        return errors.BadRequest("The request body is not valid JSON.")
-    return errors.ValidationFailed(field_errors(raw))
 
 
 def request_validation_response(exc: RequestValidationError) -> Response:

@@ -9,6 +9,7 @@ skip a lead.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -206,11 +207,29 @@ class DealKeys:
 
 
 class ImportKeys:
+    """An import job's item, and its objects in the bucket: the upload (whose S3 event names the
+    job) and the error report (under ``tmp/``, which the bucket's lifecycle empties)."""
+
     SK = "IMPORT"
+    _UPLOAD = re.compile(r"imports/(?P<tenant>[A-Za-z0-9_.-]{1,64})/(?P<job>[0-9a-f]{32})\.csv")
 
     @classmethod
     def primary(cls, tenant_id: str, import_id: str) -> dict[str, str]:
         return {"PK": f"TENANT#{tenant_id}#IMPORT#{import_id}", "SK": cls.SK}
+
+    @staticmethod
+    def upload(tenant_id: str, import_id: str) -> str:
+        return f"imports/{tenant_id}/{import_id}.csv"
+
+    @classmethod
+    def of_upload(cls, object_key: str) -> tuple[str, str] | None:
+        """The tenant and import id an upload's object key names (None: not an import's upload)."""
+        match = cls._UPLOAD.fullmatch(object_key)
+        return (match["tenant"], match["job"]) if match else None
+
+    @staticmethod
+    def report(tenant_id: str, import_id: str) -> str:
+        return f"tmp/reports/{tenant_id}/{import_id}.csv"
 
 
 class IdempotencyKeys:

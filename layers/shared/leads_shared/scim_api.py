@@ -25,9 +25,10 @@ from leads_shared import errors
 from leads_shared.api import metered
 from leads_shared.auth import bearer_token
 from leads_shared.config import get_settings
-from leads_shared.http_errors import SERVER_ERROR, field_errors
+from leads_shared.http_errors import SERVER_ERROR
 from leads_shared.models.scim import MEDIA_TYPE, POLICY
 from leads_shared.observability import logger
+from leads_shared.validation_messages import field_errors
 
 TENANT = "scim_tenant"
 PREFIX = "/scim/v2"

@@ -13,11 +13,12 @@ from typing import Any
 
 from leads_shared.data.dynamo import TableStore, av, store_errors, stored_values, to_item
 from leads_shared.data.lead_store import stats_update
+from leads_shared.data.sequences import IdTaken
 from leads_shared.data.writes import ConditionFailed, transient_retries
 from leads_shared.keys import ImportKeys
-from leads_shared.models.imports import ImportJob
+from leads_shared.models.imports import ImportCounts, ImportJob
 
-COUNTS = ("total_rows", "created", "updated", "skipped", "failed")
+COUNTS = tuple(ImportCounts.model_fields)
 
 
 class ImportStore(TableStore):
@@ -85,16 +86,17 @@ class ImportStore(TableStore):
         self,
         job: ImportJob,
         chunk: int,
-        counts: dict[str, int],
+        counts: ImportCounts,
         deltas: dict[str, int],
         new_leads: list[dict[str, Any]],
     ) -> bool:
         """Write one chunk's new leads (stored items, each on condition that its id is new), its
         counts and the lead counters of the leads it created, in one transaction, on condition
         that the job's ``next_chunk`` still is this chunk: a lead becomes visible exactly when it
-        is counted, and never twice. False when an earlier attempt committed the chunk."""
+        is counted, and never twice. False when another attempt committed the chunk; ``IdTaken``
+        (nothing written) when only an id of the job's reserved range was taken already."""
         names = {f"#n{i}": name for i, name in enumerate(COUNTS)}
-        values = {f":v{i}": av(counts.get(name, 0)) for i, name in enumerate(COUNTS)}
+        values = {f":v{i}": av(getattr(counts, name)) for i, name in enumerate(COUNTS)}
         values.update({":chunk": av(chunk), ":next": av(chunk + 1)})
         update = {
             "TableName": self.table,
@@ -120,7 +122,9 @@ class ImportStore(TableStore):
             items.append({"Update": stats_update(self.table, job.tenant_id, deltas)})
         try:
             transient_retries(lambda: self.transact(items))
-        except ConditionFailed:
+        except ConditionFailed as failed:
+            if failed.failed_items() and 0 not in failed.failed_items():  # the job's was item 0
+                raise IdTaken() from failed
             return False
         return True
 

@@ -265,6 +265,15 @@ class LeadStore(TableStore):
         for page in self._pages(partition, forward, None):
             yield from (from_item(item) for item in page)
 
+    def ids_by_email(self, tenant_id: str) -> dict[str, int]:
+        """Each lower-cased email the tenant's leads have, with the id of a lead that has it, from
+        the narrow LIST rows (one paged Query; the index is eventually consistent)."""
+        return {
+            row["email"].strip().lower(): row["id"]
+            for row in self.iter_rows(LeadKeys.by_creation(tenant_id))
+            if row.get("email")
+        }
+
     def query_leads(self, partition: IndexPartition, *, forward: bool, count: int) -> list[Lead]:
         """The first ``count`` leads of a partition of an index that projects whole leads."""
         return [lead_from_item(item) for item in self._query(partition, forward, count)]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from leads_shared.models.common import OptionalText255
 
@@ -22,13 +22,48 @@ class ImportRequest(BaseModel):
     dry_run: bool = Field(default=False, description="Validate and report without writing any lead.")
 
 
+RowOutcome = Literal["created", "updated", "skipped", "failed"]
+
+
+class ImportCounts(BaseModel):
+    """What became of an import's rows so far: the job's counts, and a chunk's before they are
+    added to the job's (in the transaction that writes the chunk)."""
+
+    total_rows: int = 0
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    failed: int = 0
+
+    def count(self, outcome: RowOutcome) -> None:
+        """One more row, and what became of it."""
+        self.total_rows += 1
+        setattr(self, outcome, getattr(self, outcome) + 1)
+
+    def add(self, other: ImportCounts) -> None:
+        for name in ImportCounts.model_fields:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
 class RowError(BaseModel):
-    row: int = Field(description="The line of the file the row starts on (the header is line 1).")
+    row: int = Field(
+        description="The row as a spreadsheet numbers it: the header is row 1 and each record one "
+        "row, even when a quoted cell holds line breaks."
+    )
+    line: int = Field(description="The physical line of the file the row starts on (the header is line 1).")
     field: str
     message: str
 
+    @model_validator(mode="before")
+    @classmethod
+    def _stored_before_lines(cls, data: Any) -> Any:
+        """Jobs stored before ``line`` existed kept the physical line in ``row``."""
+        if isinstance(data, dict) and "line" not in data and "row" in data:
+            return {**data, "line": data["row"]}
+        return data
 
-class ImportJob(BaseModel):
+
+class ImportJob(ImportCounts):
     """The stored job: what the client asked, where the file is, and the worker's progress."""
 
     tenant_id: str
@@ -40,11 +75,6 @@ class ImportJob(BaseModel):
     key: str
     created_by: int
     created_at: str
-    total_rows: int = 0
-    created: int = 0
-    updated: int = 0
-    skipped: int = 0
-    failed: int = 0
     errors: list[RowError] = Field(default_factory=list)
     unknown_columns: list[str] = Field(default_factory=list)
     report_key: str | None = None
@@ -71,17 +101,17 @@ class UploadForm(BaseModel):
     max_bytes: int
 
 
-class ImportOut(BaseModel):
+class ImportOut(ImportCounts):
+    # Every answer has the counts: the document says so, though the model gives them defaults.
+    model_config = ConfigDict(
+        json_schema_mode_override="serialization", json_schema_serialization_defaults_required=True
+    )
+
     import_id: str
     status: ImportStatus
     dry_run: bool
     mode: ImportMode
     filename: str | None
-    total_rows: int
-    created: int
-    updated: int
-    skipped: int
-    failed: int
     errors: list[RowError] = Field(description="The first 100 rejected or skipped rows.")
     unknown_columns: list[str] = Field(description="Header names that are not lead fields (ignored).")
     error_report_url: str | None = Field(description="Presigned CSV of every rejected row and its reason.")
