@@ -6,6 +6,8 @@ import os
 
 import pytest
 
+from tests.support.progress import FileProgress, group_by_file
+
 TEST_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -56,3 +58,13 @@ def fresh_settings():
     yield
     for cache in caches:
         cache.cache_clear()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):  # the run's own process (not an xdist worker)
+        config.pluginmanager.register(FileProgress(config), "file-progress")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    group_by_file(items)

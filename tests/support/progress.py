@@ -1,0 +1,78 @@
+"""One line per test file as it finishes (`tests/unit/test_auth.py: 12 passed in 1.3 s`), with
+or without pytest-xdist, instead of rows of dots: `make test` says where it is.
+
+And how xdist shares the work (`--dist loadgroup`): a file's tests stay together on one worker
+(its module fixtures are built once), and every e2e file goes to the same worker, which starts
+the local stack once."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, defaultdict
+from typing import Any
+
+import pytest
+
+E2E_GROUP = "e2e"
+
+
+def _file_of(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+def group_by_file(items: list[pytest.Item]) -> None:
+    """xdist groups (used by `--dist loadgroup`): a test's file, or "e2e" for the e2e tests."""
+    for item in items:
+        if not any(mark.name == "xdist_group" for mark in item.iter_markers()):
+            e2e = item.get_closest_marker("e2e") is not None
+            item.add_marker(pytest.mark.xdist_group(E2E_GROUP if e2e else _file_of(item.nodeid)))
+
+
+class FileProgress:
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.expected: Counter[str] = Counter()
+        self.done: Counter[str] = Counter()
+        self.outcomes: dict[str, Counter[str]] = defaultdict(Counter)
+        self.started: dict[str, float] = {}
+        self.files_total = 0
+        self.files_done = 0
+
+    # The test ids: from collection (no xdist), or from the first worker that collected (xdist).
+    def expect(self, nodeids: list[str]) -> None:
+        if self.expected:
+            return
+        self.expected.update(_file_of(nodeid) for nodeid in nodeids)
+        self.files_total = len(self.expected)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        self.expect([item.nodeid for item in items])  # without xdist: the run collects itself
+
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        self.expect([nodeid.split("@", 1)[0] for nodeid in ids])
+
+    def pytest_report_teststatus(self, report: pytest.TestReport) -> tuple[str, str, str] | None:
+        """No dot per passing test: the file's line says it (failures keep their letter)."""
+        if report.when == "call" and report.passed:
+            return "passed", "", "PASSED"
+        return None
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        path = _file_of(report.nodeid)
+        self.started.setdefault(path, time.monotonic())
+        if report.when == "call" or (report.when == "setup" and not report.passed):
+            self.outcomes[path][report.outcome] += 1
+        if report.when == "teardown":
+            self.done[path] += 1
+            if report.failed:
+                self.outcomes[path]["error"] += 1
+            if self.done[path] == self.expected.get(path):
+                self.files_done += 1
+                seconds = time.monotonic() - self.started[path]
+                outcomes = ", ".join(f"{count} {name}" for name, count in sorted(self.outcomes[path].items()))
+                reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+                if reporter is not None:
+                    reporter.write_line(
+                        f"[{self.files_done}/{self.files_total}] {path}: {outcomes} in {seconds:.1f} s"
+                    )
