@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -213,3 +215,40 @@ def test_jwks_tokens_are_verified_and_hs256_is_refused(jwks_server):
     unknown_kid = jwt.encode(_claims(), rsa_key, algorithm="RS256", headers={"kid": "nope"})
     with pytest.raises(Unauthenticated):
         authenticate(bearer(unknown_kid), settings)
+
+
+# A fresh interpreter: HS256 verification, then what was loaded (PyJWT's RSA/EC need cryptography).
+FRESH_PROCESS = """
+import json, sys
+from leads_shared.auth import authenticate, pyjwt
+from leads_shared.config import Settings
+settings = Settings(table_name="t", jwt_secret=sys.argv[1], jwt_jwks_url=sys.argv[3] or None)
+if sys.argv[3]:
+    pyjwt(settings)
+else:
+    identity = authenticate("Bearer " + sys.argv[2], settings)
+    assert identity.tenant_id == "acme", identity
+import jwt.algorithms
+print(json.dumps({"cryptography": "cryptography" in sys.modules, "rsa": jwt.algorithms.has_crypto}))
+"""
+
+
+@pytest.mark.parametrize(
+    ("jwks_url", "loaded"),
+    [
+        ("", {"cryptography": False, "rsa": False}),
+        ("https://idp.example.com/jwks", {"cryptography": True, "rsa": True}),
+    ],
+)
+def test_cryptography_is_loaded_only_for_rs256_and_es256(jwks_url, loaded):
+    """An HS256 setup verifies tokens without loading cryptography (a fifth of a bare cold start);
+    a JWKS setup has RS256 and ES256."""
+    token = mint_token(1, "acme", role="admin", secret=SECRET)
+    done = subprocess.run(
+        [sys.executable, "-c", FRESH_PROCESS, SECRET, token, jwks_url],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": "", "PYTHONPATH": "layers/shared"},
+    )
+    assert json.loads(done.stdout) == loaded

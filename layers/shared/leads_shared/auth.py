@@ -9,15 +9,18 @@ never be used as an HMAC secret).
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal
-
-import jwt
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Literal
 
 from leads_shared.config import Settings
 from leads_shared.errors import Forbidden, Unauthenticated
 from leads_shared.models.common import MAX_ID, MAX_USER_ID
+
+if TYPE_CHECKING:
+    import jwt
 
 Role = Literal["admin", "user"]
 ASYMMETRIC_ALGORITHMS = ("RS256", "ES256")
@@ -57,6 +60,23 @@ class Principal:
         return self.role == "admin"
 
 
+def pyjwt(settings: Settings) -> ModuleType:
+    """PyJWT, imported on the first token rather than at import. PyJWT loads `cryptography` (its
+    RSA and EC algorithms) whenever it is installed: a fifth of a bare boto3 cold start, which an
+    HS256 setup never uses. So when this process verifies HS256 only (no JWKS URL) and nothing
+    has loaded either yet, PyJWT is imported with `cryptography` hidden from it; RS256/ES256 then
+    stay unavailable in this process, which on Lambda never changes its settings."""
+    if "jwt" not in sys.modules and not settings.jwt_jwks_url and "cryptography" not in sys.modules:
+        sys.modules["cryptography"] = None  # type: ignore[assignment]  # import of it: ModuleNotFoundError
+        try:
+            import jwt
+        finally:
+            del sys.modules["cryptography"]
+    import jwt
+
+    return jwt
+
+
 def bearer_token(authorization: str | None) -> str:
     if not authorization:
         raise Unauthenticated("no Authorization header")
@@ -68,6 +88,8 @@ def bearer_token(authorization: str | None) -> str:
 
 @lru_cache(maxsize=4)
 def _jwks_client(url: str) -> jwt.PyJWKClient:
+    import jwt  # with cryptography: a JWKS URL is set
+
     return jwt.PyJWKClient(url, cache_keys=True, lifespan=300)
 
 
@@ -77,6 +99,7 @@ def forget_signing_keys() -> None:
 
 
 def _verification_key(token: str, settings: Settings) -> tuple[Any, list[str]]:
+    jwt = pyjwt(settings)
     if settings.jwt_jwks_url:
         try:
             signing_key = _jwks_client(settings.jwt_jwks_url).get_signing_key_from_jwt(token)
@@ -123,6 +146,7 @@ def authenticate(authorization: str | None, settings: Settings) -> Identity:
     ``Unauthenticated``. No I/O (but the identity provider's keys, cached, with JWKS)."""
     token = bearer_token(authorization)
     key, algorithms = _verification_key(token, settings)
+    jwt = pyjwt(settings)
     try:
         claims = jwt.decode(
             token,
