@@ -101,7 +101,7 @@ lint: install
 build: $(SAM_VENV)/.installed-$(PYTHON_VERSION)
 	$(SAM) build
 
-bench: $(VENV)/.installed-$(PYTHON_VERSION)
+bench: $(VENV)/.installed-$(PYTHON_VERSION) $(SAM_VENV)/.installed-$(PYTHON_VERSION)
 	$(PY) -m tests.bench
 
 token: $(VENV)/.installed-$(PYTHON_VERSION)

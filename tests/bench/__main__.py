@@ -90,6 +90,8 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         if "cold" in args.only:
             with _section("cold starts"):
                 results["cold"] = cold_start.measure(emulator.template, args.samples)
+            with _section("cold start from the built artifact"):
+                results["artifact"] = cold_start.measure_artifact(emulator.template, args.samples)
         if "warm" in args.only:
             with _section("warm overhead"):
                 results["warm"] = warm_overhead.measure(api, args.requests)
@@ -135,6 +137,22 @@ def _print(results: dict[str, Any], args: argparse.Namespace, out: TextIO) -> No
                 f"| {row['function']} (`{row['event']}`) | {row['calls']} | {row['import_ms']:.0f} "
                 f"| {row['total_ms']:.0f} | {row['baseline_ms']:.0f} | {row['ratio']:.2f}x |"
             )
+        say()
+    if "artifact" in results:
+        row = results["artifact"]
+        say(
+            f"Cold start from the zipped artifact (`sam build`, files dated 1980 as Lambda unpacks them, "
+            f"no bytecode written): {row['function']} (`{row['event']}`), medians of {args.samples}."
+        )
+        say()
+        say("| artifact | import + first request (ms) | ratio to the bare client |")
+        say("|---|---|---|")
+        for label, key in (
+            ("sources only (SAM's python builder)", "before_ms"),
+            ("hash-based bytecode (packaging/Makefile)", "after_ms"),
+        ):
+            say(f"| {label} | {row[key]:.0f} | {row[key] / row['baseline_ms']:.2f}x |")
+        say(f"| bare boto3 client, same requests | {row['baseline_ms']:.0f} | 1.00x |")
         say()
     if "warm" in results:
         say(f"Warm overhead: medians of {args.requests} requests per route (after one not counted).")

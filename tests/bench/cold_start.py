@@ -93,11 +93,13 @@ BASELINE_PROBE = textwrap.dedent(
 )
 
 
-def _run(args: list[str]) -> dict[str, float]:
+def _run(
+    args: list[str], layer: Path = REPO_ROOT / "layers" / "shared", flags: tuple[str, ...] = ()
+) -> dict[str, float]:
     # The layer on the path, as /opt/python is on Lambda; nothing else of the repository.
-    environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "layers" / "shared")}
+    environment = {**os.environ, "PYTHONPATH": str(layer)}
     done = subprocess.run(
-        [sys.executable, "-c", *args], capture_output=True, text=True, env=environment, check=False
+        [sys.executable, *flags, "-c", *args], capture_output=True, text=True, env=environment, check=False
     )
     if done.returncode != 0:
         raise RuntimeError(done.stderr[-3000:])
@@ -158,3 +160,63 @@ def measure(
             }
         )
     return rows
+
+
+def _sam_build(build_dir: Path) -> None:
+    sam = os.environ.get("SAM_CLI") or str(REPO_ROOT / ".venv-sam" / "bin" / "sam")
+    environment = {
+        name: value for name, value in os.environ.items() if name not in {"PYTHONPATH", "AWS_ENDPOINT_URL"}
+    }
+    # packaging/Makefile runs python3.13: this interpreter's.
+    environment["PATH"] = os.pathsep.join(
+        [str(Path(sys.executable).resolve().parent), environment.get("PATH", "")]
+    )
+    done = subprocess.run(
+        [sam, "build", "--build-dir", str(build_dir), "--no-cached"],
+        cwd=REPO_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(done.stdout[-2000:] + done.stderr[-2000:])
+
+
+def measure_artifact(template: Template, samples: int, function_id: str = "LeadsFunction") -> dict[str, Any]:
+    """The cold start of one function from the artifact `sam build` makes, zipped and unpacked as
+    Lambda does (1980-dated files, no bytecode written: Lambda's code folders are read-only):
+    as SAM's own builder ships it (sources only: every module compiled at each cold start), and
+    as packaging/Makefile ships it (hash-based bytecode), alternately with the bare client."""
+    import shutil
+    import tempfile
+
+    from tests.support import lambda_artifact
+
+    spec = template.function(function_id)
+    event_file = FIRST_REQUESTS[function_id]
+    (layer_id,) = template.resources_of_type("AWS::Serverless::LayerVersion")
+    calls = first_calls(LambdaFunction(spec), event_file) or _substitute()
+    with tempfile.TemporaryDirectory(prefix="bench-artifact-") as scratch:
+        _sam_build(Path(scratch) / "build")
+        after = lambda_artifact.unpack(Path(scratch) / "build", layer_id, Path(scratch) / "hash-based")
+        lambda_artifact.use_host_native_code(after)
+        before = Path(scratch) / "sources-only"
+        shutil.copytree(after, before)
+        lambda_artifact.without_bytecode(before)
+        handler = spec.handler_file.relative_to(spec.code_root)
+        runs: dict[str, list[dict[str, float]]] = {"before": [], "after": [], "baseline": []}
+        for _ in range(samples):
+            for name, root in (("before", before), ("after", after)):
+                code = root / function_id
+                probe = [FUNCTION_PROBE, str(code / handler), str(event_file), str(code)]
+                runs[name].append(_run(probe, layer=root / "opt" / "python", flags=("-B",)))
+            runs["baseline"].append(_run([BASELINE_PROBE, json.dumps(calls)]))
+    baseline = _median(runs["baseline"], "total_ms")
+    return {
+        "function": function_id,
+        "event": str(event_file.relative_to(EVENTS)),
+        "before_ms": _median(runs["before"], "total_ms"),
+        "after_ms": _median(runs["after"], "total_ms"),
+        "baseline_ms": baseline,
+    }

@@ -6,17 +6,15 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import sysconfig
-import zipfile
 from pathlib import Path
 
 import pytest
 
 from devstack.stack import LOCAL_PARAMETERS, RUNTIME_ENVIRONMENT
 from devstack.template import REPO_ROOT, Template
+from tests.support import lambda_artifact
 
 pytestmark = pytest.mark.sam
 
@@ -120,38 +118,13 @@ def layer_site(build_dir: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def lambda_root(build_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The built functions and layer as Lambda unpacks them: zipped as `sam package` zips (every
-    entry dated 1980-01-01), unpacked with those dates (``<root>/<FunctionId>/`` as /var/task,
-    ``<root>/opt/python``). Only the layer's native extensions (built for aarch64) are swapped
-    for this machine's builds of the same pinned versions, so that this machine can import them:
-    every Python file and its bytecode are the artifact's."""
-    root = tmp_path_factory.mktemp("lambda")
-    for built in build_dir.iterdir():
-        if built.is_dir():
-            _unpack_as_lambda(built, root / ("opt" if built == layer_site(build_dir).parent else built.name))
-    host_site = Path(sysconfig.get_paths()["purelib"])
-    for native in (root / "opt" / "python").rglob("*.so"):
-        relative = native.parent.relative_to(root / "opt" / "python")
-        stem = native.name.split(".")[0]
-        (host,) = (host_site / relative).glob(f"{stem}.*so")
-        native.unlink()
-        shutil.copy2(host, native.parent / host.name)
+    """The built functions and layer as Lambda unpacks them (1980-dated files), with this
+    machine's native extensions in place of the layer's aarch64 ones (tests/support/lambda_artifact.py)."""
+    root = lambda_artifact.unpack(
+        build_dir, layer_site(build_dir).parent.name, tmp_path_factory.mktemp("lambda")
+    )
+    lambda_artifact.use_host_native_code(root)
     return root
-
-
-def _unpack_as_lambda(folder: Path, target: Path) -> None:
-    archive = target.with_suffix(".zip")
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                entry = zipfile.ZipInfo(str(path.relative_to(folder)), date_time=(1980, 1, 1, 0, 0, 0))
-                entry.external_attr = 0o644 << 16
-                zipped.writestr(entry, path.read_bytes(), zipfile.ZIP_DEFLATED)
-    with zipfile.ZipFile(archive) as zipped:
-        for entry in zipped.infolist():
-            unpacked = Path(zipped.extract(entry, target))
-            stamp = __import__("datetime").datetime(*entry.date_time).timestamp()
-            os.utime(unpacked, (stamp, stamp))
 
 
 def run_built_handler(
