@@ -14,7 +14,7 @@ from leads_shared.clock import utc_now
 from leads_shared.data.directory_store import DirectoryStore, StageInUse, Taken, TeamMissing
 from leads_shared.errors import Conflict, NotFound, ValidationFailed
 from leads_shared.models.directory import DealStage, StageFields, Team, TeamFields, User, UserFields
-from leads_shared.versioning import without_lost_updates
+from leads_shared.versioning import next_version, without_lost_updates
 
 TAKEN = {
     "email": "The email has already been taken.",
@@ -58,7 +58,7 @@ def _changed[Record: (User, Team)](
         updated = change(current)
         if updated == current:
             return current
-        updated = updated.model_copy(update={"version": current.version + 1, "updated_at": utc_now()})
+        updated = next_version(current, updated)
         write(current, updated)
         return updated
 
@@ -247,7 +247,7 @@ def replace_stage(tenant_id: str, stage_id: int, data: StageFields, directory: D
         updated = current.model_copy(update=data.model_dump())
         if updated == current:
             return current
-        updated.version = current.version + 1
+        updated = next_version(current, updated)
         directory.replace_stage(current, updated)
         return updated
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from leads_shared.auth import Principal
 from leads_shared.clock import utc_now
-from leads_shared.data.lead_store import LeadStore, SequenceTaken, VersionConflict
+from leads_shared.data.lead_store import LeadStore, SequenceTaken
 from leads_shared.data.mail_store import MailStore
 from leads_shared.directory import check_assignable
 from leads_shared.emails import link_captured
@@ -19,7 +19,7 @@ from leads_shared.models.activities import Note
 from leads_shared.models.directory import User
 from leads_shared.models.leads import Lead, LeadCreate, LeadUpdate
 from leads_shared.observability import logger
-from leads_shared.versioning import matches_etag, without_lost_updates
+from leads_shared.versioning import confirmed_write, matches_etag, next_version, without_lost_updates
 
 
 def _link_captured_emails(lead: Lead, store: LeadStore) -> None:
@@ -119,15 +119,10 @@ def update_lead(
         updated = apply_changes(current, changes, user, now)
         if updated == current:
             return current
-        updated.version = current.version + 1
-        updated.updated_at = now
-        try:
-            store.replace(current, updated)
-        except VersionConflict:
-            # Our own write may be what changed the lead: the SDK retried a write whose answer
-            # was lost, and the retry found the version it had just written.
-            if store.get(principal.tenant_id, lead_id) != updated:
-                raise
+        updated = next_version(current, updated, now)
+        confirmed_write(
+            lambda: store.replace(current, updated), updated, lambda: store.get(principal.tenant_id, lead_id)
+        )
         if updated.email and updated.email.lower() != (current.email or "").lower():
             new_address.append(updated.email)
         return updated

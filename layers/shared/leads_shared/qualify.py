@@ -22,7 +22,7 @@ from leads_shared.data.record_store import (
 )
 from leads_shared.directory import stages_of
 from leads_shared.errors import Conflict, ValidationFailed
-from leads_shared.leads import current_or_404, without_lost_updates
+from leads_shared.leads import current_or_404
 from leads_shared.models.directory import DealStage
 from leads_shared.models.leads import Lead
 from leads_shared.models.records import (
@@ -33,6 +33,7 @@ from leads_shared.models.records import (
     QualifyRequest,
     QualifyResult,
 )
+from leads_shared.versioning import confirmed_write, next_version, without_lost_updates
 
 
 @dataclass(frozen=True)
@@ -118,16 +119,18 @@ def _plan(
             value=data.deal_value, stage_id=stage.id, stage_name=stage.name, contact_id=contact_id,
             company_id=company_id, lead_id=lead.id, created_at=now, updated_at=now, **owner,
         )  # fmt: skip
-    converted = lead.model_copy(
-        update={
-            "status": "qualified",
-            "contact_id": contact_id,
-            "company_id": company_id,
-            "deal_id": deal.id if deal else None,
-            "qualified_at": now,
-            "updated_at": now,
-            "version": lead.version + 1,
-        }
+    converted = next_version(
+        lead,
+        lead.model_copy(
+            update={
+                "status": "qualified",
+                "contact_id": contact_id,
+                "company_id": company_id,
+                "deal_id": deal.id if deal else None,
+                "qualified_at": now,
+            }
+        ),
+        now,
     )
     result = QualifyResult(contact_id=contact_id, company_id=company_id, deal_id=converted.deal_id)
     return _Plan(converted, contact, company, deal, result)
@@ -155,17 +158,16 @@ def qualify_lead(
             *([company_to_item(plan.company)] if plan.company else []),
             *([deal_to_item(plan.deal)] if plan.deal else []),
         ]
+        # the deal is counted in its stage, on condition that the stage still exists
+        counted = [directory.deal_added(lead.tenant_id, plan.deal.stage_id)] if plan.deal else []
         try:
-            # the deal is counted in its stage, on condition that the stage still exists
-            counted = [directory.deal_added(lead.tenant_id, plan.deal.stage_id)] if plan.deal else []
-            leads.convert(lead, plan.lead, new, also=counted)
+            confirmed_write(
+                lambda: leads.convert(lead, plan.lead, new, also=counted),
+                plan.lead,
+                lambda: leads.get(principal.tenant_id, lead_id),
+            )
         except IdTaken:
             raise VersionConflict() from None  # take new ids on the next attempt
-        except VersionConflict:
-            # A lost answer of our own committed transaction looks like a conflict: the lead
-            # then holds exactly what this attempt wrote.
-            if leads.get(principal.tenant_id, lead_id) != plan.lead:
-                raise
         return plan.result
 
     return without_lost_updates(attempt, None)
@@ -189,13 +191,9 @@ def disqualify_lead(principal: Principal, lead_id: int, data: DisqualifyRequest,
         )
         if updated == lead:
             return lead
-        updated.updated_at = now
-        updated.version = lead.version + 1
-        try:
-            store.replace(lead, updated)
-        except VersionConflict:
-            if store.get(principal.tenant_id, lead_id) != updated:  # not our own lost answer
-                raise
-        return updated
+        updated = next_version(lead, updated, now)
+        return confirmed_write(
+            lambda: store.replace(lead, updated), updated, lambda: store.get(principal.tenant_id, lead_id)
+        )
 
     return without_lost_updates(attempt, None)

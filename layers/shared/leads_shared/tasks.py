@@ -12,11 +12,11 @@ from leads_shared.auth import Principal
 from leads_shared.clock import utc_now
 from leads_shared.data.activity_store import ActivityStore, ChildConflict, LeadGone, task_to_item
 from leads_shared.data.record_store import RecordStore
-from leads_shared.errors import Conflict, NotFound, ValidationFailed
+from leads_shared.errors import NotFound, ValidationFailed
 from leads_shared.keys import CompanyKeys, ContactKeys, DealKeys, DirectoryKeys, LeadKeys
 from leads_shared.models.activities import Task, TaskCreate, TaskUpdate
+from leads_shared.versioning import next_version, without_lost_updates
 
-MAX_WRITE_ATTEMPTS = 8
 _REFERENCES = {
     "assigned_to": DirectoryKeys.user,
     "contact_id": ContactKeys.primary,
@@ -94,7 +94,8 @@ def update_task(
     did, so no concurrent change is lost)."""
     changes = data.changes()
     key = LeadKeys.task(principal.tenant_id, lead_id, task_id)
-    for _ in range(MAX_WRITE_ATTEMPTS):
+
+    def attempt() -> Task:
         found = _read(principal.tenant_id, _references(changes), activities, key)
         if "task" not in found:
             raise NotFound("Task")
@@ -107,14 +108,11 @@ def update_task(
             updated.completed_at = now if updated.completed else None
         if updated == current:
             return current
-        updated.updated_at = now
-        updated.version = current.version + 1
-        try:
-            activities.replace_task(current, updated)
-        except ChildConflict:
-            continue
+        updated = next_version(current, updated, now)
+        activities.replace_task(current, updated)
         return updated
-    raise Conflict("The task is being changed by others. Please retry.")
+
+    return without_lost_updates(attempt, None, "task")
 
 
 def delete_task(principal: Principal, lead_id: int, task_id: int, activities: ActivityStore) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from leads_shared.data.dynamo import TableStore, av, query_pages, store_errors, stored_values, to_item
-from leads_shared.data.writes import ConditionFailed, transient_retries
+from leads_shared.data.writes import ConditionFailed, VersionConflict, transient_retries
 from leads_shared.keys import LeadKeys
 from leads_shared.models.activities import Note, Task
 
@@ -88,7 +88,8 @@ class ActivityStore(TableStore):
         return [Task.model_validate(stored_values(item)) for item in items]
 
     def replace_task(self, before: Task, after: Task) -> None:
-        """Write ``after`` if the stored task still has ``before.version`` (``ChildConflict``)."""
+        """Write ``after`` if the stored task still has ``before.version`` (``VersionConflict``
+        when it changed or vanished)."""
         put = {
             "TableName": self.table,
             "Item": task_to_item(after),
@@ -98,4 +99,4 @@ class ActivityStore(TableStore):
         try:
             transient_retries(lambda: self.client.put_item(**put))
         except ConditionFailed as failed:
-            raise ChildConflict() from failed
+            raise VersionConflict() from failed
