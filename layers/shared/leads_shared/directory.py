@@ -20,7 +20,6 @@ TAKEN = {
     "email": "The email has already been taken.",
     "external_id": "The external id has already been taken.",
 }
-TEAM_INVALID = {"team_id": ["The selected team id is invalid."]}
 # An admin deactivating themselves would lock the tenant out of its own directory (409).
 OWN_ACCOUNT = "You cannot deactivate your own account."
 # What a tenant without deal stages gets on first use: (name, probability, kind).
@@ -41,7 +40,7 @@ def _user_refusals() -> Iterator[None]:
     except Taken as taken:
         raise ValidationFailed({taken.field: [TAKEN[taken.field]]}) from None
     except TeamMissing:
-        raise ValidationFailed(TEAM_INVALID) from None
+        raise ValidationFailed.selected("team_id") from None
 
 
 def _changed[Record: (User, Team)](
@@ -156,7 +155,7 @@ def deactivate_user(
 def check_assignable(user: User | None, wanted: int | None, field: str = "assigned_to") -> None:
     """A lead or task may be newly assigned only to an active user of the tenant (422)."""
     if wanted is not None and (user is None or not user.active):
-        raise ValidationFailed({field: [f"The selected {field.replace('_', ' ')} is invalid."]})
+        raise ValidationFailed.selected(field)
 
 
 # ------------------------------------------------------------------ teams

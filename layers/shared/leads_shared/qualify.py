@@ -57,7 +57,7 @@ def _stage(wanted: int | None, stages: list[DealStage]) -> DealStage:
     for stage in stages:
         if stage.id == wanted:
             return stage
-    raise _invalid("deal_stage_id", "The selected deal stage id is invalid.")
+    raise ValidationFailed.selected("deal_stage_id")
 
 
 def _check_request(data: QualifyRequest, lead: Lead) -> None:
@@ -78,10 +78,10 @@ def _plan(
     tenant = principal.tenant_id
     linked_company = records.company(tenant, data.company_id) if data.company_id is not None else None
     if data.company_id is not None and linked_company is None:
-        raise _invalid("company_id", "The selected company id is invalid.")
+        raise ValidationFailed.selected("company_id")
     linked_contact = records.contact(tenant, data.contact_id) if data.contact_id is not None else None
     if data.contact_id is not None and linked_contact is None:
-        raise _invalid("contact_id", "The selected contact id is invalid.")
+        raise ValidationFailed.selected("contact_id")
     stage = _stage(data.deal_stage_id, stages_of(tenant, directory)) if data.create_deal else None
 
     kinds = [

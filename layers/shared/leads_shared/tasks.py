@@ -42,9 +42,7 @@ def _read(
         if field != "task" and (field not in found or found[field].get("active") is False)
     )  # a deactivated user cannot be newly assigned
     if missing:
-        raise ValidationFailed(
-            {field: [f"The selected {field.replace('_', ' ')} is invalid."] for field in missing}
-        )
+        raise ValidationFailed.selected(*missing)
     return found
 
 
