@@ -9,7 +9,6 @@ from leads_shared.data.directory_store import DirectoryStore
 from leads_shared.data.lead_store import LeadStore
 from leads_shared.data.record_store import RecordStore
 from leads_shared.errors import Forbidden, NotFound
-from leads_shared.keys import LeadKeys
 from leads_shared.models.activities import Note, NoteCreate
 
 
@@ -62,6 +61,6 @@ def delete_note(principal: Principal, lead_id: int, note_id: int, activities: Ac
     if note.user_id != principal.user_id and not principal.is_admin:
         raise Forbidden()
     try:
-        activities.remove(LeadKeys.note(principal.tenant_id, lead_id, note_id))
+        activities.remove_note(principal.tenant_id, lead_id, note_id)
     except ChildConflict:
         raise NotFound("Note") from None

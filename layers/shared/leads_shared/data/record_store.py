@@ -71,9 +71,10 @@ class RecordStore(TableStore):
                     break
         return rows[:limit]
 
-    def companies_named(self, tenant_id: str, normalised_prefix: str, limit: int) -> list[Company]:
-        """Companies whose normalised name starts with ``normalised_prefix``, by that name."""
-        rows = self._lookup(CompanyKeys.by_name(tenant_id), normalised_prefix, limit)
+    def companies_named(self, tenant_id: str, name: str, limit: int) -> list[Company]:
+        """The first ``limit`` companies, by normalised name, whose normalised name starts with
+        ``name``'s (``company_names``): one Query of the LOOKUP index."""
+        rows = self._lookup(CompanyKeys.by_name(tenant_id), CompanyKeys.name_prefix(name), limit)
         return [Company.model_validate(row) for row in rows]
 
     def with_email(self, tenant_id: str, email: str, limit: int) -> list[dict[str, Any]]:
