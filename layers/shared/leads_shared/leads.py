@@ -13,7 +13,7 @@ from leads_shared.clock import utc_now
 from leads_shared.data.lead_store import LeadStore, SequenceTaken
 from leads_shared.data.mail_store import MailStore
 from leads_shared.directory import check_assignable
-from leads_shared.emails import link_captured
+from leads_shared.email_capture import link_captured
 from leads_shared.errors import Conflict, DomainError, NotFound, PreconditionFailed
 from leads_shared.models.activities import Note
 from leads_shared.models.directory import User
@@ -22,13 +22,13 @@ from leads_shared.observability import logger
 from leads_shared.versioning import confirmed_write, matches_etag, next_version, without_lost_updates
 
 
-def _link_captured_emails(lead: Lead, store: LeadStore) -> None:
+def _link_captured_emails(lead: Lead, mail: MailStore) -> None:
     """After a lead got an email (created with one, or changed to another): link the emails
     already captured for that address. One Query when there are none. The lead is written by
     then, so a failure here is logged, not answered: a client retrying the create would make a
     second lead (the next capture or email change links them)."""
     try:
-        linked = link_captured(lead, MailStore(store.table, store.client))
+        linked = link_captured(lead, mail)
     except DomainError:
         logger.exception("linking captured emails to a lead failed", extra={"lead_id": lead.id})
         return
@@ -36,7 +36,7 @@ def _link_captured_emails(lead: Lead, store: LeadStore) -> None:
         logger.info("captured emails linked to lead", extra={"lead_id": lead.id, "email_ids": linked})
 
 
-def create_lead(principal: Principal, data: LeadCreate, store: LeadStore) -> Lead:
+def create_lead(principal: Principal, data: LeadCreate, store: LeadStore, mail: MailStore) -> Lead:
     """Two DynamoDB requests: read the id sequence (with the assignee), then one transaction that
     takes the next id. If a concurrent create took that id first, reserve one with an atomic
     counter instead (two more requests, and it cannot be taken twice). With an email, one more:
@@ -63,7 +63,7 @@ def create_lead(principal: Principal, data: LeadCreate, store: LeadStore) -> Lea
             # A reserved id that exists already means the sequence is behind the data.
             raise Conflict("The lead could not be given an id. Please retry.") from None
     if lead.email:
-        _link_captured_emails(lead, store)
+        _link_captured_emails(lead, mail)
     return lead
 
 
@@ -101,7 +101,12 @@ def current_or_404(lead: Lead | None, if_match: str | None) -> Lead:
 
 
 def update_lead(
-    principal: Principal, lead_id: int, data: LeadUpdate, store: LeadStore, if_match: str | None = None
+    principal: Principal,
+    lead_id: int,
+    data: LeadUpdate,
+    store: LeadStore,
+    mail: MailStore,
+    if_match: str | None = None,
 ) -> Lead:
     """At most two requests: read the lead (with the new assignee), then a conditional write
     (none when nothing changes). When the email changed, one more: the Query for emails
@@ -129,7 +134,7 @@ def update_lead(
 
     updated = without_lost_updates(attempt, if_match)
     if new_address:
-        _link_captured_emails(updated, store)
+        _link_captured_emails(updated, mail)
     return updated
 
 
