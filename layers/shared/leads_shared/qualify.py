@@ -14,12 +14,7 @@ from leads_shared.auth import Principal
 from leads_shared.clock import utc_now
 from leads_shared.data.directory_store import DirectoryStore
 from leads_shared.data.lead_store import IdTaken, LeadStore, VersionConflict
-from leads_shared.data.record_store import (
-    RecordStore,
-    company_to_item,
-    contact_to_item,
-    deal_to_item,
-)
+from leads_shared.data.record_store import RecordStore
 from leads_shared.directory import stages_of
 from leads_shared.errors import Conflict, ValidationFailed
 from leads_shared.leads import current_or_404
@@ -153,16 +148,11 @@ def qualify_lead(
             raise Conflict(f"The lead is already {lead.status}.")
         _check_request(data, lead)
         plan = _plan(principal, lead, data, records, directory)
-        new = [
-            *([contact_to_item(plan.contact)] if plan.contact else []),
-            *([company_to_item(plan.company)] if plan.company else []),
-            *([deal_to_item(plan.deal)] if plan.deal else []),
-        ]
-        # the deal is counted in its stage, on condition that the stage still exists
-        counted = [directory.deal_added(lead.tenant_id, plan.deal.stage_id)] if plan.deal else []
         try:
             confirmed_write(
-                lambda: leads.convert(lead, plan.lead, new, also=counted),
+                lambda: leads.convert(
+                    lead, plan.lead, contact=plan.contact, company=plan.company, deal=plan.deal
+                ),
                 plan.lead,
                 lambda: leads.get(principal.tenant_id, lead_id),
             )

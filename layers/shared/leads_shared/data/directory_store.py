@@ -324,19 +324,6 @@ class DirectoryStore(TableStore):
                 raise StageInUse() from None
             raise
 
-    def deal_added(self, tenant_id: str, stage_id: int) -> dict[str, Any]:
-        """The transaction item that counts a new deal in a stage, on condition that the stage
-        still exists (qualifying writes it with the deal)."""
-        return {
-            "Update": {
-                "TableName": self.table,
-                "Key": to_item(DirectoryKeys.stage(tenant_id, stage_id)),
-                "UpdateExpression": "ADD deal_count :one",
-                "ConditionExpression": "attribute_exists(PK)",
-                "ExpressionAttributeValues": {":one": av(1)},
-            }
-        }
-
     def create_pipeline(self, tenant_id: str, stages: Sequence[DealStage]) -> bool:
         """The tenant's first pipeline, once: the stages with a marker, in one transaction. False
         when the tenant had one already (another caller made it first)."""
@@ -351,3 +338,17 @@ class DirectoryStore(TableStore):
         except ConditionFailed:
             return False
         return True
+
+
+def deal_added(table: str, tenant_id: str, stage_id: int) -> dict[str, Any]:
+    """The transaction item that counts a new deal in a stage, on condition that the stage
+    still exists (qualifying writes it with the deal: ``LeadStore.convert``)."""
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": to_item(DirectoryKeys.stage(tenant_id, stage_id)),
+            "UpdateExpression": "ADD deal_count :one",
+            "ConditionExpression": "attribute_exists(PK)",
+            "ExpressionAttributeValues": {":one": av(1)},
+        }
+    }

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from leads_shared.data.directory_store import user_from_item
+from leads_shared.data.directory_store import deal_added, user_from_item
 from leads_shared.data.dynamo import (
     TableStore,
     av,
@@ -25,6 +25,7 @@ from leads_shared.data.dynamo import (
     stored_values,
     to_item,
 )
+from leads_shared.data.record_store import company_to_item, contact_to_item, deal_to_item
 from leads_shared.data.writes import ConditionFailed, VersionConflict, transient_retries
 from leads_shared.keys import (
     KEY_ATTRIBUTES,
@@ -37,6 +38,7 @@ from leads_shared.keys import (
 from leads_shared.models.activities import Note
 from leads_shared.models.directory import User
 from leads_shared.models.leads import Lead
+from leads_shared.models.records import Company, Contact, Deal
 
 # A lead's delete takes this many of its children into its own transaction (DynamoDB's limit is
 # 100 items: the lead, its counters, and these); the rest go right after, in batches.
@@ -357,19 +359,27 @@ class LeadStore(TableStore):
         self,
         before: Lead,
         after: Lead,
-        records: Sequence[dict[str, Any]],
-        also: Sequence[dict[str, Any]] = (),
+        *,
+        contact: Contact | None = None,
+        company: Company | None = None,
+        deal: Deal | None = None,
     ) -> None:
         """Qualify: ``after`` over ``before`` (if its version is still ``before.version``), the
-        counters, the new ``records`` (stored items, each on condition that its key is new) and
-        the transaction items ``also``, all in one transaction: either everything is written or
-        nothing is (``IdTaken`` when a condition other than the lead's failed)."""
+        counters, the new contact, company and deal (each on condition that its key is new) and
+        the deal counted in its stage (on condition that the stage exists), all in one
+        transaction: either everything is written or nothing is (``IdTaken`` when a condition
+        other than the lead's failed)."""
         put = {
             "TableName": self.table,
             "Item": lead_to_item(after),
             "ConditionExpression": "version = :expected",
             "ExpressionAttributeValues": {":expected": av(before.version)},
         }
+        records = [
+            *([contact_to_item(contact)] if contact else []),
+            *([company_to_item(company)] if company else []),
+            *([deal_to_item(deal)] if deal else []),
+        ]
         with_it = [
             {
                 "Put": {
@@ -380,7 +390,8 @@ class LeadStore(TableStore):
             }
             for item in records
         ]
-        with_it.extend(also)
+        if deal:
+            with_it.append(deal_added(self.table, deal.tenant_id, deal.stage_id))
         self._write_with_counters(before.tenant_id, {"Put": put}, counter_deltas(before, after), with_it)
 
     def delete(self, lead: Lead, children: Sequence[dict[str, str]] = ()) -> None:
