@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from leads_shared.auth import Principal
 from leads_shared.clock import utc_now
-from leads_shared.data.activity_store import ActivityStore, ChildConflict, LeadGone, note_to_item
+from leads_shared.data.activity_store import ActivityStore, ChildConflict, LeadGone
 from leads_shared.data.directory_store import DirectoryStore
 from leads_shared.data.lead_store import LeadStore
 from leads_shared.data.record_store import RecordStore
@@ -38,7 +38,7 @@ def add_note(
         updated_at=now,
     )
     try:
-        activities.add(principal.tenant_id, lead_id, note_to_item(note))
+        activities.add_note(note)
     except LeadGone:
         raise NotFound("Lead") from None
     return note

@@ -10,7 +10,7 @@ from typing import Any
 
 from leads_shared.auth import Principal
 from leads_shared.clock import utc_now
-from leads_shared.data.activity_store import ActivityStore, ChildConflict, LeadGone, task_to_item
+from leads_shared.data.activity_store import ActivityStore, ChildConflict, LeadGone
 from leads_shared.data.record_store import RecordStore
 from leads_shared.errors import NotFound, ValidationFailed
 from leads_shared.models.activities import Task, TaskCreate, TaskUpdate
@@ -64,7 +64,7 @@ def add_task(
         updated_at=now,
     )
     try:
-        activities.add(principal.tenant_id, lead_id, task_to_item(task))
+        activities.add_task(task)
     except LeadGone:
         raise NotFound("Lead") from None
     return task

@@ -46,6 +46,14 @@ def task_to_item(task: Task) -> dict[str, Any]:
 
 
 class ActivityStore(TableStore):
+    def add_note(self, note: Note) -> None:
+        """Write a new note if its lead exists (``LeadGone``) and its id is new (``ChildConflict``)."""
+        self.add(note.tenant_id, note.lead_id, note_to_item(note))
+
+    def add_task(self, task: Task) -> None:
+        """Write a new task if its lead exists (``LeadGone``) and its id is new (``ChildConflict``)."""
+        self.add(task.tenant_id, task.lead_id, task_to_item(task))
+
     def add(self, tenant_id: str, lead_id: int, item: dict[str, Any]) -> None:
         """Write a new child of a lead if the lead exists (``LeadGone``) and the child's key is
         new (``ChildConflict``)."""
