@@ -9,7 +9,7 @@ import pytest
 
 from leads_shared.auth import Principal
 from leads_shared.data import get_lead_store, get_mail_store
-from leads_shared.data.lead_store import LeadStats
+from leads_shared.data.lead_counters import LeadStats
 from leads_shared.leads import create_lead
 from leads_shared.models.leads import LeadCreate
 from tests.support.clients import lead_body

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from leads_shared.data.activity_store import ChildConflict, LeadGone
-from leads_shared.data.lead_store import IdTaken, LeadStats, SequenceTaken, counter_deltas
+from leads_shared.data.lead_counters import LeadStats, counter_deltas
+from leads_shared.data.lead_store import IdTaken, SequenceTaken
 from leads_shared.data.writes import VersionConflict
 from leads_shared.models.activities import Note, Task
 from leads_shared.models.directory import DealStage, User
