@@ -1,13 +1,13 @@
-"""DynamoDB access for what qualifying creates (contacts, companies, deals), the LOOKUP index
-(companies by normalised name, contacts and leads by email), and the tenant's id sequences."""
+"""DynamoDB access for what qualifying creates (contacts, companies, deals) and the LOOKUP index
+(companies by normalised name, contacts and leads by email); its ids come from the tenant's
+sequences (a ``SequenceStore``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from leads_shared.data import sequences
-from leads_shared.data.dynamo import TableStore, av, query_pages, store_errors, stored_values, to_item
+from leads_shared.data.dynamo import av, query_pages, store_errors, stored_values, to_item
+from leads_shared.data.sequences import SequenceStore
 from leads_shared.keys import (
     LOOKUP_INDEX,
     CompanyKeys,
@@ -33,11 +33,7 @@ def deal_to_item(deal: Deal) -> dict[str, Any]:
     return to_item({**deal.model_dump(), **DealKeys.primary(deal.tenant_id, deal.id), "entity": "deal"})
 
 
-class RecordStore(TableStore):
-    def reserve(self, tenant_id: str, kinds: Sequence[str]) -> dict[str, int]:
-        """Take one new id of each kind (``note``, ``task``, ``contact``, ...) in one request."""
-        return sequences.reserve(self, tenant_id, kinds)
-
+class RecordStore(SequenceStore):
     def contact(self, tenant_id: str, contact_id: int) -> Contact | None:
         found = self.get_values(ContactKeys.primary(tenant_id, contact_id))
         return Contact.model_validate(found) if found else None
