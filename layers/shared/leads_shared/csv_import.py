@@ -40,10 +40,11 @@ from leads_shared.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
     ValidationFailed,
+    selected_invalid,
 )
 from leads_shared.http_errors import field_errors, invalid_input
 from leads_shared.keys import LeadKeys
-from leads_shared.leads import apply_changes, without_lost_updates
+from leads_shared.leads import apply_changes
 from leads_shared.models.directory import User
 from leads_shared.models.imports import (
     ImportJob,
@@ -55,6 +56,7 @@ from leads_shared.models.imports import (
 )
 from leads_shared.models.leads import Lead, LeadCreate
 from leads_shared.observability import logger
+from leads_shared.versioning import next_version, without_lost_updates
 
 # A chunk's new leads, its job update and the counters are one transaction (100 items at most).
 CHUNK_ROWS = 97
@@ -321,7 +323,7 @@ def _decide(run: _Run, chunk: _Chunk, index: int, line: int, values: dict[str, s
         return
     if data.assigned_to is not None and data.assigned_to not in run.users:
         chunk.counts["failed"] += 1
-        run.reject(line, "failed", {"assigned_to": ["The selected assigned to is invalid."]}, values)
+        run.reject(line, "failed", {"assigned_to": [selected_invalid("assigned_to")]}, values)
         return
     email = data.email.strip().lower() if data.email else None
     if email is not None and email in run.seen:
@@ -399,9 +401,7 @@ def _update(run: _Run, update: _Update, leads: LeadStore, *, write: bool) -> str
         updated = apply_changes(current, update.changes, user, now)
         if write:
             updated.last_import = update.marker
-            updated.version = current.version + 1
-            updated.updated_at = now
-            leads.replace(current, updated)
+            leads.replace(current, next_version(current, updated, now))
 
     try:
         without_lost_updates(attempt, None)
