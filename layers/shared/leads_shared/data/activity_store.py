@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from leads_shared.data.dynamo import TableStore, av, query_pages, store_errors, stored_values, to_item
-from leads_shared.data.writes import ConditionFailed, VersionConflict, transient_retries
+from leads_shared.data.writes import ConditionFailed, replace_if_version, transient_retries
 from leads_shared.keys import CompanyKeys, ContactKeys, DealKeys, DirectoryKeys, LeadKeys
 from leads_shared.models.activities import Note, Task
 
@@ -129,13 +129,4 @@ class ActivityStore(TableStore):
     def replace_task(self, before: Task, after: Task) -> None:
         """Write ``after`` if the stored task still has ``before.version`` (``VersionConflict``
         when it changed or vanished)."""
-        put = {
-            "TableName": self.table,
-            "Item": task_to_item(after),
-            "ConditionExpression": "version = :expected",
-            "ExpressionAttributeValues": {":expected": av(before.version)},
-        }
-        try:
-            transient_retries(lambda: self.client.put_item(**put))
-        except ConditionFailed as failed:
-            raise VersionConflict() from failed
+        replace_if_version(self.client, self.table, task_to_item(after), before.version)

@@ -28,7 +28,7 @@ from leads_shared.data.dynamo import (
 from leads_shared.data.index_pages import index_pages
 from leads_shared.data.lead_counters import LeadStats, counter_deltas, stats_from_item, stats_update
 from leads_shared.data.record_store import company_to_item, contact_to_item, deal_to_item
-from leads_shared.data.writes import ConditionFailed, VersionConflict, transient_retries
+from leads_shared.data.writes import ConditionFailed, VersionConflict, put_if_version, transient_retries
 from leads_shared.keys import (
     DirectoryKeys,
     IndexPartition,
@@ -337,12 +337,7 @@ class LeadStore(TableStore):
 
     def replace(self, before: Lead, after: Lead) -> None:
         """Write ``after`` over ``before`` if the stored version is still ``before.version``."""
-        put = {
-            "TableName": self.table,
-            "Item": lead_to_item(after),
-            "ConditionExpression": "version = :expected",
-            "ExpressionAttributeValues": {":expected": av(before.version)},
-        }
+        put = put_if_version(self.table, lead_to_item(after), before.version)
         self._write_with_counters(before.tenant_id, {"Put": put}, counter_deltas(before, after))
 
     def convert(
@@ -359,12 +354,7 @@ class LeadStore(TableStore):
         the deal counted in its stage (on condition that the stage exists), all in one
         transaction: either everything is written or nothing is (``IdTaken`` when a condition
         other than the lead's failed)."""
-        put = {
-            "TableName": self.table,
-            "Item": lead_to_item(after),
-            "ConditionExpression": "version = :expected",
-            "ExpressionAttributeValues": {":expected": av(before.version)},
-        }
+        put = put_if_version(self.table, lead_to_item(after), before.version)
         records = [
             *([contact_to_item(contact)] if contact else []),
             *([company_to_item(company)] if company else []),
