@@ -27,7 +27,7 @@ from email.message import EmailMessage
 import boto3
 
 from devstack.tokens import mint_token
-from leads_shared import dropbox, emails, notes, qualify, scim_tokens, tasks, tenants
+from leads_shared import dropbox, email_capture, notes, qualify, scim_tokens, tasks, tenants
 from leads_shared.auth import Principal
 from leads_shared.clock import format_timestamp
 from leads_shared.config import get_settings
@@ -315,13 +315,13 @@ def seed_emails(tenant_id: str) -> None:
     settings = get_settings()
     if not settings.bucket_name or not settings.inbound_domain:
         return
-    inbox = emails.Inbox(
+    inbox = email_capture.Inbox(
         settings.inbound_domain, get_blob_store(), get_mail_store(), get_record_store(), get_tenant_store()
     )
     s3 = boto3.client("s3")
     for key, raw in demo_emails(tenant_id):
         s3.put_object(Bucket=settings.bucket_name, Key=key, Body=raw)
-        emails.ingest_object(settings.bucket_name, key, len(raw), inbox)
+        email_capture.ingest_object(settings.bucket_name, key, len(raw), inbox)
 
 
 def demo_tokens() -> list[DemoToken]:

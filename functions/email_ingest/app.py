@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from leads_shared import emails, s3_events
+from leads_shared import email_capture, s3_events
 from leads_shared.config import get_settings
 from leads_shared.data import get_blob_store, get_mail_store, get_record_store, get_tenant_store
 from leads_shared.observability import logger, metrics, tracer
@@ -23,17 +23,19 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 METRIC_OF = {"stored": "EmailCaptured", "duplicate": "EmailDuplicate", "rejected": "EmailRejected"}
 
 
-def inbox() -> emails.Inbox:
+def inbox() -> email_capture.Inbox:
     domain = get_settings().inbound_domain
     if not domain:  # a deployment error: fail loudly, the messages wait in the queue
         raise RuntimeError("INBOUND_DOMAIN is not set")
-    return emails.Inbox(domain, get_blob_store(), get_mail_store(), get_record_store(), get_tenant_store())
+    return email_capture.Inbox(
+        domain, get_blob_store(), get_mail_store(), get_record_store(), get_tenant_store()
+    )
 
 
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> None:
     for stored in s3_events.created_objects(json.loads(record.body)):
-        for result in emails.ingest_object(stored.bucket, stored.key, stored.size, inbox()):
+        for result in email_capture.ingest_object(stored.bucket, stored.key, stored.size, inbox()):
             metrics.add_metric(name=METRIC_OF[result.outcome], unit=MetricUnit.Count, value=1)
 
 

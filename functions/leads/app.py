@@ -20,7 +20,7 @@ from leads_shared.api import (
     responses,
     use_api_conventions,
 )
-from leads_shared.data import get_directory_store, get_lead_store, get_record_store
+from leads_shared.data import get_directory_store, get_lead_store, get_mail_store, get_record_store
 from leads_shared.data.idempotency import HEADER as IDEMPOTENCY_HEADER
 from leads_shared.data.idempotency import run_once
 from leads_shared.models.common import BlankMeans, SuccessBody
@@ -124,7 +124,7 @@ def list_leads(
 )
 @tracer.capture_method
 def create_lead(body: Annotated[LeadCreate, Body()]) -> Response[LeadOut]:
-    lead = leads.create_lead(caller(app), body, get_lead_store())
+    lead = leads.create_lead(caller(app), body, get_lead_store(), get_mail_store())
     metrics.add_metric(name="LeadCreated", unit="Count", value=1)
     return _lead_response(lead, status=201)
 
@@ -162,7 +162,7 @@ def update_lead(
     body: Annotated[LeadUpdate, Body()],
     if_match: IfMatch = None,
 ) -> Response[LeadOut]:
-    lead = leads.update_lead(caller(app), id, body, get_lead_store(), if_match=if_match)
+    lead = leads.update_lead(caller(app), id, body, get_lead_store(), get_mail_store(), if_match=if_match)
     return _lead_response(lead)
 
 

@@ -1,5 +1,5 @@
 """Emails linked to a lead: list, read one, log one by hand, unlink. Routes only; the rules live
-in the layer (``leads_shared.emails``)."""
+in the layer (``leads_shared.linked_emails``)."""
 
 from typing import Annotated
 
@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from leads_shared import emails
+from leads_shared import linked_emails
 from leads_shared.api import BODY_ERRORS, EmailId, LeadId, caller, cors, responses, use_api_conventions
 from leads_shared.data import get_lead_store, get_mail_store, get_record_store
 from leads_shared.models.common import SuccessBody
@@ -30,7 +30,7 @@ TAGS = ["Emails"]
 )
 @tracer.capture_method
 def list_linked_emails(id: LeadId) -> LinkedEmailList:
-    found = emails.list_linked(caller(app), id, get_mail_store())
+    found = linked_emails.list_linked(caller(app), id, get_mail_store())
     return LinkedEmailList(data=[LinkedEmailOut.of(link) for link in found])
 
 
@@ -42,7 +42,7 @@ def list_linked_emails(id: LeadId) -> LinkedEmailList:
 )
 @tracer.capture_method
 def get_linked_email(id: LeadId, emailId: EmailId) -> LinkedEmailDetail:
-    link, email = emails.get_linked(caller(app), id, emailId, get_mail_store())
+    link, email = linked_emails.get_linked(caller(app), id, emailId, get_mail_store())
     return LinkedEmailDetail.of_email(link, email)
 
 
@@ -54,7 +54,7 @@ def get_linked_email(id: LeadId, emailId: EmailId) -> LinkedEmailDetail:
 )
 @tracer.capture_method
 def log_email(id: LeadId, body: Annotated[LinkedEmailCreate, Body()]) -> Response[LinkedEmailDetail]:
-    link, email = emails.log_email(
+    link, email = linked_emails.log_email(
         caller(app), id, body, get_lead_store(), get_mail_store(), get_record_store()
     )
     metrics.add_metric(name="EmailLogged", unit="Count", value=1)
@@ -74,7 +74,7 @@ def log_email(id: LeadId, body: Annotated[LinkedEmailCreate, Body()]) -> Respons
 )
 @tracer.capture_method
 def unlink_email(id: LeadId, emailId: EmailId) -> SuccessBody:
-    emails.unlink(caller(app), id, emailId, get_mail_store())
+    linked_emails.unlink(caller(app), id, emailId, get_mail_store())
     return SuccessBody()
 
 

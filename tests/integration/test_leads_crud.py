@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from leads_shared.auth import Principal
-from leads_shared.data import get_lead_store
-from leads_shared.data.lead_store import LeadStats
+from leads_shared.data import get_lead_store, get_mail_store
+from leads_shared.data.lead_counters import LeadStats
 from leads_shared.leads import create_lead
 from leads_shared.models.leads import LeadCreate
 from tests.support.clients import lead_body
@@ -234,7 +234,9 @@ def test_concurrent_creates_get_distinct_ids_and_exact_counts(tenant):
     store = get_lead_store()
 
     def create(i: int) -> int:
-        return create_lead(principal, LeadCreate(first_name=f"N{i}", last_name="X", status="new"), store).id
+        return create_lead(
+            principal, LeadCreate(first_name=f"N{i}", last_name="X", status="new"), store, get_mail_store()
+        ).id
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         ids = list(pool.map(create, range(20)))
@@ -246,10 +248,10 @@ def test_concurrent_creates_get_distinct_ids_and_exact_counts(tenant):
 def test_a_create_that_loses_the_id_race_takes_the_next_free_id(tenant, monkeypatch):
     principal = Principal(user_id=2, tenant_id=tenant.tenant_id)
     store = get_lead_store()
-    first = create_lead(principal, LeadCreate(first_name="First", last_name="X"), store)
+    first = create_lead(principal, LeadCreate(first_name="First", last_name="X"), store, get_mail_store())
     # The second writer read the sequence before the first one committed.
     monkeypatch.setattr(store, "stats_with_user", lambda *_: (LeadStats(), None))
-    second = create_lead(principal, LeadCreate(first_name="Second", last_name="X"), store)
+    second = create_lead(principal, LeadCreate(first_name="Second", last_name="X"), store, get_mail_store())
     assert (first.id, second.id) == (1, 2)
     assert store.get(tenant.tenant_id, 1).first_name == "First"
     assert store.stats(tenant.tenant_id).total == 2

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from leads_shared.data import get_lead_store
-from leads_shared.data.lead_store import counter_deltas, lead_to_item
+from leads_shared.data.lead_counters import counter_deltas
+from leads_shared.data.lead_store import lead_to_item
 from leads_shared.keys import LeadStatsKeys
 from leads_shared.models.leads import Lead
 from tests.support.clients import NAMES, Caller, Tenant, make_tenant

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from leads_shared import dropbox
 from leads_shared.dropbox import Recipient, recipients, refusal
-from leads_shared.emails import snippet_of
+from leads_shared.mail_parsing import snippet_of
 from leads_shared.models.emails import EmailLink, LinkedEmailCreate
 from leads_shared.models.tenant import TenantSettings
 from leads_shared.s3_events import created_objects
@@ -141,7 +141,7 @@ def _with_verdicts(**verdicts: str) -> bytes:
 
 
 def test_ses_verdicts_refuse_viruses_spam_and_forged_senders():
-    from leads_shared.emails import ses_verdict_problem
+    from leads_shared.email_capture import ses_verdict_problem
 
     assert "virus" in (ses_verdict_problem(_with_verdicts(Virus="FAIL")) or "")
     assert "spam" in (ses_verdict_problem(_with_verdicts(Spam="FAIL", Virus="PASS")) or "")

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from leads_shared.data.lead_store import counter_deltas
+from leads_shared.data.lead_counters import counter_deltas
 from leads_shared.errors import ValidationFailed
 from leads_shared.keys import LeadKeys, name_sort_key
 from leads_shared.lead_listing import SORT_KEYS, LeadQuery, _index_plan, _matches
@@ -86,8 +86,8 @@ def test_index_plans():
     t = "acme"
 
     def index_of(query, assignees=None):
-        plan = _index_plan(query, assignees, t)
-        return plan and (plan[0].index, plan[0].value, plan[1])
+        plan = _index_plan(query, assignees)
+        return plan and (plan.partition(t).index, plan.partition(t).value, plan.counter)
 
     assert index_of(LeadQuery()) == ("GSI1", "TENANT#acme#LEADS", "total")
     assert index_of(LeadQuery(status="new")) == ("GSI2", "TENANT#acme#LEADS#STATUS#new", "status_new")
@@ -104,7 +104,7 @@ def test_index_plans():
         (LeadQuery(), frozenset({1, 2})),
         (LeadQuery(sort_by="email"), None),
     ]:
-        assert _index_plan(query, assignees, t) is None
+        assert _index_plan(query, assignees) is None
 
 
 def test_sort_keys_fit_dynamodb_limits_whatever_the_names():

@@ -40,7 +40,7 @@ class Settings(BaseModel):
     direct_upload_max_bytes: int = 4 * 1024 * 1024
     # How long a DynamoDB answer may take before the SDK retries (the local emulator, which reads
     # a whole table per Query, needs more with 100k+ items: the benchmark raises it).
-    dynamodb_read_timeout_seconds: float = 5
+    dynamodb_read_timeout_seconds: float = 5.0
     # Lifetime of presigned upload and download URLs.
     url_expiry_seconds: int = 15 * 60
     # The domain of the drop-box addresses, leads+<tenant_id>.<token>@<inbound_domain> (capture
@@ -51,6 +51,27 @@ class Settings(BaseModel):
     trace_calls: bool = False
 
 
+# The environment variable behind each setting that a deployment sets (template.yaml). A setting
+# whose variable is unset or blank keeps its default above: the defaults are written only there.
+ENVIRONMENT = {
+    "table_name": "TABLE_NAME",
+    "bucket_name": "BUCKET_NAME",
+    "stage": "STAGE",
+    "jwt_secret": "JWT_SECRET",
+    "jwt_jwks_url": "JWT_JWKS_URL",
+    "jwt_issuer": "JWT_ISSUER",
+    "jwt_audience": "JWT_AUDIENCE",
+    "tenant_claim": "JWT_TENANT_CLAIM",
+    "subject_claim": "JWT_SUBJECT_CLAIM",
+    "role_claim": "JWT_ROLE_CLAIM",
+    "cors_allow_origin": "CORS_ALLOW_ORIGIN",
+    "import_max_bytes": "IMPORT_MAX_BYTES",
+    "dynamodb_read_timeout_seconds": "DYNAMODB_READ_TIMEOUT_SECONDS",
+    "inbound_domain": "INBOUND_DOMAIN",
+    "trace_calls": "TRACE_CALLS",
+}
+
+
 def _env(name: str) -> str | None:
     value = os.environ.get(name, "").strip()
     return value or None
@@ -58,20 +79,7 @@ def _env(name: str) -> str | None:
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings(
-        table_name=_env("TABLE_NAME") or "",
-        bucket_name=_env("BUCKET_NAME"),
-        stage=_env("STAGE") or "dev",
-        jwt_secret=_env("JWT_SECRET"),
-        jwt_jwks_url=_env("JWT_JWKS_URL"),
-        jwt_issuer=_env("JWT_ISSUER"),
-        jwt_audience=_env("JWT_AUDIENCE"),
-        tenant_claim=_env("JWT_TENANT_CLAIM") or "tenant_id",
-        subject_claim=_env("JWT_SUBJECT_CLAIM") or "sub",
-        role_claim=_env("JWT_ROLE_CLAIM") or "role",
-        cors_allow_origin=_env("CORS_ALLOW_ORIGIN") or "*",
-        import_max_bytes=int(_env("IMPORT_MAX_BYTES") or 50 * 1024 * 1024),
-        dynamodb_read_timeout_seconds=float(_env("DYNAMODB_READ_TIMEOUT_SECONDS") or 5),
-        inbound_domain=_env("INBOUND_DOMAIN"),
-        trace_calls=(_env("TRACE_CALLS") or "false").lower() == "true",
-    )
+    values = {field: _env(name) for field, name in ENVIRONMENT.items()}
+    # No table is no configuration at all: refused (table_name's min_length), not defaulted.
+    values["table_name"] = values["table_name"] or ""
+    return Settings.model_validate({field: value for field, value in values.items() if value is not None})

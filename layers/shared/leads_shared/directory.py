@@ -14,13 +14,12 @@ from leads_shared.clock import utc_now
 from leads_shared.data.directory_store import DirectoryStore, StageInUse, Taken, TeamMissing
 from leads_shared.errors import Conflict, NotFound, ValidationFailed
 from leads_shared.models.directory import DealStage, StageFields, Team, TeamFields, User, UserFields
-from leads_shared.versioning import without_lost_updates
+from leads_shared.versioning import next_version, without_lost_updates
 
 TAKEN = {
     "email": "The email has already been taken.",
     "external_id": "The external id has already been taken.",
 }
-TEAM_INVALID = {"team_id": ["The selected team id is invalid."]}
 # An admin deactivating themselves would lock the tenant out of its own directory (409).
 OWN_ACCOUNT = "You cannot deactivate your own account."
 # What a tenant without deal stages gets on first use: (name, probability, kind).
@@ -41,7 +40,7 @@ def _user_refusals() -> Iterator[None]:
     except Taken as taken:
         raise ValidationFailed({taken.field: [TAKEN[taken.field]]}) from None
     except TeamMissing:
-        raise ValidationFailed(TEAM_INVALID) from None
+        raise ValidationFailed.selected("team_id") from None
 
 
 def _changed[Record: (User, Team)](
@@ -58,7 +57,7 @@ def _changed[Record: (User, Team)](
         updated = change(current)
         if updated == current:
             return current
-        updated = updated.model_copy(update={"version": current.version + 1, "updated_at": utc_now()})
+        updated = next_version(current, updated)
         write(current, updated)
         return updated
 
@@ -156,7 +155,7 @@ def deactivate_user(
 def check_assignable(user: User | None, wanted: int | None, field: str = "assigned_to") -> None:
     """A lead or task may be newly assigned only to an active user of the tenant (422)."""
     if wanted is not None and (user is None or not user.active):
-        raise ValidationFailed({field: [f"The selected {field.replace('_', ' ')} is invalid."]})
+        raise ValidationFailed.selected(field)
 
 
 # ------------------------------------------------------------------ teams
@@ -247,7 +246,7 @@ def replace_stage(tenant_id: str, stage_id: int, data: StageFields, directory: D
         updated = current.model_copy(update=data.model_dump())
         if updated == current:
             return current
-        updated.version = current.version + 1
+        updated = next_version(current, updated)
         directory.replace_stage(current, updated)
         return updated
 

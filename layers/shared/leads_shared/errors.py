@@ -68,6 +68,17 @@ class ValidationFailed(DomainError):
         super().__init__(first)
         self.errors = errors
 
+    @classmethod
+    def selected(cls, *fields: str) -> ValidationFailed:
+        """Ids that name nothing the caller may choose (another tenant's, a deactivated user)."""
+        return cls({field: [selected_invalid(field)] for field in fields})
+
+
+def selected_invalid(field: str) -> str:
+    """The message of an id that names nothing to choose: ``assigned_to`` gives "The selected
+    assigned to is invalid." (the API's clients know these words)."""
+    return f"The selected {field.replace('_', ' ')} is invalid."
+
 
 class ServiceUnavailable(DomainError):
     """The data store is throttling or unreachable; the client may retry."""

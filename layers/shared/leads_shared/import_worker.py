@@ -25,7 +25,8 @@ from leads_shared.csv_format import IMPORT_COLUMNS, CsvFileError, CsvRow, CsvWri
 from leads_shared.data.blob_store import BlobStore
 from leads_shared.data.directory_store import DirectoryStore
 from leads_shared.data.import_store import ImportStore
-from leads_shared.data.lead_store import LeadStore, counter_deltas, lead_to_item
+from leads_shared.data.lead_counters import counter_deltas
+from leads_shared.data.lead_store import LeadStore, lead_to_item
 from leads_shared.data.sequences import IdTaken
 from leads_shared.directory import check_assignable
 from leads_shared.errors import Conflict, ValidationFailed
@@ -36,7 +37,7 @@ from leads_shared.models.imports import ImportCounts, ImportJob, RowError, RowOu
 from leads_shared.models.leads import Lead, LeadCreate
 from leads_shared.observability import logger, metrics
 from leads_shared.validation_messages import field_errors
-from leads_shared.versioning import without_lost_updates
+from leads_shared.versioning import next_version, without_lost_updates
 
 # A chunk's new leads, its job update and the counters are one transaction (100 items at most).
 CHUNK_ROWS = 97
@@ -290,9 +291,7 @@ def _update(run: _Run, update: _Update, leads: LeadStore, *, write: bool) -> dic
             return {"status": [refused.message]}
         if write:
             updated.last_import = update.marker
-            updated.version = current.version + 1
-            updated.updated_at = now
-            leads.replace(current, updated)
+            leads.replace(current, next_version(current, updated, now))
         return None
 
     try:

@@ -15,16 +15,16 @@ Two ways to answer, chosen per request (the README's access-pattern table):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
 from leads_shared.auth import Principal
 from leads_shared.data.directory_store import DirectoryStore
-from leads_shared.data.lead_store import LeadStore
+from leads_shared.data.lead_store import LeadOrder, LeadStore
 from leads_shared.errors import ValidationFailed
-from leads_shared.keys import IndexPartition, LeadKeys, LeadStatsKeys, name_sort_key, text_sort_key
+from leads_shared.keys import name_sort_key, text_sort_key
 from leads_shared.models.leads import MAX_PER_PAGE, Lead, LeadStatus, Scope, SortBy
 
 
@@ -118,29 +118,25 @@ def _matches(row: dict[str, Any], query: LeadQuery, assignees: frozenset[int] | 
     return True
 
 
-def _index_plan(
-    query: LeadQuery, assignees: frozenset[int] | None, tenant_id: str
-) -> tuple[IndexPartition, str] | None:
-    """(index partition, counter) when one index partition holds exactly the answer in order."""
+def _index_plan(query: LeadQuery, assignees: frozenset[int] | None) -> LeadOrder | None:
+    """The leads of one index, in order, when they are exactly the answer."""
     if query.search or query.source or query.date_from or query.date_to:
         return None
     if query.sort_by == "name":
-        if assignees is None and query.status is None:
-            return LeadKeys.by_name(tenant_id), LeadStatsKeys.TOTAL
-        if assignees is None and query.status is not None:
-            return (
-                LeadKeys.by_status_then_name(tenant_id, query.status),
-                LeadStatsKeys.status_counter(query.status),
-            )
-        if assignees is not None and len(assignees) == 1 and query.status is None:
+        if assignees is None:
+            return LeadOrder("name", status=query.status)
+        if len(assignees) == 1 and query.status is None:
             (user_id,) = assignees
-            return (
-                LeadKeys.by_assignee_then_name(tenant_id, user_id),
-                LeadStatsKeys.assignee_counter(user_id),
-            )
+            return LeadOrder("name", assignee=user_id)
     if query.sort_by == "created_at" and assignees is None and query.status is None:
-        return LeadKeys.by_creation(tenant_id), LeadStatsKeys.TOTAL
+        return LeadOrder("created_at")
     return None
+
+
+def _described(order: LeadOrder) -> str:
+    """The plan's name in the logs."""
+    within = "status" if order.status else "assignee" if order.assignee is not None else "all"
+    return f"{within} by {order.by}"
 
 
 def list_leads(
@@ -151,25 +147,19 @@ def list_leads(
     if assignees is not None and not assignees:
         return LeadPageResult([], 0, query, plan="empty")
     forward = query.sort_dir == "ASC"
-    plan = _index_plan(query, assignees, tenant_id)
-    if plan is not None:
-        partition, counter = plan
-        total = store.stats(tenant_id).count(counter)
+    order = _index_plan(query, assignees)
+    if order is not None:
+        total = store.count(tenant_id, order)
         if query.offset >= total:
-            return LeadPageResult([], total, query, plan=partition.index)
+            return LeadPageResult([], total, query, plan=_described(order))
         end = query.offset + query.per_page
-        if partition.projects_all:
-            leads = store.query_leads(partition, forward=forward, count=end)[query.offset :]
-        else:
-            rows = store.query_rows(partition, forward=forward, count=end)[query.offset :]
-            leads = _full_leads(tenant_id, rows, store)
-        return LeadPageResult(leads, total, query, plan=partition.index)
+        leads = store.leads_in_order(tenant_id, order, forward=forward, start=query.offset, end=end)
+        return LeadPageResult(leads, total, query, plan=_described(order))
 
-    everything = store.query_rows(LeadKeys.by_creation(tenant_id))
-    rows = [row for row in everything if _matches(row, query, assignees)]
+    rows = [row for row in store.narrow_rows(tenant_id) if _matches(row, query, assignees)]
     rows.sort(key=SORT_KEYS[query.sort_by], reverse=not forward)
     page = rows[query.offset : query.offset + query.per_page]
-    return LeadPageResult(_full_leads(tenant_id, page, store), len(rows), query, plan="narrow")
+    return LeadPageResult(store.full_leads(tenant_id, page), len(rows), query, plan="narrow")
 
 
 def all_leads(
@@ -184,30 +174,10 @@ def all_leads(
     if assignees is not None and not assignees:
         return
     forward = query.sort_dir == "ASC"
-    plan = _index_plan(query, assignees, tenant_id)
-    if plan is not None and plan[0].projects_all:
-        yield from store.iter_leads(plan[0], forward=forward)
+    order = _index_plan(query, assignees)
+    if order is not None:
+        yield from store.iter_leads_in_order(tenant_id, order, forward=forward)
         return
-    if plan is not None:
-        rows: Iterable[dict[str, Any]] = store.iter_rows(plan[0], forward=forward)
-    else:
-        matching = [
-            row for row in store.iter_rows(LeadKeys.by_creation(tenant_id)) if _matches(row, query, assignees)
-        ]
-        matching.sort(key=SORT_KEYS[query.sort_by], reverse=not forward)
-        rows = matching
-    batch: list[dict[str, Any]] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == 100:
-            yield from _full_leads(tenant_id, batch, store)
-            batch = []
-    yield from _full_leads(tenant_id, batch, store)
-
-
-def _full_leads(tenant_id: str, rows: list[dict[str, Any]], store: LeadStore) -> list[Lead]:
-    if not rows:
-        return []
-    found = store.get_many(tenant_id, (row["id"] for row in rows))
-    # A lead deleted between the two reads is left out rather than failing the page.
-    return [found[row["id"]] for row in rows if row["id"] in found]
+    matching = [row for row in store.iter_narrow_rows(tenant_id) if _matches(row, query, assignees)]
+    matching.sort(key=SORT_KEYS[query.sort_by], reverse=not forward)
+    yield from store.iter_full_leads(tenant_id, matching)

@@ -10,25 +10,25 @@ from typing import Any
 
 from leads_shared.auth import Principal
 from leads_shared.clock import utc_now
-from leads_shared.data.lead_store import LeadStore, SequenceTaken, VersionConflict
+from leads_shared.data.lead_store import LeadStore, SequenceTaken
 from leads_shared.data.mail_store import MailStore
 from leads_shared.directory import check_assignable
-from leads_shared.emails import link_captured
+from leads_shared.email_capture import link_captured
 from leads_shared.errors import Conflict, DomainError, NotFound, PreconditionFailed
 from leads_shared.models.activities import Note
 from leads_shared.models.directory import User
 from leads_shared.models.leads import Lead, LeadCreate, LeadUpdate
 from leads_shared.observability import logger
-from leads_shared.versioning import matches_etag, without_lost_updates
+from leads_shared.versioning import confirmed_write, matches_etag, next_version, without_lost_updates
 
 
-def _link_captured_emails(lead: Lead, store: LeadStore) -> None:
+def _link_captured_emails(lead: Lead, mail: MailStore) -> None:
     """After a lead got an email (created with one, or changed to another): link the emails
     already captured for that address. One Query when there are none. The lead is written by
     then, so a failure here is logged, not answered: a client retrying the create would make a
     second lead (the next capture or email change links them)."""
     try:
-        linked = link_captured(lead, MailStore(store.table, store.client))
+        linked = link_captured(lead, mail)
     except DomainError:
         logger.exception("linking captured emails to a lead failed", extra={"lead_id": lead.id})
         return
@@ -36,7 +36,7 @@ def _link_captured_emails(lead: Lead, store: LeadStore) -> None:
         logger.info("captured emails linked to lead", extra={"lead_id": lead.id, "email_ids": linked})
 
 
-def create_lead(principal: Principal, data: LeadCreate, store: LeadStore) -> Lead:
+def create_lead(principal: Principal, data: LeadCreate, store: LeadStore, mail: MailStore) -> Lead:
     """Two DynamoDB requests: read the id sequence (with the assignee), then one transaction that
     takes the next id. If a concurrent create took that id first, reserve one with an atomic
     counter instead (two more requests, and it cannot be taken twice). With an email, one more:
@@ -63,7 +63,7 @@ def create_lead(principal: Principal, data: LeadCreate, store: LeadStore) -> Lea
             # A reserved id that exists already means the sequence is behind the data.
             raise Conflict("The lead could not be given an id. Please retry.") from None
     if lead.email:
-        _link_captured_emails(lead, store)
+        _link_captured_emails(lead, mail)
     return lead
 
 
@@ -101,7 +101,12 @@ def current_or_404(lead: Lead | None, if_match: str | None) -> Lead:
 
 
 def update_lead(
-    principal: Principal, lead_id: int, data: LeadUpdate, store: LeadStore, if_match: str | None = None
+    principal: Principal,
+    lead_id: int,
+    data: LeadUpdate,
+    store: LeadStore,
+    mail: MailStore,
+    if_match: str | None = None,
 ) -> Lead:
     """At most two requests: read the lead (with the new assignee), then a conditional write
     (none when nothing changes). When the email changed, one more: the Query for emails
@@ -119,22 +124,17 @@ def update_lead(
         updated = apply_changes(current, changes, user, now)
         if updated == current:
             return current
-        updated.version = current.version + 1
-        updated.updated_at = now
-        try:
-            store.replace(current, updated)
-        except VersionConflict:
-            # Our own write may be what changed the lead: the SDK retried a write whose answer
-            # was lost, and the retry found the version it had just written.
-            if store.get(principal.tenant_id, lead_id) != updated:
-                raise
+        updated = next_version(current, updated, now)
+        confirmed_write(
+            lambda: store.replace(current, updated), updated, lambda: store.get(principal.tenant_id, lead_id)
+        )
         if updated.email and updated.email.lower() != (current.email or "").lower():
             new_address.append(updated.email)
         return updated
 
     updated = without_lost_updates(attempt, if_match)
     if new_address:
-        _link_captured_emails(updated, store)
+        _link_captured_emails(updated, mail)
     return updated
 
 

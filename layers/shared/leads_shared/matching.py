@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from leads_shared.auth import Principal
+from leads_shared.company_names import normalise_company_name
 from leads_shared.data.record_store import RecordStore
-from leads_shared.keys import CompanyKeys
 from leads_shared.models.records import CompanyMatch, ContactMatch
 
 # At most this many matches are answered; company matching ranks the first CANDIDATES of the
@@ -17,13 +17,13 @@ def match_company(principal: Principal, name: str, store: RecordStore) -> list[C
     """Companies whose name, ignoring case, accents, punctuation, extra spaces and legal
     suffixes, is ``name`` (``exact``) or starts with it (``prefix``); exact first, then the
     closest (shortest) names, among the first 200 by name. One Query of the LOOKUP index."""
-    prefix = CompanyKeys.name_prefix(name)
-    if not prefix:  # only punctuation or a legal suffix ("Inc."): no company name to match
+    wanted = normalise_company_name(name)
+    if not wanted:  # only punctuation or a legal suffix ("Inc."): no company name to match
         return []
-    found = store.companies_named(principal.tenant_id, prefix, CANDIDATES)
+    found = store.companies_named(principal.tenant_id, wanted, CANDIDATES)
     matches = []
     for company in found:
-        exact = CompanyKeys.name_prefix(company.name) == prefix
+        exact = normalise_company_name(company.name) == wanted
         values = company.model_dump(exclude={"tenant_id"})
         matches.append(CompanyMatch(**values, match="exact" if exact else "prefix"))
     return sorted(matches, key=lambda m: (m.match != "exact", len(m.name), m.id))[:MATCH_LIMIT]

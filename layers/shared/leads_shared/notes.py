@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from leads_shared.auth import Principal
 from leads_shared.clock import utc_now
-from leads_shared.data.activity_store import ActivityStore, ChildConflict, LeadGone, note_to_item
+from leads_shared.data.activity_store import ActivityStore, ChildConflict, LeadGone
 from leads_shared.data.directory_store import DirectoryStore
 from leads_shared.data.lead_store import LeadStore
 from leads_shared.data.record_store import RecordStore
 from leads_shared.errors import Forbidden, NotFound
-from leads_shared.keys import LeadKeys
 from leads_shared.models.activities import Note, NoteCreate
 
 
@@ -39,7 +38,7 @@ def add_note(
         updated_at=now,
     )
     try:
-        activities.add(principal.tenant_id, lead_id, note_to_item(note))
+        activities.add_note(note)
     except LeadGone:
         raise NotFound("Lead") from None
     return note
@@ -62,6 +61,6 @@ def delete_note(principal: Principal, lead_id: int, note_id: int, activities: Ac
     if note.user_id != principal.user_id and not principal.is_admin:
         raise Forbidden()
     try:
-        activities.remove(LeadKeys.note(principal.tenant_id, lead_id, note_id))
+        activities.remove_note(principal.tenant_id, lead_id, note_id)
     except ChildConflict:
         raise NotFound("Note") from None

@@ -14,15 +14,10 @@ from leads_shared.auth import Principal
 from leads_shared.clock import utc_now
 from leads_shared.data.directory_store import DirectoryStore
 from leads_shared.data.lead_store import IdTaken, LeadStore, VersionConflict
-from leads_shared.data.record_store import (
-    RecordStore,
-    company_to_item,
-    contact_to_item,
-    deal_to_item,
-)
+from leads_shared.data.record_store import RecordStore
 from leads_shared.directory import stages_of
 from leads_shared.errors import Conflict, ValidationFailed
-from leads_shared.leads import current_or_404, without_lost_updates
+from leads_shared.leads import current_or_404
 from leads_shared.models.directory import DealStage
 from leads_shared.models.leads import Lead
 from leads_shared.models.records import (
@@ -33,6 +28,7 @@ from leads_shared.models.records import (
     QualifyRequest,
     QualifyResult,
 )
+from leads_shared.versioning import confirmed_write, next_version, without_lost_updates
 
 
 @dataclass(frozen=True)
@@ -56,7 +52,7 @@ def _stage(wanted: int | None, stages: list[DealStage]) -> DealStage:
     for stage in stages:
         if stage.id == wanted:
             return stage
-    raise _invalid("deal_stage_id", "The selected deal stage id is invalid.")
+    raise ValidationFailed.selected("deal_stage_id")
 
 
 def _check_request(data: QualifyRequest, lead: Lead) -> None:
@@ -77,10 +73,10 @@ def _plan(
     tenant = principal.tenant_id
     linked_company = records.company(tenant, data.company_id) if data.company_id is not None else None
     if data.company_id is not None and linked_company is None:
-        raise _invalid("company_id", "The selected company id is invalid.")
+        raise ValidationFailed.selected("company_id")
     linked_contact = records.contact(tenant, data.contact_id) if data.contact_id is not None else None
     if data.contact_id is not None and linked_contact is None:
-        raise _invalid("contact_id", "The selected contact id is invalid.")
+        raise ValidationFailed.selected("contact_id")
     stage = _stage(data.deal_stage_id, stages_of(tenant, directory)) if data.create_deal else None
 
     kinds = [
@@ -118,16 +114,18 @@ def _plan(
             value=data.deal_value, stage_id=stage.id, stage_name=stage.name, contact_id=contact_id,
             company_id=company_id, lead_id=lead.id, created_at=now, updated_at=now, **owner,
         )  # fmt: skip
-    converted = lead.model_copy(
-        update={
-            "status": "qualified",
-            "contact_id": contact_id,
-            "company_id": company_id,
-            "deal_id": deal.id if deal else None,
-            "qualified_at": now,
-            "updated_at": now,
-            "version": lead.version + 1,
-        }
+    converted = next_version(
+        lead,
+        lead.model_copy(
+            update={
+                "status": "qualified",
+                "contact_id": contact_id,
+                "company_id": company_id,
+                "deal_id": deal.id if deal else None,
+                "qualified_at": now,
+            }
+        ),
+        now,
     )
     result = QualifyResult(contact_id=contact_id, company_id=company_id, deal_id=converted.deal_id)
     return _Plan(converted, contact, company, deal, result)
@@ -150,22 +148,16 @@ def qualify_lead(
             raise Conflict(f"The lead is already {lead.status}.")
         _check_request(data, lead)
         plan = _plan(principal, lead, data, records, directory)
-        new = [
-            *([contact_to_item(plan.contact)] if plan.contact else []),
-            *([company_to_item(plan.company)] if plan.company else []),
-            *([deal_to_item(plan.deal)] if plan.deal else []),
-        ]
         try:
-            # the deal is counted in its stage, on condition that the stage still exists
-            counted = [directory.deal_added(lead.tenant_id, plan.deal.stage_id)] if plan.deal else []
-            leads.convert(lead, plan.lead, new, also=counted)
+            confirmed_write(
+                lambda: leads.convert(
+                    lead, plan.lead, contact=plan.contact, company=plan.company, deal=plan.deal
+                ),
+                plan.lead,
+                lambda: leads.get(principal.tenant_id, lead_id),
+            )
         except IdTaken:
             raise VersionConflict() from None  # take new ids on the next attempt
-        except VersionConflict:
-            # A lost answer of our own committed transaction looks like a conflict: the lead
-            # then holds exactly what this attempt wrote.
-            if leads.get(principal.tenant_id, lead_id) != plan.lead:
-                raise
         return plan.result
 
     return without_lost_updates(attempt, None)
@@ -189,13 +181,9 @@ def disqualify_lead(principal: Principal, lead_id: int, data: DisqualifyRequest,
         )
         if updated == lead:
             return lead
-        updated.updated_at = now
-        updated.version = lead.version + 1
-        try:
-            store.replace(lead, updated)
-        except VersionConflict:
-            if store.get(principal.tenant_id, lead_id) != updated:  # not our own lost answer
-                raise
-        return updated
+        updated = next_version(lead, updated, now)
+        return confirmed_write(
+            lambda: store.replace(lead, updated), updated, lambda: store.get(principal.tenant_id, lead_id)
+        )
 
     return without_lost_updates(attempt, None)

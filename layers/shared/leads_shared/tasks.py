@@ -10,46 +10,30 @@ from typing import Any
 
 from leads_shared.auth import Principal
 from leads_shared.clock import utc_now
-from leads_shared.data.activity_store import ActivityStore, ChildConflict, LeadGone, task_to_item
+from leads_shared.data.activity_store import ActivityStore, ChildConflict, LeadGone
 from leads_shared.data.record_store import RecordStore
-from leads_shared.errors import Conflict, NotFound, ValidationFailed
-from leads_shared.keys import CompanyKeys, ContactKeys, DealKeys, DirectoryKeys, LeadKeys
+from leads_shared.errors import NotFound, ValidationFailed
 from leads_shared.models.activities import Task, TaskCreate, TaskUpdate
+from leads_shared.versioning import next_version, without_lost_updates
 
-MAX_WRITE_ATTEMPTS = 8
-_REFERENCES = {
-    "assigned_to": DirectoryKeys.user,
-    "contact_id": ContactKeys.primary,
-    "company_id": CompanyKeys.primary,
-    "deal_id": DealKeys.primary,
-}
+# The fields of a task that name another record of the tenant.
+REFERENCES = ("assigned_to", "contact_id", "company_id", "deal_id")
 
 
 def _read(
-    tenant_id: str, wanted: dict[str, Any], activities: ActivityStore, task_key: dict[str, str] | None = None
-) -> dict[str, dict[str, Any]]:
-    """The task (when ``task_key``) and every referenced record in ``wanted`` in one request;
-    a referenced id that does not exist in the tenant (or a deactivated assignee) is a 422."""
-    keys = {
-        field: _REFERENCES[field](tenant_id, value) for field, value in wanted.items() if value is not None
-    }
-    if task_key is not None:
-        keys["task"] = task_key
-    found = activities.fetch(keys)
+    tenant_id: str, lead_id: int, task_id: int | None, changes: dict[str, Any], activities: ActivityStore
+) -> tuple[Task | None, dict[str, dict[str, Any]]]:
+    """The task (when ``task_id``) and every record its references in ``changes`` name, in one
+    request; a referenced id that does not exist in the tenant (or a deactivated assignee) is a
+    422."""
+    wanted = {field: changes[field] for field in REFERENCES if changes.get(field) is not None}
+    task, found = activities.task_with_references(tenant_id, lead_id, task_id, wanted)
     missing = sorted(
-        field
-        for field in keys
-        if field != "task" and (field not in found or found[field].get("active") is False)
+        field for field in wanted if field not in found or found[field].get("active") is False
     )  # a deactivated user cannot be newly assigned
     if missing:
-        raise ValidationFailed(
-            {field: [f"The selected {field.replace('_', ' ')} is invalid."] for field in missing}
-        )
-    return found
-
-
-def _references(changes: dict[str, Any]) -> dict[str, Any]:
-    return {field: changes[field] for field in _REFERENCES if field in changes}
+        raise ValidationFailed.selected(*missing)
+    return task, found
 
 
 def list_tasks(principal: Principal, lead_id: int, activities: ActivityStore) -> list[Task]:
@@ -66,7 +50,7 @@ def add_task(
     """Check the references (one batch read, when there are any), take an id, write the task on
     condition that the lead exists."""
     values = data.model_dump()
-    found = _read(principal.tenant_id, _references(values), activities)
+    _, found = _read(principal.tenant_id, lead_id, None, values, activities)
     now = utc_now()
     task = Task(
         **values,
@@ -80,7 +64,7 @@ def add_task(
         updated_at=now,
     )
     try:
-        activities.add(principal.tenant_id, lead_id, task_to_item(task))
+        activities.add_task(task)
     except LeadGone:
         raise NotFound("Lead") from None
     return task
@@ -93,12 +77,11 @@ def update_task(
     write on condition that the task did not change meanwhile; retried on the fresh task if it
     did, so no concurrent change is lost)."""
     changes = data.changes()
-    key = LeadKeys.task(principal.tenant_id, lead_id, task_id)
-    for _ in range(MAX_WRITE_ATTEMPTS):
-        found = _read(principal.tenant_id, _references(changes), activities, key)
-        if "task" not in found:
+
+    def attempt() -> Task:
+        current, found = _read(principal.tenant_id, lead_id, task_id, changes, activities)
+        if current is None:
             raise NotFound("Task")
-        current = Task.model_validate(found["task"])
         updated = current.model_copy(update=changes)
         if "assigned_to" in changes:
             updated.assigned_to_name = found["assigned_to"]["name"] if "assigned_to" in found else None
@@ -107,19 +90,16 @@ def update_task(
             updated.completed_at = now if updated.completed else None
         if updated == current:
             return current
-        updated.updated_at = now
-        updated.version = current.version + 1
-        try:
-            activities.replace_task(current, updated)
-        except ChildConflict:
-            continue
+        updated = next_version(current, updated, now)
+        activities.replace_task(current, updated)
         return updated
-    raise Conflict("The task is being changed by others. Please retry.")
+
+    return without_lost_updates(attempt, None, "task")
 
 
 def delete_task(principal: Principal, lead_id: int, task_id: int, activities: ActivityStore) -> None:
     """One request: delete on condition that the task exists (404 otherwise)."""
     try:
-        activities.remove(LeadKeys.task(principal.tenant_id, lead_id, task_id))
+        activities.remove_task(principal.tenant_id, lead_id, task_id)
     except ChildConflict:
         raise NotFound("Task") from None

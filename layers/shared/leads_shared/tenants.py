@@ -14,7 +14,6 @@ from leads_shared import dropbox
 from leads_shared.auth import Principal
 from leads_shared.clock import utc_now
 from leads_shared.data.tenant_store import TenantStore
-from leads_shared.data.writes import VersionConflict
 from leads_shared.errors import PreconditionFailed, StoreFailure
 from leads_shared.models.tenant import (
     INBOUND_TOKEN_LENGTH,
@@ -23,7 +22,7 @@ from leads_shared.models.tenant import (
     TenantSettings,
     TenantUpdate,
 )
-from leads_shared.versioning import matches_etag, without_lost_updates
+from leads_shared.versioning import confirmed_write, matches_etag, next_version, without_lost_updates
 
 _TOKEN_ALPHABET = string.ascii_lowercase + string.digits
 RESOURCE = "tenant's settings"
@@ -73,15 +72,12 @@ def described(settings: TenantSettings, inbound_domain: str | None) -> TenantOut
 
 
 def _replace(store: TenantStore, current: TenantSettings, updated: TenantSettings) -> TenantSettings:
-    """Write ``updated`` over ``current`` (``VersionConflict`` when someone else changed them).
-    The SDK retries a write whose answer was lost; that retry finds the version it just wrote:
-    when the stored settings are exactly ``updated``, the write was ours."""
-    try:
-        store.replace(current, updated)
-    except VersionConflict:
-        if store.settings(current.tenant_id) != updated:
-            raise
-    return updated
+    """Write ``updated`` (the next version) over ``current`` (``VersionConflict`` when someone
+    else changed them; a lost answer of our own write is recognised)."""
+    updated = next_version(current, updated)
+    return confirmed_write(
+        lambda: store.replace(current, updated), updated, lambda: store.settings(current.tenant_id)
+    )
 
 
 def update_settings(
@@ -100,7 +96,6 @@ def update_settings(
         updated = current.model_copy(update=changes)
         if updated == current:
             return current
-        updated.version, updated.updated_at = current.version + 1, utc_now()
         return _replace(store, current, updated)
 
     return without_lost_updates(attempt, if_match, RESOURCE)
@@ -117,8 +112,6 @@ def rotate_inbound_token(principal: Principal, store: TenantStore) -> TenantSett
             update={
                 "inbound_token": new_inbound_token(),
                 "retired_inbound_tokens": retired,
-                "version": current.version + 1,
-                "updated_at": utc_now(),
             }
         )
         return _replace(store, current, updated)

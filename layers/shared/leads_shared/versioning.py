@@ -1,14 +1,16 @@
-"""Items with a ``version``: their ETag, what ``If-Match`` accepts, and the read-check-write
-loop that loses no concurrent update. One home for these rules, whatever the item (a lead, the
-tenant's settings)."""
+"""Items with a ``version``: their ETag, what ``If-Match`` accepts, the next version of an
+item, the write that recognises its own lost answer, and the read-check-write loop that loses no
+concurrent update. One home for these rules, whatever the item (a lead, a task, the tenant's
+settings, a user of the directory)."""
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
-from typing import Protocol
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, Self
 
+from leads_shared.clock import utc_now
 from leads_shared.data.writes import VersionConflict
 from leads_shared.errors import Conflict, PreconditionFailed
 
@@ -24,6 +26,37 @@ class Versioned(Protocol):
 
     @property
     def etag(self) -> str: ...
+
+
+class Revisable(Protocol):
+    """A stored model with a ``version`` (pydantic's ``model_copy`` makes its next one)."""
+
+    @property
+    def version(self) -> int: ...
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self: ...
+
+
+def next_version[R: Revisable](current: R, updated: R, now: str | None = None) -> R:
+    """``updated`` as the version written over ``current``: ``version`` one more and, for an item
+    that keeps one, ``updated_at`` now (``now``: the time the change already used)."""
+    changes: dict[str, Any] = {"version": current.version + 1}
+    if hasattr(updated, "updated_at"):  # a deal stage keeps none
+        changes["updated_at"] = now or utc_now()
+    return updated.model_copy(update=changes)
+
+
+def confirmed_write[T](write: Callable[[], object], written: T, read_back: Callable[[], T | None]) -> T:
+    """Run the conditional ``write`` of ``written``. Its ``VersionConflict`` may be our own write:
+    the SDK retried a request whose answer was lost, and the retry found the version it had just
+    written. When the item read back is exactly ``written``, the write was ours; otherwise the
+    conflict is raised (``without_lost_updates`` then reads the item again)."""
+    try:
+        write()
+    except VersionConflict:
+        if read_back() != written:
+            raise
+    return written
 
 
 def matches_etag(if_match: str | None, item: Versioned) -> bool:

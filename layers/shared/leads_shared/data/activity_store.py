@@ -6,12 +6,23 @@ lead, and finds everything written before)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from leads_shared.data.dynamo import TableStore, av, query_pages, store_errors, stored_values, to_item
-from leads_shared.data.writes import ConditionFailed, transient_retries
-from leads_shared.keys import LeadKeys
+from leads_shared.data.writes import ConditionFailed, replace_if_version, transient_retries
+from leads_shared.keys import CompanyKeys, ContactKeys, DealKeys, DirectoryKeys, LeadKeys
 from leads_shared.models.activities import Note, Task
+
+# What each reference field of a task names (a user of the directory, a contact, ...).
+_REFERENCED: dict[str, Callable[[str, int], dict[str, str]]] = {
+    "assigned_to": DirectoryKeys.user,
+    "contact_id": ContactKeys.primary,
+    "company_id": CompanyKeys.primary,
+    "deal_id": DealKeys.primary,
+}
+_TASK = " task"  # not a field name
+EXISTS = "attribute_exists(PK)"
 
 
 class LeadGone(Exception):
@@ -35,6 +46,14 @@ def task_to_item(task: Task) -> dict[str, Any]:
 
 
 class ActivityStore(TableStore):
+    def add_note(self, note: Note) -> None:
+        """Write a new note if its lead exists (``LeadGone``) and its id is new (``ChildConflict``)."""
+        self.add(note.tenant_id, note.lead_id, note_to_item(note))
+
+    def add_task(self, task: Task) -> None:
+        """Write a new task if its lead exists (``LeadGone``) and its id is new (``ChildConflict``)."""
+        self.add(task.tenant_id, task.lead_id, task_to_item(task))
+
     def add(self, tenant_id: str, lead_id: int, item: dict[str, Any]) -> None:
         """Write a new child of a lead if the lead exists (``LeadGone``) and the child's key is
         new (``ChildConflict``)."""
@@ -55,19 +74,39 @@ class ActivityStore(TableStore):
         found = self.get_values(LeadKeys.note(tenant_id, lead_id, note_id))
         return Note.model_validate(found) if found else None
 
-    def remove(self, key: dict[str, str], condition: str = "attribute_exists(PK)", **values: Any) -> None:
-        """Delete one child on ``condition`` (``ChildConflict`` when it does not hold)."""
-        request: dict[str, Any] = {
+    def remove_note(self, tenant_id: str, lead_id: int, note_id: int) -> None:
+        """Delete a note of the lead (``ChildConflict`` when there is none)."""
+        self._remove(LeadKeys.note(tenant_id, lead_id, note_id))
+
+    def remove_task(self, tenant_id: str, lead_id: int, task_id: int) -> None:
+        """Delete a task of the lead (``ChildConflict`` when there is none)."""
+        self._remove(LeadKeys.task(tenant_id, lead_id, task_id))
+
+    def _remove(self, key: dict[str, str]) -> None:
+        """Delete one child if it exists (``ChildConflict`` when it does not)."""
+        request = {
             "TableName": self.table,
             "Key": to_item(key),
-            "ConditionExpression": condition,
+            "ConditionExpression": "attribute_exists(PK)",
         }
-        if values:
-            request["ExpressionAttributeValues"] = {f":{name}": av(value) for name, value in values.items()}
         try:
             transient_retries(lambda: self.client.delete_item(**request))
         except ConditionFailed as failed:
             raise ChildConflict() from failed
+
+    def task_with_references(
+        self, tenant_id: str, lead_id: int, task_id: int | None, references: Mapping[str, int]
+    ) -> tuple[Task | None, dict[str, dict[str, Any]]]:
+        """The task (when ``task_id``) and the records its ``references`` name (``{field: id}``:
+        ``assigned_to``, ``contact_id``, ``company_id``, ``deal_id``), in one consistent
+        request (none when nothing is asked): ``(task or None, {field: the record's values})``
+        for the records that exist."""
+        keys = {field: _REFERENCED[field](tenant_id, value) for field, value in references.items()}
+        if task_id is not None:
+            keys[_TASK] = LeadKeys.task(tenant_id, lead_id, task_id)
+        found = self.fetch(keys)
+        task = found.pop(_TASK, None)
+        return (Task.model_validate(task) if task is not None else None), found
 
     def tasks(self, tenant_id: str, lead_id: int) -> list[Task] | None:
         """The tasks of a lead (``None`` when the lead does not exist). One Query; a second
@@ -88,14 +127,6 @@ class ActivityStore(TableStore):
         return [Task.model_validate(stored_values(item)) for item in items]
 
     def replace_task(self, before: Task, after: Task) -> None:
-        """Write ``after`` if the stored task still has ``before.version`` (``ChildConflict``)."""
-        put = {
-            "TableName": self.table,
-            "Item": task_to_item(after),
-            "ConditionExpression": "version = :expected",
-            "ExpressionAttributeValues": {":expected": av(before.version)},
-        }
-        try:
-            transient_retries(lambda: self.client.put_item(**put))
-        except ConditionFailed as failed:
-            raise ChildConflict() from failed
+        """Write ``after`` if the stored task still has ``before.version`` (``VersionConflict``
+        when it changed or vanished)."""
+        replace_if_version(self.client, self.table, task_to_item(after), before.version)

@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from leads_shared.data import sequences
-from leads_shared.data.dynamo import TableStore, av, query_pages, store_errors, stored_values, to_item
-from leads_shared.data.sequences import IdTaken
+from leads_shared.data.dynamo import av, query_pages, store_errors, stored_values, to_item
+from leads_shared.data.sequences import IdTaken, SequenceStore
 from leads_shared.data.writes import ConditionFailed, VersionConflict, transient_retries
 from leads_shared.keys import DirectoryKeys, tenant_pk
 from leads_shared.models.directory import DealStage, Team, User
@@ -51,7 +50,7 @@ def _marker_keys(user: User) -> dict[str, dict[str, str]]:
 NEW = "attribute_not_exists(PK)"
 
 
-class DirectoryStore(TableStore):
+class DirectoryStore(SequenceStore):
     # ------------------------------------------------------------------ reads
     def _query_prefix(self, tenant_id: str, prefix: str) -> list[dict[str, Any]]:
         request = {
@@ -187,7 +186,7 @@ class DirectoryStore(TableStore):
             self.insert_user(numbered)
             return numbered
 
-        return sequences.with_new_id(self, user.tenant_id, "user", insert)
+        return self.with_new_id(user.tenant_id, "user", insert)
 
     def replace_user(self, before: User, after: User) -> None:
         """``after`` over ``before`` if it is still at ``before.version``, moving the markers of
@@ -250,7 +249,7 @@ class DirectoryStore(TableStore):
             self._transact([self._put(self._team_item(numbered), NEW)], [IdTaken()])
             return numbered
 
-        return sequences.with_new_id(self, team.tenant_id, "team", insert)
+        return self.with_new_id(team.tenant_id, "team", insert)
 
     def replace_team(self, before: Team, after: Team) -> None:
         put = self._put(self._team_item(after), "version = :v", **{":v": before.version})
@@ -274,7 +273,7 @@ class DirectoryStore(TableStore):
             self._transact([self._put(self._stage_item(numbered), NEW)], [IdTaken()])
             return numbered
 
-        return sequences.with_new_id(self, stage.tenant_id, "stage", insert)
+        return self.with_new_id(stage.tenant_id, "stage", insert)
 
     def replace_stage(self, before: DealStage, after: DealStage) -> None:
         # `deal_count` is kept by qualifying: an update, so that it is not overwritten
@@ -324,23 +323,10 @@ class DirectoryStore(TableStore):
                 raise StageInUse() from None
             raise
 
-    def deal_added(self, tenant_id: str, stage_id: int) -> dict[str, Any]:
-        """The transaction item that counts a new deal in a stage, on condition that the stage
-        still exists (qualifying writes it with the deal)."""
-        return {
-            "Update": {
-                "TableName": self.table,
-                "Key": to_item(DirectoryKeys.stage(tenant_id, stage_id)),
-                "UpdateExpression": "ADD deal_count :one",
-                "ConditionExpression": "attribute_exists(PK)",
-                "ExpressionAttributeValues": {":one": av(1)},
-            }
-        }
-
     def create_pipeline(self, tenant_id: str, stages: Sequence[DealStage]) -> bool:
         """The tenant's first pipeline, once: the stages with a marker, in one transaction. False
         when the tenant had one already (another caller made it first)."""
-        ids = sequences.reserve_block(self, tenant_id, "stage", len(stages))
+        ids = self.reserve_block(tenant_id, "stage", len(stages))
         marker = self._put(to_item({**DirectoryKeys.pipeline(tenant_id), "entity": "pipeline"}), NEW)
         items = [marker] + [
             self._put(self._stage_item(stage.model_copy(update={"id": stage_id})), NEW)
@@ -351,3 +337,17 @@ class DirectoryStore(TableStore):
         except ConditionFailed:
             return False
         return True
+
+
+def deal_added(table: str, tenant_id: str, stage_id: int) -> dict[str, Any]:
+    """The transaction item that counts a new deal in a stage, on condition that the stage
+    still exists (qualifying writes it with the deal: ``LeadStore.convert``)."""
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": to_item(DirectoryKeys.stage(tenant_id, stage_id)),
+            "UpdateExpression": "ADD deal_count :one",
+            "ConditionExpression": "attribute_exists(PK)",
+            "ExpressionAttributeValues": {":one": av(1)},
+        }
+    }

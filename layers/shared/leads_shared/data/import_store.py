@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from leads_shared.data.dynamo import TableStore, av, store_errors, stored_values, to_item
-from leads_shared.data.lead_store import stats_update
+from leads_shared.data.lead_counters import stats_update
 from leads_shared.data.sequences import IdTaken
 from leads_shared.data.writes import ConditionFailed, transient_retries
 from leads_shared.keys import ImportKeys

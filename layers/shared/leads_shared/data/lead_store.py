@@ -1,7 +1,7 @@
-"""DynamoDB access for leads and their per-tenant counters.
+"""DynamoDB access for leads.
 
 Every write that changes what ``total`` counts updates the tenant's stats item in the same
-transaction, so counts never drift from the leads. Lead ids come from the stats item's
+transaction (``lead_counters``), so counts never drift from the leads. Lead ids come from the stats item's
 ``lead_seq``: a create reads it and writes ``lead_seq + 1`` with a condition, so two creates can
 never take the same id. The loser of such a race reserves an id with an atomic ``ADD`` instead
 (``reserve_ids``), which two writers can never share: contention costs two more requests.
@@ -11,11 +11,11 @@ A transaction cancelled only because another one was touching the same items is 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
 
-from leads_shared.data.directory_store import user_from_item
+from leads_shared.data.directory_store import deal_added, user_from_item
 from leads_shared.data.dynamo import (
     TableStore,
     av,
@@ -25,9 +25,11 @@ from leads_shared.data.dynamo import (
     stored_values,
     to_item,
 )
-from leads_shared.data.writes import ConditionFailed, VersionConflict, transient_retries
+from leads_shared.data.index_pages import index_pages
+from leads_shared.data.lead_counters import LeadStats, counter_deltas, stats_from_item, stats_update
+from leads_shared.data.record_store import company_to_item, contact_to_item, deal_to_item
+from leads_shared.data.writes import ConditionFailed, VersionConflict, put_if_version, transient_retries
 from leads_shared.keys import (
-    KEY_ATTRIBUTES,
     DirectoryKeys,
     IndexPartition,
     LeadKeys,
@@ -37,11 +39,13 @@ from leads_shared.keys import (
 from leads_shared.models.activities import Note
 from leads_shared.models.directory import User
 from leads_shared.models.leads import Lead
+from leads_shared.models.records import Company, Contact, Deal
 
 # A lead's delete takes this many of its children into its own transaction (DynamoDB's limit is
 # 100 items: the lead, its counters, and these); the rest go right after, in batches.
 CHILDREN_IN_DELETE = 96
-PAGE_ITEMS = 5000
+# Full leads of narrow rows fetched per BatchGetItem (its limit).
+FULL_LEADS_BATCH = 100
 # Leads of one assignee read per Query when their new name is written (``assigned_not_showing``):
 # small pages, so that a writer that must stop (its invocation's time is running out) stops soon.
 ASSIGNEE_PAGE = 100
@@ -58,21 +62,6 @@ class IdTaken(Exception):
     data): nothing was written; take new ids."""
 
 
-@dataclass(frozen=True)
-class LeadStats:
-    """A tenant's id sequence and counters (all zero before its first lead)."""
-
-    lead_seq: int = 0
-    counters: dict[str, int] = field(default_factory=dict)
-
-    def count(self, name: str) -> int:
-        return max(0, self.counters.get(name, 0))
-
-    @property
-    def total(self) -> int:
-        return self.count(LeadStatsKeys.TOTAL)
-
-
 def lead_to_item(lead: Lead) -> dict[str, Any]:
     return to_item({**lead.model_dump(), **LeadKeys.all_keys(lead), "entity": "lead"})
 
@@ -81,56 +70,32 @@ def lead_from_item(item: dict[str, Any]) -> Lead:
     return Lead.model_validate(stored_values(item))
 
 
-def counter_deltas(before: Lead | None, after: Lead | None) -> dict[str, int]:
-    """How the tenant's counters change when ``before`` becomes ``after`` (None: absent)."""
-    deltas: dict[str, int] = {}
+@dataclass(frozen=True)
+class LeadOrder:
+    """Leads that one index holds in list order: every lead, one status's or one assignee's, by
+    name; or every lead by creation time (the narrow list). ``GET /leads`` reads a page of one."""
 
-    def add(lead: Lead, sign: int) -> None:
-        names = [LeadStatsKeys.TOTAL, LeadStatsKeys.status_counter(lead.status)]
-        if lead.assigned_to is not None:
-            names.append(LeadStatsKeys.assignee_counter(lead.assigned_to))
-        for name in names:
-            deltas[name] = deltas.get(name, 0) + sign
+    by: Literal["name", "created_at"] = "name"
+    status: str | None = None
+    assignee: int | None = None
 
-    if before is not None:
-        add(before, -1)
-    if after is not None:
-        add(after, +1)
-    return {name: delta for name, delta in deltas.items() if delta}
+    def partition(self, tenant_id: str) -> IndexPartition:
+        if self.by == "created_at":
+            return LeadKeys.by_creation(tenant_id)
+        if self.status is not None:
+            return LeadKeys.by_status_then_name(tenant_id, self.status)
+        if self.assignee is not None:
+            return LeadKeys.by_assignee_then_name(tenant_id, self.assignee)
+        return LeadKeys.by_name(tenant_id)
 
-
-def stats_update(
-    table: str,
-    tenant_id: str,
-    deltas: dict[str, int],
-    *,
-    set_seq: int | None = None,
-    expected_seq: int | None = None,
-) -> dict[str, Any]:
-    """The Update of a tenant's stats item: add ``deltas`` to its counters and, with ``set_seq``,
-    move the id sequence there on condition that it still is ``expected_seq``."""
-    names = {f"#c{i}": name for i, name in enumerate(sorted(deltas))}
-    values = {f":c{i}": av(deltas[name]) for i, name in enumerate(sorted(deltas))}
-    clauses = []
-    if set_seq is not None:
-        clauses.append("SET #seq = :next")
-        names["#seq"] = LeadStatsKeys.SEQUENCE
-        values[":next"] = av(set_seq)
-        values[":expected"] = av(expected_seq or 0)
-    if deltas:
-        clauses.append("ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(deltas))))
-    update: dict[str, Any] = {
-        "TableName": table,
-        "Key": to_item(LeadStatsKeys.primary(tenant_id)),
-        "UpdateExpression": " ".join(clauses),
-        "ExpressionAttributeNames": names,
-        "ExpressionAttributeValues": values,
-    }
-    if set_seq is not None:
-        # A tenant's first lead finds no sequence yet.
-        first = "attribute_not_exists(#seq) OR " if not expected_seq else ""
-        update["ConditionExpression"] = f"{first}#seq = :expected"
-    return update
+    @property
+    def counter(self) -> str:
+        """The counter of the tenant's stats item that counts these leads."""
+        if self.status is not None:
+            return LeadStatsKeys.status_counter(self.status)
+        if self.assignee is not None:
+            return LeadStatsKeys.assignee_counter(self.assignee)
+        return LeadStatsKeys.TOTAL
 
 
 class LeadStore(TableStore):
@@ -215,7 +180,7 @@ class LeadStore(TableStore):
     def stats_with_user(self, tenant_id: str, user_id: int | None) -> tuple[LeadStats, User | None]:
         """The tenant's lead counters (and a user of the tenant, when asked) in one request."""
         item, user = self._with_user(tenant_id, LeadStatsKeys.primary(tenant_id), user_id)
-        return (_stats_from_item(item) if item else LeadStats()), user
+        return (stats_from_item(item) if item else LeadStats()), user
 
     def stats(self, tenant_id: str) -> LeadStats:
         with store_errors():
@@ -223,35 +188,12 @@ class LeadStore(TableStore):
                 TableName=self.table, Key=to_item(LeadStatsKeys.primary(tenant_id))
             )
         item = response.get("Item")
-        return _stats_from_item(item) if item else LeadStats()
+        return stats_from_item(item) if item else LeadStats()
 
     def _pages(
         self, partition: IndexPartition, forward: bool, count: int | None
     ) -> Iterator[list[dict[str, Any]]]:
-        """Items of one index partition in index order, page by page: the first ``count``, or all."""
-        request: dict[str, Any] = {
-            "TableName": self.table,
-            "IndexName": partition.index,
-            "KeyConditionExpression": "#pk = :pk",
-            "ExpressionAttributeNames": {"#pk": partition.attribute},
-            "ExpressionAttributeValues": {":pk": av(partition.value)},
-            "ScanIndexForward": forward,
-        }
-        # DynamoDB ends a page at 1 MB anyway (~5,000 narrow rows); the Limit keeps the local
-        # emulator, which has no such bound, from answering a whole big tenant in one response.
-        request["Limit"] = count if count is not None else PAGE_ITEMS
-        seen = 0
-        with store_errors():
-            for page in query_pages(self.client, **request):
-                items = page.get("Items", [])
-                if count is not None:
-                    items = items[: count - seen]
-                seen += len(items)
-                yield items
-                if count is not None:
-                    if seen >= count:
-                        return
-                    request["Limit"] = count - seen
+        return index_pages(self.client, self.table, partition, forward=forward, count=count)
 
     def _query(self, partition: IndexPartition, forward: bool, count: int | None) -> list[dict[str, Any]]:
         return [item for page in self._pages(partition, forward, count) for item in page]
@@ -283,6 +225,56 @@ class LeadStore(TableStore):
     ) -> list[dict[str, Any]]:
         """Rows (the projected attributes) of an index partition: the first ``count``, or all."""
         return [from_item(item) for item in self._query(partition, forward, count)]
+
+    def count(self, tenant_id: str, order: LeadOrder) -> int:
+        """How many leads ``order`` holds, from the tenant's counters (one GetItem)."""
+        return self.stats(tenant_id).count(order.counter)
+
+    def leads_in_order(
+        self, tenant_id: str, order: LeadOrder, *, forward: bool, start: int, end: int
+    ) -> list[Lead]:
+        """Leads ``start`` to ``end`` (exclusive) of ``order``: one index Query that reads up to
+        ``end`` (and, for the narrow list, one BatchGetItem of the page's full leads)."""
+        partition = order.partition(tenant_id)
+        if partition.projects_all:
+            return self.query_leads(partition, forward=forward, count=end)[start:]
+        rows = self.query_rows(partition, forward=forward, count=end)[start:]
+        return self.full_leads(tenant_id, rows)
+
+    def iter_leads_in_order(self, tenant_id: str, order: LeadOrder, *, forward: bool) -> Iterator[Lead]:
+        """Every lead of ``order``, a Query page at a time (the narrow list's full leads are
+        fetched 100 at a time)."""
+        partition = order.partition(tenant_id)
+        if partition.projects_all:
+            yield from self.iter_leads(partition, forward=forward)
+        else:
+            yield from self.iter_full_leads(tenant_id, self.iter_rows(partition, forward=forward))
+
+    def narrow_rows(self, tenant_id: str) -> list[dict[str, Any]]:
+        """Every row of the tenant's narrow list (what filters and sorts read), by creation."""
+        return self.query_rows(LeadKeys.by_creation(tenant_id))
+
+    def iter_narrow_rows(self, tenant_id: str) -> Iterator[dict[str, Any]]:
+        """The rows of ``narrow_rows``, a Query page at a time."""
+        return self.iter_rows(LeadKeys.by_creation(tenant_id))
+
+    def full_leads(self, tenant_id: str, rows: Sequence[Mapping[str, Any]]) -> list[Lead]:
+        """The leads of narrow ``rows``, in their order (one BatchGetItem per 100); a lead
+        deleted since its row was read is left out rather than failing the page."""
+        if not rows:
+            return []
+        found = self.get_many(tenant_id, (row["id"] for row in rows))
+        return [found[row["id"]] for row in rows if row["id"] in found]
+
+    def iter_full_leads(self, tenant_id: str, rows: Iterable[Mapping[str, Any]]) -> Iterator[Lead]:
+        """``full_leads`` of ``rows``, 100 at a time."""
+        batch: list[Mapping[str, Any]] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) == FULL_LEADS_BATCH:
+                yield from self.full_leads(tenant_id, batch)
+                batch = []
+        yield from self.full_leads(tenant_id, batch)
 
     def assigned_not_showing(
         self, tenant_id: str, user_id: int, name: str, *, page_size: int = ASSIGNEE_PAGE
@@ -354,31 +346,29 @@ class LeadStore(TableStore):
 
     def replace(self, before: Lead, after: Lead) -> None:
         """Write ``after`` over ``before`` if the stored version is still ``before.version``."""
-        put = {
-            "TableName": self.table,
-            "Item": lead_to_item(after),
-            "ConditionExpression": "version = :expected",
-            "ExpressionAttributeValues": {":expected": av(before.version)},
-        }
+        put = put_if_version(self.table, lead_to_item(after), before.version)
         self._write_with_counters(before.tenant_id, {"Put": put}, counter_deltas(before, after))
 
     def convert(
         self,
         before: Lead,
         after: Lead,
-        records: Sequence[dict[str, Any]],
-        also: Sequence[dict[str, Any]] = (),
+        *,
+        contact: Contact | None = None,
+        company: Company | None = None,
+        deal: Deal | None = None,
     ) -> None:
         """Qualify: ``after`` over ``before`` (if its version is still ``before.version``), the
-        counters, the new ``records`` (stored items, each on condition that its key is new) and
-        the transaction items ``also``, all in one transaction: either everything is written or
-        nothing is (``IdTaken`` when a condition other than the lead's failed)."""
-        put = {
-            "TableName": self.table,
-            "Item": lead_to_item(after),
-            "ConditionExpression": "version = :expected",
-            "ExpressionAttributeValues": {":expected": av(before.version)},
-        }
+        counters, the new contact, company and deal (each on condition that its key is new) and
+        the deal counted in its stage (on condition that the stage exists), all in one
+        transaction: either everything is written or nothing is (``IdTaken`` when a condition
+        other than the lead's failed)."""
+        put = put_if_version(self.table, lead_to_item(after), before.version)
+        records = [
+            *([contact_to_item(contact)] if contact else []),
+            *([company_to_item(company)] if company else []),
+            *([deal_to_item(deal)] if deal else []),
+        ]
         with_it = [
             {
                 "Put": {
@@ -389,7 +379,8 @@ class LeadStore(TableStore):
             }
             for item in records
         ]
-        with_it.extend(also)
+        if deal:
+            with_it.append(deal_added(self.table, deal.tenant_id, deal.stage_id))
         self._write_with_counters(before.tenant_id, {"Put": put}, counter_deltas(before, after), with_it)
 
     def delete(self, lead: Lead, children: Sequence[dict[str, str]] = ()) -> None:
@@ -478,10 +469,3 @@ class LeadStore(TableStore):
             if failed.failed_items() and 0 not in failed.failed_items():
                 raise IdTaken() from failed
             raise VersionConflict() from failed
-
-
-def _stats_from_item(item: dict[str, Any]) -> LeadStats:
-    values = from_item(item)
-    seq = int(values.pop(LeadStatsKeys.SEQUENCE, 0))
-    counters = {k: int(v) for k, v in values.items() if k not in KEY_ATTRIBUTES and isinstance(v, int)}
-    return LeadStats(lead_seq=seq, counters=counters)

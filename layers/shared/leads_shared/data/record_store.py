@@ -1,13 +1,13 @@
-"""DynamoDB access for what qualifying creates (contacts, companies, deals), the LOOKUP index
-(companies by normalised name, contacts and leads by email), and the tenant's id sequences."""
+"""DynamoDB access for what qualifying creates (contacts, companies, deals) and the LOOKUP index
+(companies by normalised name, contacts and leads by email); its ids come from the tenant's
+sequences (a ``SequenceStore``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from leads_shared.data import sequences
-from leads_shared.data.dynamo import TableStore, av, query_pages, store_errors, stored_values, to_item
+from leads_shared.data.dynamo import av, query_pages, store_errors, stored_values, to_item
+from leads_shared.data.sequences import SequenceStore
 from leads_shared.keys import (
     LOOKUP_INDEX,
     CompanyKeys,
@@ -33,11 +33,7 @@ def deal_to_item(deal: Deal) -> dict[str, Any]:
     return to_item({**deal.model_dump(), **DealKeys.primary(deal.tenant_id, deal.id), "entity": "deal"})
 
 
-class RecordStore(TableStore):
-    def reserve(self, tenant_id: str, kinds: Sequence[str]) -> dict[str, int]:
-        """Take one new id of each kind (``note``, ``task``, ``contact``, ...) in one request."""
-        return sequences.reserve(self, tenant_id, kinds)
-
+class RecordStore(SequenceStore):
     def contact(self, tenant_id: str, contact_id: int) -> Contact | None:
         found = self.get_values(ContactKeys.primary(tenant_id, contact_id))
         return Contact.model_validate(found) if found else None
@@ -71,9 +67,10 @@ class RecordStore(TableStore):
                     break
         return rows[:limit]
 
-    def companies_named(self, tenant_id: str, normalised_prefix: str, limit: int) -> list[Company]:
-        """Companies whose normalised name starts with ``normalised_prefix``, by that name."""
-        rows = self._lookup(CompanyKeys.by_name(tenant_id), normalised_prefix, limit)
+    def companies_named(self, tenant_id: str, name: str, limit: int) -> list[Company]:
+        """The first ``limit`` companies, by normalised name, whose normalised name starts with
+        ``name``'s (``company_names``): one Query of the LOOKUP index."""
+        rows = self._lookup(CompanyKeys.by_name(tenant_id), CompanyKeys.name_prefix(name), limit)
         return [Company.model_validate(row) for row in rows]
 
     def with_email(self, tenant_id: str, email: str, limit: int) -> list[dict[str, Any]]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from leads_shared.data.dynamo import TableStore, av, to_item
-from leads_shared.data.writes import ConditionFailed, VersionConflict, transient_retries
+from leads_shared.data.dynamo import TableStore, to_item
+from leads_shared.data.writes import ConditionFailed, replace_if_version, transient_retries
 from leads_shared.keys import TenantKeys
 from leads_shared.models.tenant import TenantSettings
 
@@ -40,13 +40,4 @@ class TenantStore(TableStore):
     def replace(self, before: TenantSettings, after: TenantSettings) -> None:
         """Write ``after`` if the stored version is still ``before.version`` (``VersionConflict``
         otherwise)."""
-        put = {
-            "TableName": self.table,
-            "Item": settings_to_item(after),
-            "ConditionExpression": "version = :expected",
-            "ExpressionAttributeValues": {":expected": av(before.version)},
-        }
-        try:
-            transient_retries(lambda: self.client.put_item(**put))
-        except ConditionFailed as failed:
-            raise VersionConflict() from failed
+        replace_if_version(self.client, self.table, settings_to_item(after), before.version)

@@ -10,7 +10,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from leads_shared.data.dynamo import cancellation_codes, error_code, unavailable
+from leads_shared.data.dynamo import av, cancellation_codes, error_code, unavailable
 from leads_shared.errors import ServiceUnavailable
 
 # Writes cancelled only by another transaction on the same items are tried this often.
@@ -79,3 +79,23 @@ def transient_retries(call: Callable[[], Any]) -> Any:
         except BotoCoreError as exc:
             raise unavailable(exc) from exc
     raise AssertionError("unreachable")
+
+
+def put_if_version(table: str, item: dict[str, Any], version: int) -> dict[str, Any]:
+    """The Put of ``item`` on condition that the stored item still has ``version`` (the one
+    version condition of every read-check-write; a transaction item as ``{"Put": ...}``)."""
+    return {
+        "TableName": table,
+        "Item": item,
+        "ConditionExpression": "version = :expected",
+        "ExpressionAttributeValues": {":expected": av(version)},
+    }
+
+
+def replace_if_version(client: Any, table: str, item: dict[str, Any], version: int) -> None:
+    """Write ``item`` if the stored one still has ``version`` (``VersionConflict`` otherwise)."""
+    put = put_if_version(table, item, version)
+    try:
+        transient_retries(lambda: client.put_item(**put))
+    except ConditionFailed as failed:
+        raise VersionConflict() from failed
