@@ -5,8 +5,6 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Field, StringConstraints
 
 from leads_shared import lead_listing, leads, matching, qualify
@@ -16,6 +14,7 @@ from leads_shared.api import (
     LeadId,
     caller,
     cors,
+    entry_point,
     require_object_body,
     responses,
     use_api_conventions,
@@ -260,8 +259,4 @@ def disqualify_lead(
     return _lead_response(qualify.disqualify_lead(caller(app), id, data, get_lead_store()))
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
-@metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return app.resolve(event, context)
+lambda_handler = entry_point(app)

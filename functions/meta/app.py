@@ -13,12 +13,9 @@ from pathlib import Path
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi import swagger_ui
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from leads_shared.api import cors, use_api_conventions
-from leads_shared.observability import logger, metrics, tracer
+from leads_shared.api import cors, entry_point, use_api_conventions
 from leads_shared.route_table import RouteTable
 from leads_shared.scim_api import SECURITY_SCHEMES as SCIM_SECURITY_SCHEMES
 
@@ -109,8 +106,4 @@ def swagger() -> Response[str]:
     return Response(status_code=200, content_type="text/html", body=html)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
-@metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return app.resolve(event, context)
+lambda_handler = entry_point(app)

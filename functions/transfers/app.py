@@ -7,12 +7,19 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leads_shared import csv_export, csv_import, lead_listing
 from leads_shared import list_params as filters
-from leads_shared.api import BODY_ERRORS, admin_only, caller, cors, is_form, responses, use_api_conventions
+from leads_shared.api import (
+    BODY_ERRORS,
+    admin_only,
+    caller,
+    cors,
+    entry_point,
+    is_form,
+    responses,
+    use_api_conventions,
+)
 from leads_shared.data import get_blob_store, get_directory_store, get_import_store, get_lead_store
 from leads_shared.models.common import BlankMeans
 from leads_shared.models.imports import ExportOut, ImportOut, ImportStarted
@@ -141,8 +148,4 @@ def import_status(
     return csv_import.get_import(caller(app), import_id, get_import_store(), get_blob_store())
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
-@metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return app.resolve(event, context)
+lambda_handler = entry_point(app)

@@ -158,6 +158,21 @@ def test_the_media_type_is_case_insensitive(bob, content_type):
     assert response.status_code == 201, response.json
 
 
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", None])
+def test_a_body_that_looks_like_json_is_read_as_json_whatever_the_form_content_type(bob, content_type):
+    """`curl -d '{...}'` without `-H 'Content-Type: application/json'` sends a urlencoded form."""
+    headers = {"Content-Type": content_type} if content_type else {}
+    data = "\n  " + json.dumps(lead_body(first_name="Jane"))
+    response = bob.request("POST", "/leads", data=data, headers=headers)
+    assert response.status_code == 201, response.json
+    assert response.json["first_name"] == "Jane"
+    lead = response.json
+    listed = bob.request("PUT", f"/leads/{lead['id']}", data="[1]", headers=headers)
+    assert (listed.status_code, listed.json["message"]) == (422, "The request body must be a JSON object.")
+    broken = bob.request("POST", "/leads", data="{first_name=Jane", headers=headers)
+    assert (broken.status_code, broken.json) == (400, {"message": "The request body is not valid JSON."})
+
+
 def test_a_multipart_boundary_keeps_its_case(bob):
     lead = bob.post("/leads", lead_body()).json
     body = b'--AbC\r\nContent-Disposition: form-data; name="content"\r\n\r\nCalled.\r\n--AbC--\r\n'

@@ -1,9 +1,10 @@
-"""What every function's resolver shares: the error mapping and the auth guard.
+"""What every function's resolver shares: the error mapping, the auth guard, and the entry point.
 
 A function creates its resolver as
 ``app = APIGatewayRestResolver(enable_validation=True, cors=cors())``
 (written out in each ``app.py``: Powertools' OpenAPI merge finds resolvers by that line), then
-calls ``use_api_conventions(app)``; a route asks ``caller(app)`` for the authenticated caller.
+calls ``use_api_conventions(app)``, declares its routes, and ends with
+``lambda_handler = entry_point(app)``; a route asks ``caller(app)`` for the authenticated caller.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConf
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
@@ -24,7 +26,7 @@ from leads_shared.config import get_settings
 from leads_shared.errors import Forbidden, PayloadTooLarge, ValidationFailed
 from leads_shared.http_errors import register_error_handlers
 from leads_shared.models.common import MAX_ID, ErrorBody, ValidationErrorBody
-from leads_shared.observability import logger, metrics
+from leads_shared.observability import logger, metrics, tracer
 
 IDENTITY = "identity"
 PRINCIPAL = "principal"
@@ -153,38 +155,64 @@ def use_api_conventions(
 
         register_error_handlers(app, before_validation_errors=authenticate_first)
         app.use(middlewares=[metered, authenticated])
-    resolve = app.resolve
-
-    def resolve_with_media_type_in_lower_case(
-        event: Mapping[str, Any], context: LambdaContext
-    ) -> dict[str, Any]:
-        return resolve(with_lower_case_media_type(event), context)
-
-    # Powertools reads the body by Content-Type compared case-sensitively, before any middleware;
-    # media types are case-insensitive (RFC 9110), so `Application/JSON` is JSON here too.
-    app.resolve = resolve_with_media_type_in_lower_case  # type: ignore[method-assign]
 
 
-def _lower_media_type(value: Any) -> Any:
+def entry_point(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    """The ``lambda_handler`` of an HTTP function: ``lambda_handler = entry_point(app)`` at the end
+    of its ``app.py``. The one decorator stack (Logger with the API Gateway correlation id,
+    Tracer, Metrics with a cold-start metric) around ``app.resolve``, which gets the event as
+    ``as_read`` makes it (what the request's Content-Type means)."""
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+    @tracer.capture_lambda_handler
+    @metrics.log_metrics(capture_cold_start_metric=True)
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return app.resolve(as_read(event), context)
+
+    return lambda_handler
+
+
+# ------------------------------------------------------------------ what a Content-Type means
+JSON_MEDIA_TYPE = "application/json"
+FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
+
+
+def _looks_like_json(event: Mapping[str, Any]) -> bool:
+    """A text body that starts (after whitespace) with ``{`` or ``[``: what no urlencoded form
+    holds, and what ``curl -d '{...}'`` sends as a form when no Content-Type is given."""
+    body = event.get("body")
+    return isinstance(body, str) and not event.get("isBase64Encoded") and body.lstrip()[:1] in ("{", "[")
+
+
+def _media_type_as_read(value: Any, json_body: bool) -> Any:
+    """The media type (not its parameters: a multipart boundary is case-sensitive) in lower case;
+    a urlencoded form whose body is JSON is JSON."""
     if not isinstance(value, str):
         return value
     media_type, separator, parameters = value.partition(";")
-    return media_type.strip().lower() + separator + parameters
+    media_type = media_type.strip().lower()
+    if json_body and media_type == FORM_MEDIA_TYPE:
+        return JSON_MEDIA_TYPE + separator + parameters
+    return media_type + separator + parameters
 
 
-def with_lower_case_media_type(event: Mapping[str, Any]) -> dict[str, Any]:
-    """The event, with its Content-Type's media type (not its parameters: a multipart boundary is
-    case-sensitive) in lower case."""
+def as_read(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The event with its Content-Type as the API reads it. Powertools chooses the body's parser by
+    the Content-Type compared case-sensitively, before any middleware runs; here (1) media types
+    are case-insensitive (RFC 9110): ``Application/JSON`` is JSON; (2) a body that looks like JSON
+    sent as ``application/x-www-form-urlencoded`` (curl's ``-d`` default) is read as JSON: such a
+    body means nothing as a form, and is then validated as any JSON body."""
     changed = dict(event)
+    json_body = _looks_like_json(event)
     headers, multi = event.get("headers"), event.get("multiValueHeaders")
     if isinstance(headers, dict):
         changed["headers"] = {
-            name: _lower_media_type(value) if name.lower() == "content-type" else value
+            name: _media_type_as_read(value, json_body) if name.lower() == "content-type" else value
             for name, value in headers.items()
         }
     if isinstance(multi, dict):
         changed["multiValueHeaders"] = {
-            name: [_lower_media_type(v) for v in values]
+            name: [_media_type_as_read(v, json_body) for v in values]
             if name.lower() == "content-type" and isinstance(values, list)
             else values
             for name, values in multi.items()
