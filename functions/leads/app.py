@@ -8,7 +8,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Que
 from pydantic import Field, StringConstraints
 
 from leads_shared import lead_listing, leads, matching, qualify
-from leads_shared import list_params as filters
 from leads_shared.api import (
     BODY_ERRORS,
     LeadId,
@@ -22,6 +21,7 @@ from leads_shared.api import (
 from leads_shared.data import get_directory_store, get_lead_store, get_record_store
 from leads_shared.data.idempotency import HEADER as IDEMPOTENCY_HEADER
 from leads_shared.data.idempotency import run_once
+from leads_shared.list_params import LeadFilters, takes_lead_filters
 from leads_shared.models.common import BlankMeans, SuccessBody
 from leads_shared.models.leads import (
     MAX_PAGE,
@@ -74,36 +74,17 @@ def _lead_response(lead: leads.Lead, status: int = 200) -> Response[LeadOut]:
 
 @app.get("/leads", summary="List leads", tags=TAGS, responses=responses((200, LeadPage, "A page of leads.")))
 @tracer.capture_method
+@takes_lead_filters
 def list_leads(
+    filters: LeadFilters,
     page: Annotated[
         Annotated[int, Field(ge=1, le=MAX_PAGE)], BlankMeans(1), Query(description="Page number.")
     ] = 1,
     per_page: Annotated[
         Annotated[int, Field(ge=1, le=MAX_PER_PAGE)], BlankMeans(25), Query(description="Page size.")
     ] = 25,
-    search: filters.Search = None,
-    status: filters.Status = None,
-    source: filters.Source = None,
-    assigned_to: filters.AssignedTo = None,
-    date_from: filters.DateFrom = None,
-    date_to: filters.DateTo = None,
-    scope: filters.ScopeParam = "company",
-    sort_by: filters.SortByParam = "name",
-    sort_dir: filters.SortDirParam = "ASC",
 ) -> LeadPage:
-    query = lead_listing.LeadQuery(
-        page=page,
-        per_page=per_page,
-        search=search,
-        status=status,
-        source=source,
-        assigned_to=assigned_to,
-        date_from=date_from,
-        date_to=date_to,
-        scope=scope,
-        sort_by=sort_by,
-        sort_dir=sort_dir,
-    )
+    query = filters.query(page=page, per_page=per_page)
     result = lead_listing.list_leads(caller(app), query, get_lead_store(), get_directory_store())
     logger.info("listed leads", extra={"plan": result.plan, "total": result.total})
     return LeadPage(
