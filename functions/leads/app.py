@@ -21,7 +21,8 @@ from leads_shared.api import (
 from leads_shared.data import get_directory_store, get_lead_store, get_record_store
 from leads_shared.data.idempotency import HEADER as IDEMPOTENCY_HEADER
 from leads_shared.data.idempotency import run_once
-from leads_shared.list_params import LeadFilters, takes_lead_filters
+from leads_shared.lead_listing import LeadFilters
+from leads_shared.list_params import takes_lead_filters
 from leads_shared.models.common import BlankMeans, SuccessBody
 from leads_shared.models.leads import (
     MAX_PAGE,

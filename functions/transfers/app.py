@@ -20,7 +20,8 @@ from leads_shared.api import (
     use_api_conventions,
 )
 from leads_shared.data import get_blob_store, get_directory_store, get_import_store, get_lead_store
-from leads_shared.list_params import LeadFilters, takes_lead_filters
+from leads_shared.lead_listing import LeadFilters
+from leads_shared.list_params import takes_lead_filters
 from leads_shared.models.common import BlankMeans
 from leads_shared.models.imports import ExportOut, ImportOut, ImportStarted
 from leads_shared.observability import logger, metrics, tracer

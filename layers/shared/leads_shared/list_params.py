@@ -13,14 +13,12 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from datetime import date
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BeforeValidator
 
-from leads_shared.lead_listing import LeadQuery
+from leads_shared.lead_listing import LeadFilters
 from leads_shared.models.common import BlankMeans, UserIdParam
 from leads_shared.models.leads import (
     IsoDay,
@@ -58,25 +56,6 @@ SortDirParam = Annotated[
     BeforeValidator(sort_direction),
     Query(description="ASC or DESC, in any case."),
 ]
-
-
-@dataclass(frozen=True)
-class LeadFilters:
-    """Which leads, in which order: the validated values of the parameters above."""
-
-    search: str | None = None
-    status: LeadStatus | None = None
-    source: str | None = None
-    assigned_to: int | None = None
-    date_from: date | None = None
-    date_to: date | None = None
-    scope: Scope = "company"
-    sort_by: SortBy = "name"
-    sort_dir: SortDir = "ASC"
-
-    def query(self, page: int = 1, per_page: int = 25) -> LeadQuery:
-        """The listing's query: these filters, and a page of them."""
-        return LeadQuery(page=page, per_page=per_page, **asdict(self))
 
 
 # Each filter's parameter type (validation and documentation): the fields of LeadFilters.
