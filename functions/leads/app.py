@@ -20,7 +20,6 @@ from leads_shared.api import (
 )
 from leads_shared.data import get_directory_store, get_lead_store, get_record_store
 from leads_shared.data.idempotency import HEADER as IDEMPOTENCY_HEADER
-from leads_shared.data.idempotency import run_once
 from leads_shared.lead_listing import LeadFilters
 from leads_shared.list_params import takes_lead_filters
 from leads_shared.models.common import BlankMeans, SuccessBody
@@ -205,21 +204,18 @@ def qualify_lead(
     body: Annotated[QualifyRequest | None, Body()] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> QualifyResult:
-    principal, data = caller(app), body or QualifyRequest()
+    principal = caller(app)
     require_object_body(app)
-
-    def qualify_it() -> dict:
-        result = qualify.qualify_lead(
-            principal, id, data, get_lead_store(), get_record_store(), get_directory_store()
-        )
-        metrics.add_metric(name="LeadQualified", unit="Count", value=1)
-        return result.model_dump()
-
-    if idempotency_key is None:
-        return QualifyResult.model_validate(qualify_it())
-    scope = {"operation": "qualify", "lead_id": id, "key": idempotency_key}
-    answer = run_once(principal.tenant_id, scope, data.model_dump(), qualify_it, app.lambda_context)
-    return QualifyResult.model_validate(answer)
+    return qualify.qualify_once(
+        principal,
+        id,
+        body or QualifyRequest(),
+        idempotency_key,
+        get_lead_store(),
+        get_record_store(),
+        get_directory_store(),
+        app.lambda_context,
+    )
 
 
 @app.put(
