@@ -48,7 +48,10 @@ use_api_conventions(app)
 IfMatch = Annotated[
     str | None,
     BlankMeans(None),
-    Header(alias="If-Match", description="The lead's ETag: the write fails with 412 if it changed."),
+    Header(
+        alias="If-Match",
+        description='The lead\'s ETag (`"3"`, `W/"3"` or `3`): the write fails with 412 if it changed.',
+    ),
 ]
 IdempotencyKey = Annotated[
     # The constraints belong to the key itself: a blank header is no key (None) and has none.

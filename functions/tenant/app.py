@@ -32,7 +32,10 @@ TAGS = ["Tenant"]
 IfMatch = Annotated[
     str | None,
     BlankMeans(None),
-    Header(alias="If-Match", description="The settings' ETag: the write fails with 412 if they changed."),
+    Header(
+        alias="If-Match",
+        description='The settings\' ETag (`"3"`, `W/"3"` or `3`): the write fails with 412 if they changed.',
+    ),
 ]
 
 

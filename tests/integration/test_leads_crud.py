@@ -217,6 +217,18 @@ def test_if_match_prevents_lost_updates(bob, alice):
     assert bob.delete("/leads/1", headers={"If-Match": first.headers["ETag"]}).status_code == 200
 
 
+def test_if_match_takes_the_version_unquoted_or_weak(bob):
+    """`If-Match: 1` (the version copied without its quotes) and `W/"1"` mean `"1"`."""
+    bob.post("/leads", lead_body())
+    for version, if_match in [(1, "1"), (2, 'W/"2"'), (3, ' "9", 3 '), (4, "W/4")]:
+        response = bob.put("/leads/1", lead_body(notes=f"v{version}"), headers={"If-Match": if_match})
+        assert response.status_code == 200, (if_match, response.json)
+        assert response.headers["ETag"] == f'"{version + 1}"'
+    for stale in ("4", 'W/"4"', '"1"'):
+        assert bob.put("/leads/1", lead_body(notes="late"), headers={"If-Match": stale}).status_code == 412
+    assert bob.delete("/leads/1", headers={"If-Match": "5"}).status_code == 200
+
+
 def test_delete_removes_the_lead_and_its_counts(bob):
     bob.post("/leads", lead_body(assigned_to=2, status="contacted"))
     bob.post("/leads", lead_body())
