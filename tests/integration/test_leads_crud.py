@@ -67,7 +67,11 @@ def test_fields_a_client_may_not_set_are_ignored(bob):
         ({"last_name": "Doe"}, "first_name", "The first name field is required."),
         (lead_body(first_name="   "), "first_name", "The first name field is required."),
         (lead_body(email="not-an-email"), "email", "The email field must be a valid email address."),
-        (lead_body(status="won"), "status", "The selected status is invalid."),
+        (
+            lead_body(status="won"),
+            "status",
+            "The selected status is invalid. Allowed values: new, contacted, qualified, disqualified.",
+        ),
         (lead_body(assigned_to="bob"), "assigned_to", "The assigned to field must be an integer."),
         (lead_body(assigned_to=42), "assigned_to", "The selected assigned to is invalid."),
         (lead_body(phone="1" * 51), "phone", "The phone field must not be greater than 50 characters."),
@@ -80,6 +84,23 @@ def test_invalid_bodies_are_422_naming_the_field(bob, body, field, message):
     assert response.json["errors"][field] == [message]
     assert response.json["message"].startswith(message.rstrip("."))
     assert bob.get("/leads", query={"per_page": 1}).json["total"] == 0  # nothing written
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "allowed"),
+    [
+        ({"sort_by": "bogus"}, "sort_by",
+         "name, email, company_name, status, source, assigned_to_name, created_at"),
+        ({"sort_dir": "up"}, "sort_dir", "ASC, DESC"),
+        ({"scope": "all"}, "scope", "me, team, company"),
+        ({"status": "won"}, "status", "new, contacted, qualified, disqualified"),
+    ],
+)  # fmt: skip
+def test_a_value_outside_an_enum_is_a_422_that_lists_the_allowed_values(bob, query, field, allowed):
+    response = bob.get("/leads", query=query)
+    assert response.status_code == 422
+    attr = field.replace("_", " ")
+    assert response.json["errors"] == {field: [f"The selected {attr} is invalid. Allowed values: {allowed}."]}
 
 
 def test_assignee_of_another_tenant_is_invalid(bob, other_tenant, gateway):
