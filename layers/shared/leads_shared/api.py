@@ -23,7 +23,7 @@ from pydantic import BaseModel
 
 from leads_shared.auth import Identity, Principal, authenticate, require_admin
 from leads_shared.config import get_settings
-from leads_shared.errors import Forbidden, PayloadTooLarge, ValidationFailed
+from leads_shared.errors import BadRequest, Forbidden, PayloadTooLarge, ValidationFailed
 from leads_shared.http_errors import register_error_handlers
 from leads_shared.models.common import MAX_ID, ErrorBody, ValidationErrorBody
 from leads_shared.observability import logger, metrics, tracer
@@ -38,6 +38,10 @@ EmailId = Annotated[int, Path(ge=1, le=MAX_ID, description="Email id (per tenant
 RecordPathId = Annotated[int, Path(ge=1, le=MAX_ID, description="Id (per tenant).")]
 
 
+# API Gateway hands a function a text body with each byte that is not UTF-8 replaced by U+FFFD:
+# the character a client never means to send raw (JSON can still carry it escaped, as \ufffd).
+REPLACED_BYTE = "\ufffd"
+NOT_UTF8 = "The request body must be UTF-8 encoded JSON."
 # The only routes that take a file as multipart/form-data (larger bodies than JSON routes).
 FORM_UPLOAD_ROUTES = frozenset({"/leads/import"})
 
@@ -54,8 +58,8 @@ def cors() -> CORSConfig:
 
 def token_identity(app: APIGatewayRestResolver) -> Identity:
     """What the current request's verified token says (no I/O; checked once per request). The
-    body's size is checked here too, right after the token: nothing else runs on an oversized
-    body."""
+    body's size and encoding are checked here too, right after the token: nothing else runs on an
+    oversized body, or on one that is not UTF-8."""
     identity = app.context.get(IDENTITY)
     if identity is None:
         settings = get_settings()
@@ -68,6 +72,8 @@ def token_identity(app: APIGatewayRestResolver) -> Identity:
             limit = stated * 4 // 3 + 64 * 1024
         if body is not None and len(body) > limit:
             raise PayloadTooLarge(stated)
+        if body and not app.current_event.is_base64_encoded and REPLACED_BYTE in body:
+            raise BadRequest(NOT_UTF8)
         app.append_context(**{IDENTITY: identity})
     return identity
 
