@@ -96,6 +96,9 @@ def openapi_document() -> Response[str]:
 
 @app.get("/docs", summary="Swagger UI", include_in_schema=False)
 def swagger() -> Response[str]:
+    if app.current_event.get_query_string_value("format") == "json":
+        # the link Swagger UI shows under its title
+        return openapi_document()
     html = swagger_ui.generate_swagger_html(
         _document().replace("</", "<\\/"),  # keep the JSON from closing the <script> tag
         (SWAGGER_ASSETS / "swagger-ui-bundle.min.js").read_text(encoding="utf-8"),

@@ -103,6 +103,38 @@ def test_a_value_outside_an_enum_is_a_422_that_lists_the_allowed_values(bob, que
     assert response.json["errors"] == {field: [f"The selected {attr} is invalid. Allowed values: {allowed}."]}
 
 
+SHORT = "The {} field must not contain control characters or bidirectional overrides."
+LONG = "The {} field must not contain control characters other than tabs and line breaks."
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"first_name": "Jo\x00hn"}, "first_name", SHORT.format("first name")),
+        ({"last_name": "Doe\x1b[31m"}, "last_name", SHORT.format("last name")),
+        ({"company": "Acme\nLtd"}, "company", SHORT.format("company")),
+        ({"company": "Acme\u202egnp.exe"}, "company", SHORT.format("company")),
+        ({"job_title": "CTO\u2066x\u2069"}, "job_title", SHORT.format("job title")),
+        ({"phone": "555\x7f"}, "phone", SHORT.format("phone")),
+        ({"notes": "Called\x07"}, "notes", LONG.format("notes")),
+    ],
+)
+def test_control_and_bidi_override_characters_are_refused_in_texts(bob, fields, field, message):
+    response = bob.post("/leads", lead_body(**fields))
+    assert response.status_code == 422
+    assert response.json["errors"] == {field: [message]}
+
+
+def test_long_texts_keep_tabs_and_line_breaks_and_names_keep_any_script(bob):
+    notes = "Called twice:\n\t- no answer\r\n\t- voicemail"
+    names = {"first_name": "\u0639\u0644\u064a", "last_name": "O\u2019Brien"}  # Arabic; an apostrophe
+    response = bob.post("/leads", lead_body(**names, notes=notes))
+    assert response.status_code == 201, response.json
+    assert response.json["notes"] == notes
+    note = bob.post(f"/leads/{response.json['id']}/notes", {"content": "Line 1\nLine 2\x00"})
+    assert note.status_code == 422 and "content" in note.json["errors"]
+
+
 def test_assignee_of_another_tenant_is_invalid(bob, other_tenant, gateway):
     # User ids are per tenant: user 3 exists in both, user 4 in neither.
     response = bob.post("/leads", lead_body(assigned_to=4))

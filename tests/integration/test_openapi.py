@@ -254,6 +254,13 @@ def test_docs_serves_swagger_ui_without_a_token(gateway: Client) -> None:
     assert "swagger" in page.lower()
 
 
+def test_the_link_swagger_ui_shows_answers_the_document(gateway: Client, document: dict[str, Any]) -> None:
+    assert "?format=json" in gateway.get("/docs").get_data(as_text=True)
+    response = gateway.get("/docs?format=json")
+    assert response.status_code == 200 and response.content_type == "application/json"
+    assert response.json["paths"] == document["paths"]
+
+
 def test_health_answers_without_a_token(gateway: Client) -> None:
     response = gateway.get("/health")
     assert response.status_code == 200

@@ -111,6 +111,10 @@ def _message(error: Mapping[str, Any], field: str) -> str:
         "model_attributes_type": "The request body must be a JSON object.",
         "dict_type": "The request body must be a JSON object.",
         "model_type": "The request body must be a JSON object.",
+        "short_text_characters": "The {attr} field must not contain control characters or "
+        "bidirectional overrides.",
+        "long_text_characters": "The {attr} field must not contain control characters other than "
+        "tabs and line breaks.",
     }
     if kind in templates:
         return templates[kind].format(attr=attr, **{k: v for k, v in ctx.items() if k != "attr"})

@@ -22,6 +22,7 @@ from leads_shared.models.common import (
     BLANK_SCHEMA,
     NOT_BLANK,
     OptionalLongText,
+    PlainText,
     RecordId,
     RequiredName,
     UserId,
@@ -30,7 +31,9 @@ from leads_shared.models.common import (
 
 Priority = Literal["low", "medium", "high"]
 NoteContent = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000, pattern=NOT_BLANK)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000, pattern=NOT_BLANK),
+    PlainText(long=True),
 ]
 _DUE_TIME = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 _DUE_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
