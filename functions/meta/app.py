@@ -9,13 +9,14 @@ document for the whole API.
 import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi import swagger_ui
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from pydantic import BaseModel
 
-from leads_shared.api import cors, entry_point, use_api_conventions
+from leads_shared.api import JSON_MEDIA_TYPE, cors, entry_point, use_api_conventions
 from leads_shared.route_table import RouteTable
 from leads_shared.scim_api import SECURITY_SCHEMES as SCIM_SECURITY_SCHEMES
 
@@ -72,10 +73,27 @@ def _base_path() -> str:
     return full[: len(full) - len(event.path)] if full.endswith(event.path) else ""
 
 
+def _with_body_examples(document: dict[str, Any]) -> dict[str, Any]:
+    """Each JSON request body with its model's first example (``examples`` in the model's schema)
+    as the media type's ``example``: what Swagger UI fills "Try it out" with."""
+    schemas = document.get("components", {}).get("schemas", {})
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            media = (operation.get("requestBody") or {}).get("content", {}).get(JSON_MEDIA_TYPE)
+            if not isinstance(media, dict) or "example" in media:
+                continue
+            schema = media.get("schema", {})
+            refs = [schema, *schema.get("anyOf", [])]  # an optional body: the model or null
+            for ref in (r["$ref"].rsplit("/", 1)[-1] for r in refs if "$ref" in r):
+                if schemas.get(ref, {}).get("examples"):
+                    media["example"] = schemas[ref]["examples"][0]
+    return document
+
+
 def _document() -> str:
     """The merged document, with its server set to where this caller reached the API, so that
-    Swagger UI's "Try it out" calls the right stage."""
-    document = json.loads(app.get_openapi_merge_json_schema())
+    Swagger UI's "Try it out" calls the right stage, and its request bodies' examples."""
+    document = _with_body_examples(json.loads(app.get_openapi_merge_json_schema()))
     document["servers"] = [{"url": _base_path() or "/"}]
     return json.dumps(document)
 

@@ -21,10 +21,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
+from leads_shared import errors
 from leads_shared.auth import Identity, Principal, authenticate, require_admin
 from leads_shared.config import get_settings
 from leads_shared.errors import BadRequest, Forbidden, PayloadTooLarge, ValidationFailed
-from leads_shared.http_errors import register_error_handlers
+from leads_shared.http_errors import SERVER_ERROR, register_error_handlers, validation_body
 from leads_shared.models.common import MAX_ID, ErrorBody, ValidationErrorBody
 from leads_shared.observability import logger, metrics, tracer
 
@@ -228,14 +229,15 @@ def as_read(event: Mapping[str, Any]) -> dict[str, Any]:
 
 # ------------------------------------------------------------------ OpenAPI answers
 ERROR_DESCRIPTIONS = {
-    400: "Malformed request.",
+    400: "Malformed request: JSON that does not parse, or a body that is not UTF-8.",
     401: "Missing, invalid or expired token.",
     403: "The caller's role may not do this.",
     404: "Not found in the caller's tenant.",
     409: "Conflicts with the resource's current state.",
     412: "If-Match does not match the current version.",
     413: "Body too large.",
-    415: "The body is not JSON (Content-Type other than application/json).",
+    415: "The body is not JSON (Content-Type other than application/json; a urlencoded body that "
+    "starts with { or [ is read as JSON).",
     422: "Validation failed.",
     500: "Unexpected failure (logged).",
     503: "The data store is busy or unreachable; retry.",
@@ -245,8 +247,27 @@ COMMON_ERRORS = (401, 422, 500, 503)
 BODY_ERRORS = (400, 413, 415)
 
 
-def _answer(description: str, model: type[BaseModel]) -> OpenAPIResponse:
-    content: Any = {"application/json": {"model": model}}
+# What each error answers, as Swagger UI shows it (one example per status).
+ERROR_EXAMPLES: dict[int, dict[str, Any]] = {
+    400: {"message": "The request body is not valid JSON."},
+    401: {"message": errors.Unauthenticated().message},
+    403: {"message": errors.Forbidden().message},
+    404: {"message": errors.NotFound("Lead").message},
+    409: {"message": "The lead is already qualified."},
+    412: {"message": errors.PreconditionFailed().message},
+    413: {"message": errors.PayloadTooLarge(256 * 1024).message},
+    415: {"message": errors.UnsupportedMediaType().message},
+    422: validation_body({"first_name": ["The first name field is required."]}),
+    500: {"message": SERVER_ERROR},
+    503: {"message": "The service is busy. Please retry shortly."},
+}
+
+
+def _answer(description: str, model: type[BaseModel], example: Any = None) -> OpenAPIResponse:
+    media: dict[str, Any] = {"model": model}
+    if example is not None:
+        media["example"] = example
+    content: Any = {"application/json": media}
     return {"description": description, "content": content}
 
 
@@ -260,6 +281,8 @@ def responses(success: Answer, *errors: int, also: Sequence[Answer] = ()) -> dic
     answers = {status: _answer(description, model) for status, model, description in (success, *also)}
     for error in sorted({*COMMON_ERRORS, *errors}):
         answers[error] = _answer(
-            ERROR_DESCRIPTIONS[error], ValidationErrorBody if error == 422 else ErrorBody
+            ERROR_DESCRIPTIONS[error],
+            ValidationErrorBody if error == 422 else ErrorBody,
+            ERROR_EXAMPLES[error],
         )
     return answers

@@ -15,6 +15,7 @@ from pydantic import (
     WithJsonSchema,
     field_validator,
 )
+from pydantic.config import JsonDict
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
@@ -41,7 +42,9 @@ _DUE_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 # ------------------------------------------------------------------ notes
 class NoteCreate(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(
+        extra="ignore", json_schema_extra={"examples": [{"content": "Called: wants a demo with their CTO."}]}
+    )
 
     content: NoteContent = Field(description="1 to 10,000 characters (trimmed).")
 
@@ -145,13 +148,27 @@ class TaskFields(BaseModel):
         return value
 
 
+TASK_EXAMPLE: JsonDict = {
+    "title": "Send the proposal",
+    "description": "Pricing for 50 seats, with the onboarding package.",
+    "due_date": "2026-02-03",
+    "due_time": "10:00",
+    "priority": "high",
+    "assigned_to": 2,
+}
+
+
 class TaskCreate(TaskFields):
-    pass
+    model_config = ConfigDict(json_schema_extra={"examples": [TASK_EXAMPLE]})
 
 
 class TaskUpdate(TaskFields):
     """``PUT /leads/{id}/tasks/{taskId}``: ``title`` is required as in the contract; any other
     field left out keeps its value, and ``null`` clears it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"title": "Send the proposal", "completed": True}]}
+    )
 
     priority: Priority | SkipJsonSchema[None] = None  # type: ignore[assignment]
     completed: bool | SkipJsonSchema[None] = None  # type: ignore[assignment]
