@@ -6,8 +6,6 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 
 from leads_shared import directory, tenants
@@ -17,6 +15,7 @@ from leads_shared.api import (
     admin_only,
     caller,
     cors,
+    entry_point,
     responses,
     use_api_conventions,
 )
@@ -39,7 +38,7 @@ from leads_shared.models.directory import (
     UserOut,
 )
 from leads_shared.models.leads import SearchText
-from leads_shared.observability import logger, metrics, tracer
+from leads_shared.observability import logger, tracer
 
 app = APIGatewayRestResolver(enable_validation=True, cors=cors())
 use_api_conventions(app)
@@ -279,8 +278,4 @@ def delete_stage(id: RecordPathId) -> SuccessBody:
     return SuccessBody()
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
-@metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return app.resolve(event, context)
+lambda_handler = entry_point(app)

@@ -5,24 +5,23 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Field, StringConstraints
 
 from leads_shared import lead_listing, leads, matching, qualify
-from leads_shared import list_params as filters
 from leads_shared.api import (
     BODY_ERRORS,
     LeadId,
     caller,
     cors,
+    entry_point,
     require_object_body,
     responses,
     use_api_conventions,
 )
 from leads_shared.data import get_directory_store, get_lead_store, get_mail_store, get_record_store
 from leads_shared.data.idempotency import HEADER as IDEMPOTENCY_HEADER
-from leads_shared.data.idempotency import run_once
+from leads_shared.lead_listing import LeadFilters
+from leads_shared.list_params import takes_lead_filters
 from leads_shared.models.common import BlankMeans, SuccessBody
 from leads_shared.models.leads import (
     MAX_PAGE,
@@ -49,7 +48,10 @@ use_api_conventions(app)
 IfMatch = Annotated[
     str | None,
     BlankMeans(None),
-    Header(alias="If-Match", description="The lead's ETag: the write fails with 412 if it changed."),
+    Header(
+        alias="If-Match",
+        description='The lead\'s ETag (`"3"`, `W/"3"` or `3`): the write fails with 412 if it changed.',
+    ),
 ]
 IdempotencyKey = Annotated[
     # The constraints belong to the key itself: a blank header is no key (None) and has none.
@@ -75,36 +77,17 @@ def _lead_response(lead: leads.Lead, status: int = 200) -> Response[LeadOut]:
 
 @app.get("/leads", summary="List leads", tags=TAGS, responses=responses((200, LeadPage, "A page of leads.")))
 @tracer.capture_method
+@takes_lead_filters
 def list_leads(
+    filters: LeadFilters,
     page: Annotated[
         Annotated[int, Field(ge=1, le=MAX_PAGE)], BlankMeans(1), Query(description="Page number.")
     ] = 1,
     per_page: Annotated[
         Annotated[int, Field(ge=1, le=MAX_PER_PAGE)], BlankMeans(25), Query(description="Page size.")
     ] = 25,
-    search: filters.Search = None,
-    status: filters.Status = None,
-    source: filters.Source = None,
-    assigned_to: filters.AssignedTo = None,
-    date_from: filters.DateFrom = None,
-    date_to: filters.DateTo = None,
-    scope: filters.ScopeParam = "company",
-    sort_by: filters.SortByParam = "name",
-    sort_dir: filters.SortDirParam = "ASC",
 ) -> LeadPage:
-    query = lead_listing.LeadQuery(
-        page=page,
-        per_page=per_page,
-        search=search,
-        status=status,
-        source=source,
-        assigned_to=assigned_to,
-        date_from=date_from,
-        date_to=date_to,
-        scope=scope,
-        sort_by=sort_by,
-        sort_dir=sort_dir,
-    )
+    query = filters.query(page=page, per_page=per_page)
     result = lead_listing.list_leads(caller(app), query, get_lead_store(), get_directory_store())
     logger.info("listed leads", extra={"plan": result.plan, "total": result.total})
     return LeadPage(
@@ -224,21 +207,18 @@ def qualify_lead(
     body: Annotated[QualifyRequest | None, Body()] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> QualifyResult:
-    principal, data = caller(app), body or QualifyRequest()
+    principal = caller(app)
     require_object_body(app)
-
-    def qualify_it() -> dict:
-        result = qualify.qualify_lead(
-            principal, id, data, get_lead_store(), get_record_store(), get_directory_store()
-        )
-        metrics.add_metric(name="LeadQualified", unit="Count", value=1)
-        return result.model_dump()
-
-    if idempotency_key is None:
-        return QualifyResult.model_validate(qualify_it())
-    scope = {"operation": "qualify", "lead_id": id, "key": idempotency_key}
-    answer = run_once(principal.tenant_id, scope, data.model_dump(), qualify_it, app.lambda_context)
-    return QualifyResult.model_validate(answer)
+    return qualify.qualify_once(
+        principal,
+        id,
+        body or QualifyRequest(),
+        idempotency_key,
+        get_lead_store(),
+        get_record_store(),
+        get_directory_store(),
+        app.lambda_context,
+    )
 
 
 @app.put(
@@ -260,8 +240,4 @@ def disqualify_lead(
     return _lead_response(qualify.disqualify_lead(caller(app), id, data, get_lead_store()))
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
-@metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return app.resolve(event, context)
+lambda_handler = entry_point(app)

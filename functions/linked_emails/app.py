@@ -5,15 +5,22 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leads_shared import linked_emails
-from leads_shared.api import BODY_ERRORS, EmailId, LeadId, caller, cors, responses, use_api_conventions
+from leads_shared.api import (
+    BODY_ERRORS,
+    EmailId,
+    LeadId,
+    caller,
+    cors,
+    entry_point,
+    responses,
+    use_api_conventions,
+)
 from leads_shared.data import get_lead_store, get_mail_store, get_record_store
 from leads_shared.models.common import SuccessBody
 from leads_shared.models.emails import LinkedEmailCreate, LinkedEmailDetail, LinkedEmailList, LinkedEmailOut
-from leads_shared.observability import logger, metrics, tracer
+from leads_shared.observability import metrics, tracer
 
 app = APIGatewayRestResolver(enable_validation=True, cors=cors())
 use_api_conventions(app)
@@ -78,8 +85,4 @@ def unlink_email(id: LeadId, emailId: EmailId) -> SuccessBody:
     return SuccessBody()
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
-@metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return app.resolve(event, context)
+lambda_handler = entry_point(app)

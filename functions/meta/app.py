@@ -9,15 +9,13 @@ document for the whole API.
 import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from leads_shared.api import cors, use_api_conventions
-from leads_shared.observability import logger, metrics, tracer
+from leads_shared.api import JSON_MEDIA_TYPE, cors, entry_point, use_api_conventions
 from leads_shared.route_table import RouteTable
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent
@@ -82,10 +80,27 @@ def _base_path() -> str:
     return full[: len(full) - len(event.path)] if full.endswith(event.path) else ""
 
 
+def _with_body_examples(document: dict[str, Any]) -> dict[str, Any]:
+    """Each JSON request body with its model's first example (``examples`` in the model's schema)
+    as the media type's ``example``: what Swagger UI fills "Try it out" with."""
+    schemas = document.get("components", {}).get("schemas", {})
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            media = (operation.get("requestBody") or {}).get("content", {}).get(JSON_MEDIA_TYPE)
+            if not isinstance(media, dict) or "example" in media:
+                continue
+            schema = media.get("schema", {})
+            refs = [schema, *schema.get("anyOf", [])]  # an optional body: the model or null
+            for ref in (r["$ref"].rsplit("/", 1)[-1] for r in refs if "$ref" in r):
+                if schemas.get(ref, {}).get("examples"):
+                    media["example"] = schemas[ref]["examples"][0]
+    return document
+
+
 def _document() -> str:
     """The merged document, with its server set to where this caller reached the API, so that
-    Swagger UI's "Try it out" calls the right stage."""
-    document = json.loads(merged_document())
+    Swagger UI's "Try it out" calls the right stage, and its request bodies' examples."""
+    document = _with_body_examples(json.loads(merged_document()))
     document["servers"] = [{"url": _base_path() or "/"}]
     return json.dumps(document)
 
@@ -106,6 +121,9 @@ def openapi_document() -> Response[str]:
 
 @app.get("/docs", summary="Swagger UI", include_in_schema=False)
 def swagger() -> Response[str]:
+    if app.current_event.get_query_string_value("format") == "json":
+        # the link Swagger UI shows under its title
+        return openapi_document()
     from aws_lambda_powertools.event_handler.openapi import swagger_ui
 
     assets = Path(swagger_ui.__file__).resolve().parent
@@ -119,8 +137,4 @@ def swagger() -> Response[str]:
     return Response(status_code=200, content_type="text/html", body=html)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
-@metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return app.resolve(event, context)
+lambda_handler = entry_point(app)

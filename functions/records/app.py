@@ -2,14 +2,12 @@
 ids qualify returns; a full contacts/companies/deals API is not part of this module)."""
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leads_shared import records
-from leads_shared.api import RecordPathId, caller, cors, responses, use_api_conventions
+from leads_shared.api import RecordPathId, caller, cors, entry_point, responses, use_api_conventions
 from leads_shared.data import get_record_store
 from leads_shared.models.records import CompanyOut, ContactOut, DealOut
-from leads_shared.observability import logger, metrics, tracer
+from leads_shared.observability import tracer
 
 app = APIGatewayRestResolver(enable_validation=True, cors=cors())
 use_api_conventions(app)
@@ -45,8 +43,4 @@ def get_deal(id: RecordPathId) -> DealOut:
     return records.get_deal(caller(app), id, get_record_store())
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
-@metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return app.resolve(event, context)
+lambda_handler = entry_point(app)

@@ -7,8 +7,6 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from scim2_models import (
     Context,
     ListResponse,
@@ -19,7 +17,7 @@ from scim2_models import (
 )
 
 from leads_shared import scim
-from leads_shared.api import cors
+from leads_shared.api import cors, entry_point
 from leads_shared.data import get_directory_store
 from leads_shared.models.scim import (
     POLICY,
@@ -29,7 +27,7 @@ from leads_shared.models.scim import (
     schemas,
     service_provider_config,
 )
-from leads_shared.observability import logger, metrics, tracer
+from leads_shared.observability import logger, tracer
 from leads_shared.scim_api import (
     SCIM_TAG,
     SECURITY,
@@ -360,8 +358,4 @@ def delete_group(id: ScimId) -> Response[str]:
     return no_content()
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
-@metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return app.resolve(event, context)
+lambda_handler = entry_point(app)

@@ -4,15 +4,22 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leads_shared import tasks
-from leads_shared.api import BODY_ERRORS, LeadId, TaskId, caller, cors, responses, use_api_conventions
+from leads_shared.api import (
+    BODY_ERRORS,
+    LeadId,
+    TaskId,
+    caller,
+    cors,
+    entry_point,
+    responses,
+    use_api_conventions,
+)
 from leads_shared.data import get_activity_store, get_record_store
 from leads_shared.models.activities import TaskCreate, TaskList, TaskOut, TaskUpdate
 from leads_shared.models.common import SuccessBody
-from leads_shared.observability import logger, metrics, tracer
+from leads_shared.observability import metrics, tracer
 
 app = APIGatewayRestResolver(enable_validation=True, cors=cors())
 use_api_conventions(app)
@@ -70,8 +77,4 @@ def delete_task(id: LeadId, taskId: TaskId) -> SuccessBody:
     return SuccessBody()
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
-@metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return app.resolve(event, context)
+lambda_handler = entry_point(app)

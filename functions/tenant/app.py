@@ -5,8 +5,6 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leads_shared import scim_tokens, tenants
 from leads_shared.api import (
@@ -14,6 +12,7 @@ from leads_shared.api import (
     admin_only,
     caller,
     cors,
+    entry_point,
     require_object_body,
     responses,
     use_api_conventions,
@@ -33,7 +32,10 @@ TAGS = ["Tenant"]
 IfMatch = Annotated[
     str | None,
     BlankMeans(None),
-    Header(alias="If-Match", description="The settings' ETag: the write fails with 412 if they changed."),
+    Header(
+        alias="If-Match",
+        description='The settings\' ETag (`"3"`, `W/"3"` or `3`): the write fails with 412 if they changed.',
+    ),
 ]
 
 
@@ -122,8 +124,4 @@ def issue_scim_token() -> Response[ScimTokenOut]:
     )
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
-@metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return app.resolve(event, context)
+lambda_handler = entry_point(app)

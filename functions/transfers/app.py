@@ -6,13 +6,21 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from leads_shared import csv_export, csv_import, lead_listing
-from leads_shared import list_params as filters
-from leads_shared.api import BODY_ERRORS, admin_only, caller, cors, is_form, responses, use_api_conventions
+from leads_shared import csv_export, csv_import
+from leads_shared.api import (
+    BODY_ERRORS,
+    admin_only,
+    caller,
+    cors,
+    entry_point,
+    is_form,
+    responses,
+    use_api_conventions,
+)
 from leads_shared.data import get_blob_store, get_directory_store, get_import_store, get_lead_store
+from leads_shared.lead_listing import LeadFilters
+from leads_shared.list_params import takes_lead_filters
 from leads_shared.models.common import BlankMeans
 from leads_shared.models.imports import ExportOut, ImportOut, ImportStarted
 from leads_shared.observability import logger, metrics, tracer
@@ -62,29 +70,12 @@ def download_template() -> Response[str]:
     middlewares=[admin_only],
 )
 @tracer.capture_method
+@takes_lead_filters
 def export_leads(
-    search: filters.Search = None,
-    status: filters.Status = None,
-    source: filters.Source = None,
-    assigned_to: filters.AssignedTo = None,
-    date_from: filters.DateFrom = None,
-    date_to: filters.DateTo = None,
-    scope: filters.ScopeParam = "company",
-    sort_by: filters.SortByParam = "name",
-    sort_dir: filters.SortDirParam = "ASC",
+    filters: LeadFilters,
     redirect: Annotated[bool, BlankMeans(False), Query(description="303 to the file.")] = False,
 ) -> Response[ExportOut]:
-    query = lead_listing.LeadQuery(
-        search=search,
-        status=status,
-        source=source,
-        assigned_to=assigned_to,
-        date_from=date_from,
-        date_to=date_to,
-        scope=scope,
-        sort_by=sort_by,
-        sort_dir=sort_dir,
-    )
+    query = filters.query()
     export = csv_export.export_leads(
         caller(app), query, get_lead_store(), get_directory_store(), get_blob_store()
     )
@@ -139,8 +130,4 @@ def import_status(
     return csv_import.get_import(caller(app), import_id, get_import_store(), get_blob_store())
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
-@metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return app.resolve(event, context)
+lambda_handler = entry_point(app)

@@ -158,6 +158,40 @@ def test_the_media_type_is_case_insensitive(bob, content_type):
     assert response.status_code == 201, response.json
 
 
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", None])
+def test_a_body_that_looks_like_json_is_read_as_json_whatever_the_form_content_type(bob, content_type):
+    """`curl -d '{...}'` without `-H 'Content-Type: application/json'` sends a urlencoded form."""
+    headers = {"Content-Type": content_type} if content_type else {}
+    data = "\n  " + json.dumps(lead_body(first_name="Jane"))
+    response = bob.request("POST", "/leads", data=data, headers=headers)
+    assert response.status_code == 201, response.json
+    assert response.json["first_name"] == "Jane"
+    lead = response.json
+    listed = bob.request("PUT", f"/leads/{lead['id']}", data="[1]", headers=headers)
+    assert (listed.status_code, listed.json["message"]) == (422, "The request body must be a JSON object.")
+    broken = bob.request("POST", "/leads", data="{first_name=Jane", headers=headers)
+    assert (broken.status_code, broken.json) == (400, {"message": "The request body is not valid JSON."})
+
+
+def test_a_body_that_is_not_utf8_is_a_400_naming_the_encoding_after_the_token(bob):
+    latin1 = '{"first_name": "Jérôme", "last_name": "Noël"}'.encode("latin-1")
+    headers = {"Content-Type": "application/json"}
+    response = bob.request("POST", "/leads", data=latin1, headers=headers)
+    assert (response.status_code, response.json) == (
+        400,
+        {"message": "The request body must be UTF-8 encoded JSON."},
+    )
+    assert bob.get("/leads").json["total"] == 0  # nothing stored with U+FFFD in it
+    invalid = bob.request("POST", "/leads", data=b'{"last_name": "No\xebl"}', headers=headers)
+    assert invalid.status_code == 400  # even where the fields would be a 422
+    anonymous = bob.request("POST", "/leads", data=latin1, headers={**headers, "Authorization": "Bearer x"})
+    assert anonymous.status_code == 401
+    escaped = bob.post("/leads", {"first_name": "J\ufffdr\u00f4me", "last_name": "No\u00ebl"})
+    assert escaped.status_code == 201  # (json.dumps escapes it: U+FFFD sent as JSON is data)
+    utf8 = bob.request("POST", "/leads", data=latin1.decode("latin-1").encode(), headers=headers)
+    assert utf8.status_code == 201 and utf8.json["first_name"] == "Jérôme"
+
+
 def test_a_multipart_boundary_keeps_its_case(bob):
     lead = bob.post("/leads", lead_body()).json
     body = b'--AbC\r\nContent-Disposition: form-data; name="content"\r\n\r\nCalled.\r\n--AbC--\r\n'

@@ -67,7 +67,11 @@ def test_fields_a_client_may_not_set_are_ignored(bob):
         ({"last_name": "Doe"}, "first_name", "The first name field is required."),
         (lead_body(first_name="   "), "first_name", "The first name field is required."),
         (lead_body(email="not-an-email"), "email", "The email field must be a valid email address."),
-        (lead_body(status="won"), "status", "The selected status is invalid."),
+        (
+            lead_body(status="won"),
+            "status",
+            "The selected status is invalid. Allowed values: new, contacted, qualified, disqualified.",
+        ),
         (lead_body(assigned_to="bob"), "assigned_to", "The assigned to field must be an integer."),
         (lead_body(assigned_to=42), "assigned_to", "The selected assigned to is invalid."),
         (lead_body(phone="1" * 51), "phone", "The phone field must not be greater than 50 characters."),
@@ -80,6 +84,55 @@ def test_invalid_bodies_are_422_naming_the_field(bob, body, field, message):
     assert response.json["errors"][field] == [message]
     assert response.json["message"].startswith(message.rstrip("."))
     assert bob.get("/leads", query={"per_page": 1}).json["total"] == 0  # nothing written
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "allowed"),
+    [
+        ({"sort_by": "bogus"}, "sort_by",
+         "name, email, company_name, status, source, assigned_to_name, created_at"),
+        ({"sort_dir": "up"}, "sort_dir", "ASC, DESC"),
+        ({"scope": "all"}, "scope", "me, team, company"),
+        ({"status": "won"}, "status", "new, contacted, qualified, disqualified"),
+    ],
+)  # fmt: skip
+def test_a_value_outside_an_enum_is_a_422_that_lists_the_allowed_values(bob, query, field, allowed):
+    response = bob.get("/leads", query=query)
+    assert response.status_code == 422
+    attr = field.replace("_", " ")
+    assert response.json["errors"] == {field: [f"The selected {attr} is invalid. Allowed values: {allowed}."]}
+
+
+SHORT = "The {} field must not contain control characters or bidirectional overrides."
+LONG = "The {} field must not contain control characters other than tabs and line breaks."
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"first_name": "Jo\x00hn"}, "first_name", SHORT.format("first name")),
+        ({"last_name": "Doe\x1b[31m"}, "last_name", SHORT.format("last name")),
+        ({"company": "Acme\nLtd"}, "company", SHORT.format("company")),
+        ({"company": "Acme\u202egnp.exe"}, "company", SHORT.format("company")),
+        ({"job_title": "CTO\u2066x\u2069"}, "job_title", SHORT.format("job title")),
+        ({"phone": "555\x7f"}, "phone", SHORT.format("phone")),
+        ({"notes": "Called\x07"}, "notes", LONG.format("notes")),
+    ],
+)
+def test_control_and_bidi_override_characters_are_refused_in_texts(bob, fields, field, message):
+    response = bob.post("/leads", lead_body(**fields))
+    assert response.status_code == 422
+    assert response.json["errors"] == {field: [message]}
+
+
+def test_long_texts_keep_tabs_and_line_breaks_and_names_keep_any_script(bob):
+    notes = "Called twice:\n\t- no answer\r\n\t- voicemail"
+    names = {"first_name": "\u0639\u0644\u064a", "last_name": "O\u2019Brien"}  # Arabic; an apostrophe
+    response = bob.post("/leads", lead_body(**names, notes=notes))
+    assert response.status_code == 201, response.json
+    assert response.json["notes"] == notes
+    note = bob.post(f"/leads/{response.json['id']}/notes", {"content": "Line 1\nLine 2\x00"})
+    assert note.status_code == 422 and "content" in note.json["errors"]
 
 
 def test_assignee_of_another_tenant_is_invalid(bob, other_tenant, gateway):
@@ -215,6 +268,18 @@ def test_if_match_prevents_lost_updates(bob, alice):
     assert bob.delete("/leads/1", headers={"If-Match": etag}).status_code == 412
     assert bob.get("/leads/1").status_code == 200
     assert bob.delete("/leads/1", headers={"If-Match": first.headers["ETag"]}).status_code == 200
+
+
+def test_if_match_takes_the_version_unquoted_or_weak(bob):
+    """`If-Match: 1` (the version copied without its quotes) and `W/"1"` mean `"1"`."""
+    bob.post("/leads", lead_body())
+    for version, if_match in [(1, "1"), (2, 'W/"2"'), (3, ' "9", 3 '), (4, "W/4")]:
+        response = bob.put("/leads/1", lead_body(notes=f"v{version}"), headers={"If-Match": if_match})
+        assert response.status_code == 200, (if_match, response.json)
+        assert response.headers["ETag"] == f'"{version + 1}"'
+    for stale in ("4", 'W/"4"', '"1"'):
+        assert bob.put("/leads/1", lead_body(notes="late"), headers={"If-Match": stale}).status_code == 412
+    assert bob.delete("/leads/1", headers={"If-Match": "5"}).status_code == 200
 
 
 def test_delete_removes_the_lead_and_its_counts(bob):

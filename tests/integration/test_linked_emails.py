@@ -331,7 +331,7 @@ def test_logging_an_email_validates_its_body(bob):
     assert response.json["errors"] == {
         "subject": ["The subject field is required."],
         "body": ["The body field is required."],
-        "direction": ["The selected direction is invalid."],
+        "direction": ["The selected direction is invalid. Allowed values: inbound, outbound."],
         "sent_at": ["The sent at field must be a valid date and time (ISO 8601)."],
         "from": ["The from field must be a valid email address."],
         "to.1": ["The to field must be a valid email address."],

@@ -254,6 +254,54 @@ def test_docs_serves_swagger_ui_without_a_token(gateway: Client) -> None:
     assert "swagger" in page.lower()
 
 
+def test_the_link_swagger_ui_shows_answers_the_document(gateway: Client, document: dict[str, Any]) -> None:
+    assert "?format=json" in gateway.get("/docs").get_data(as_text=True)
+    response = gateway.get("/docs?format=json")
+    assert response.status_code == 200 and response.content_type == "application/json"
+    assert response.json["paths"] == document["paths"]
+
+
+def test_each_error_answer_has_its_own_example_in_the_envelope(document: dict[str, Any]) -> None:
+    examples: dict[str, set[str]] = {}
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if path.startswith("/scim/") or method not in HTTP_METHODS:
+                continue
+            for status, answer in operation["responses"].items():
+                if not status.startswith(("4", "5")):
+                    continue
+                media = answer["content"]["application/json"]
+                assert "example" in media, (method, path, status)
+                schema = {**resolve(document, media["schema"]), "components": document["components"]}
+                assert jsonschema.Draft202012Validator(schema).is_valid(media["example"]), (path, status)
+                examples.setdefault(status, set()).add(media["example"]["message"])
+    assert all(len(messages) == 1 for messages in examples.values()), examples
+    assert len({m for messages in examples.values() for m in messages}) == len(examples)
+    assert examples["401"] == {"Unauthenticated."}
+    assert examples["422"] == {"The first name field is required."}
+
+
+def test_request_bodies_have_realistic_examples_the_api_accepts(document: dict[str, Any], bob) -> None:
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            media = (operation.get("requestBody") or {}).get("content", {}).get("application/json")
+            if media is None or path == "/tenant/inbound-address":  # (no fields: nothing to show)
+                continue
+            assert "example" in media, (method, path)
+            schema = {**media["schema"], "components": document["components"]}
+            assert jsonschema.Draft202012Validator(schema).is_valid(media["example"]), (method, path)
+    example = document["paths"]["/leads"]["post"]["requestBody"]["content"]["application/json"]["example"]
+    assert example["first_name"] == "Jane"
+    created = bob.post("/leads", example)
+    assert created.status_code == 201, created.json
+    lead_path = f"/leads/{created.json['id']}"
+    for path, method in [("/leads/{id}", "put"), ("/leads/{id}/notes", "post"), ("/leads/{id}/tasks", "post"),
+                         ("/leads/{id}/linked-emails", "post"), ("/leads/{id}/qualify", "post")]:  # fmt: skip
+        body = document["paths"][path][method]["requestBody"]["content"]["application/json"]["example"]
+        answer = bob.request(method.upper(), path.replace("/leads/{id}", lead_path), json_body=body)
+        assert answer.status_code in (200, 201), (path, answer.json)
+
+
 def test_health_answers_without_a_token(gateway: Client) -> None:
     response = gateway.get("/health")
     assert response.status_code == 200

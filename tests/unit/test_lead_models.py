@@ -69,7 +69,9 @@ def test_messages_name_each_field_in_the_api_style():
         "first_name": ["The first name field is required."],
         "last_name": ["The last name field is required."],
         "email": ["The email field must be a valid email address."],
-        "status": ["The selected status is invalid."],
+        "status": [
+            "The selected status is invalid. Allowed values: new, contacted, qualified, disqualified."
+        ],
         "assigned_to": ["The assigned to field must be an integer."],
         "company": ["The company field must not be greater than 255 characters."],
     }

@@ -75,7 +75,10 @@ def test_keys_of_an_unassigned_lead_leave_it_out_of_the_assignee_index():
         ('W/"3"', True),
         ('"1", "3"', True),
         ('"2"', False),
-        ("3", False),
+        ("3", True),  # unquoted: a client copying the version
+        (" W/3 ", True),
+        ("2", False),
+        ("33", False),
     ],
 )
 def test_if_match(header, ok):

@@ -10,7 +10,7 @@ import snapshot_restore_py
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
 from leads_shared import auth, snapstart
-from leads_shared.api import cors, use_api_conventions
+from leads_shared.api import cors, entry_point, use_api_conventions
 from leads_shared.data import blob_store, dynamo
 from leads_shared.data.dynamo import meter
 from leads_shared.identity import remembered
@@ -40,6 +40,7 @@ def an_api() -> APIGatewayRestResolver:
         return {"id": thing_id}
 
     use_api_conventions(app)
+    entry_point(app)
     return app
 
 

@@ -1,9 +1,10 @@
-"""What every function's resolver shares: the error mapping and the auth guard.
+"""What every function's resolver shares: the error mapping, the auth guard, and the entry point.
 
 A function creates its resolver as
 ``app = APIGatewayRestResolver(enable_validation=True, cors=cors())``
 (written out in each ``app.py``: Powertools' OpenAPI merge finds resolvers by that line), then
-calls ``use_api_conventions(app)``; a route asks ``caller(app)`` for the authenticated caller.
+calls ``use_api_conventions(app)``, declares its routes, and ends with
+``lambda_handler = entry_point(app)``; a route asks ``caller(app)`` for the authenticated caller.
 """
 
 from __future__ import annotations
@@ -15,17 +16,18 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConf
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from leads_shared import snapstart
+from leads_shared import errors, snapstart
 from leads_shared.auth import Identity, Principal, authenticate, require_admin
 from leads_shared.config import get_settings
-from leads_shared.errors import Forbidden, PayloadTooLarge, ValidationFailed
-from leads_shared.http_errors import register_error_handlers
+from leads_shared.errors import BadRequest, Forbidden, PayloadTooLarge, ValidationFailed
+from leads_shared.http_errors import SERVER_ERROR, register_error_handlers, validation_body
 from leads_shared.models.common import MAX_ID, ErrorBody, ValidationErrorBody
-from leads_shared.observability import logger, metrics
+from leads_shared.observability import logger, metrics, tracer
 
 IDENTITY = "identity"
 PRINCIPAL = "principal"
@@ -37,6 +39,10 @@ EmailId = Annotated[int, Path(ge=1, le=MAX_ID, description="Email id (per tenant
 RecordPathId = Annotated[int, Path(ge=1, le=MAX_ID, description="Id (per tenant).")]
 
 
+# API Gateway hands a function a text body with each byte that is not UTF-8 replaced by U+FFFD:
+# the character a client never means to send raw (JSON can still carry it escaped, as \ufffd).
+REPLACED_BYTE = "\ufffd"
+NOT_UTF8 = "The request body must be UTF-8 encoded JSON."
 # The only routes that take a file as multipart/form-data (larger bodies than JSON routes).
 FORM_UPLOAD_ROUTES = frozenset({"/leads/import"})
 
@@ -53,8 +59,8 @@ def cors() -> CORSConfig:
 
 def token_identity(app: APIGatewayRestResolver) -> Identity:
     """What the current request's verified token says (no I/O; checked once per request). The
-    body's size is checked here too, right after the token: nothing else runs on an oversized
-    body."""
+    body's size and encoding are checked here too, right after the token: nothing else runs on an
+    oversized body, or on one that is not UTF-8."""
     identity = app.context.get(IDENTITY)
     if identity is None:
         settings = get_settings()
@@ -67,6 +73,8 @@ def token_identity(app: APIGatewayRestResolver) -> Identity:
             limit = stated * 4 // 3 + 64 * 1024
         if body is not None and len(body) > limit:
             raise PayloadTooLarge(stated)
+        if body and not app.current_event.is_base64_encoded and REPLACED_BYTE in body:
+            raise BadRequest(NOT_UTF8)
         app.append_context(**{IDENTITY: identity})
     return identity
 
@@ -154,39 +162,66 @@ def use_api_conventions(
 
         register_error_handlers(app, before_validation_errors=authenticate_first)
         app.use(middlewares=[metered, authenticated])
-    resolve = app.resolve
 
-    def resolve_with_media_type_in_lower_case(
-        event: Mapping[str, Any], context: LambdaContext
-    ) -> dict[str, Any]:
-        return resolve(with_lower_case_media_type(event), context)
 
-    # Powertools reads the body by Content-Type compared case-sensitively, before any middleware;
-    # media types are case-insensitive (RFC 9110), so `Application/JSON` is JSON here too.
-    app.resolve = resolve_with_media_type_in_lower_case  # type: ignore[method-assign]
+def entry_point(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    """The ``lambda_handler`` of an HTTP function: ``lambda_handler = entry_point(app)`` at the end
+    of its ``app.py``. The one decorator stack (Logger with the API Gateway correlation id,
+    Tracer, Metrics with a cold-start metric) around ``app.resolve``, which gets the event as
+    ``as_read`` makes it (what the request's Content-Type means). Under SnapStart, the app is
+    primed before the snapshot and reset after each restore (``snapstart``)."""
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+    @tracer.capture_lambda_handler
+    @metrics.log_metrics(capture_cold_start_metric=True)
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return app.resolve(as_read(event), context)
+
     snapstart.prepare(app)
+    return lambda_handler
 
 
-def _lower_media_type(value: Any) -> Any:
+# ------------------------------------------------------------------ what a Content-Type means
+JSON_MEDIA_TYPE = "application/json"
+FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
+
+
+def _looks_like_json(event: Mapping[str, Any]) -> bool:
+    """A text body that starts (after whitespace) with ``{`` or ``[``: what no urlencoded form
+    holds, and what ``curl -d '{...}'`` sends as a form when no Content-Type is given."""
+    body = event.get("body")
+    return isinstance(body, str) and not event.get("isBase64Encoded") and body.lstrip()[:1] in ("{", "[")
+
+
+def _media_type_as_read(value: Any, json_body: bool) -> Any:
+    """The media type (not its parameters: a multipart boundary is case-sensitive) in lower case;
+    a urlencoded form whose body is JSON is JSON."""
     if not isinstance(value, str):
         return value
     media_type, separator, parameters = value.partition(";")
-    return media_type.strip().lower() + separator + parameters
+    media_type = media_type.strip().lower()
+    if json_body and media_type == FORM_MEDIA_TYPE:
+        return JSON_MEDIA_TYPE + separator + parameters
+    return media_type + separator + parameters
 
 
-def with_lower_case_media_type(event: Mapping[str, Any]) -> dict[str, Any]:
-    """The event, with its Content-Type's media type (not its parameters: a multipart boundary is
-    case-sensitive) in lower case."""
+def as_read(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The event with its Content-Type as the API reads it. Powertools chooses the body's parser by
+    the Content-Type compared case-sensitively, before any middleware runs; here (1) media types
+    are case-insensitive (RFC 9110): ``Application/JSON`` is JSON; (2) a body that looks like JSON
+    sent as ``application/x-www-form-urlencoded`` (curl's ``-d`` default) is read as JSON: such a
+    body means nothing as a form, and is then validated as any JSON body."""
     changed = dict(event)
+    json_body = _looks_like_json(event)
     headers, multi = event.get("headers"), event.get("multiValueHeaders")
     if isinstance(headers, dict):
         changed["headers"] = {
-            name: _lower_media_type(value) if name.lower() == "content-type" else value
+            name: _media_type_as_read(value, json_body) if name.lower() == "content-type" else value
             for name, value in headers.items()
         }
     if isinstance(multi, dict):
         changed["multiValueHeaders"] = {
-            name: [_lower_media_type(v) for v in values]
+            name: [_media_type_as_read(v, json_body) for v in values]
             if name.lower() == "content-type" and isinstance(values, list)
             else values
             for name, values in multi.items()
@@ -196,14 +231,15 @@ def with_lower_case_media_type(event: Mapping[str, Any]) -> dict[str, Any]:
 
 # ------------------------------------------------------------------ OpenAPI answers
 ERROR_DESCRIPTIONS = {
-    400: "Malformed request.",
+    400: "Malformed request: JSON that does not parse, or a body that is not UTF-8.",
     401: "Missing, invalid or expired token.",
     403: "The caller's role may not do this.",
     404: "Not found in the caller's tenant.",
     409: "Conflicts with the resource's current state.",
     412: "If-Match does not match the current version.",
     413: "Body too large.",
-    415: "The body is not JSON (Content-Type other than application/json).",
+    415: "The body is not JSON (Content-Type other than application/json; a urlencoded body that "
+    "starts with { or [ is read as JSON).",
     422: "Validation failed.",
     500: "Unexpected failure (logged).",
     503: "The data store is busy or unreachable; retry.",
@@ -213,8 +249,27 @@ COMMON_ERRORS = (401, 422, 500, 503)
 BODY_ERRORS = (400, 413, 415)
 
 
-def _answer(description: str, model: type[BaseModel]) -> OpenAPIResponse:
-    content: Any = {"application/json": {"model": model}}
+# What each error answers, as Swagger UI shows it (one example per status).
+ERROR_EXAMPLES: dict[int, dict[str, Any]] = {
+    400: {"message": "The request body is not valid JSON."},
+    401: {"message": errors.Unauthenticated().message},
+    403: {"message": errors.Forbidden().message},
+    404: {"message": errors.NotFound("Lead").message},
+    409: {"message": "The lead is already qualified."},
+    412: {"message": errors.PreconditionFailed().message},
+    413: {"message": errors.PayloadTooLarge(256 * 1024).message},
+    415: {"message": errors.UnsupportedMediaType().message},
+    422: validation_body({"first_name": ["The first name field is required."]}),
+    500: {"message": SERVER_ERROR},
+    503: {"message": "The service is busy. Please retry shortly."},
+}
+
+
+def _answer(description: str, model: type[BaseModel], example: Any = None) -> OpenAPIResponse:
+    media: dict[str, Any] = {"model": model}
+    if example is not None:
+        media["example"] = example
+    content: Any = {"application/json": media}
     return {"description": description, "content": content}
 
 
@@ -228,6 +283,8 @@ def responses(success: Answer, *errors: int, also: Sequence[Answer] = ()) -> dic
     answers = {status: _answer(description, model) for status, model, description in (success, *also)}
     for error in sorted({*COMMON_ERRORS, *errors}):
         answers[error] = _answer(
-            ERROR_DESCRIPTIONS[error], ValidationErrorBody if error == 422 else ErrorBody
+            ERROR_DESCRIPTIONS[error],
+            ValidationErrorBody if error == 422 else ErrorBody,
+            ERROR_EXAMPLES[error],
         )
     return answers

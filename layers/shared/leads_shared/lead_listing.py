@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any, Literal
 
@@ -29,9 +29,10 @@ from leads_shared.models.leads import MAX_PER_PAGE, Lead, LeadStatus, Scope, Sor
 
 
 @dataclass(frozen=True)
-class LeadQuery:
-    page: int = 1
-    per_page: int = 25
+class LeadFilters:
+    """Which leads, in which order (the query parameters ``GET /leads`` and its export share:
+    ``leads_shared.list_params``)."""
+
     search: str | None = None
     status: LeadStatus | None = None
     source: str | None = None
@@ -41,6 +42,16 @@ class LeadQuery:
     scope: Scope = "company"
     sort_by: SortBy = "name"
     sort_dir: Literal["ASC", "DESC"] = "ASC"
+
+    def query(self, page: int = 1, per_page: int = 25) -> LeadQuery:
+        """The listing's query: these filters, and a page of them."""
+        return LeadQuery(page=page, per_page=per_page, **asdict(self))
+
+
+@dataclass(frozen=True)
+class LeadQuery(LeadFilters):
+    page: int = 1
+    per_page: int = 25
 
     def __post_init__(self) -> None:
         if not 1 <= self.per_page <= MAX_PER_PAGE:  # the route refuses these first (422)

@@ -9,10 +9,14 @@ calls exactly one converts the lead (the others find it qualified: 409).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
 
 from leads_shared.auth import Principal
 from leads_shared.clock import utc_now
 from leads_shared.data.directory_store import DirectoryStore
+from leads_shared.data.idempotency import run_once
 from leads_shared.data.lead_store import IdTaken, LeadStore, VersionConflict
 from leads_shared.data.record_store import RecordStore
 from leads_shared.directory import stages_of
@@ -28,6 +32,7 @@ from leads_shared.models.records import (
     QualifyRequest,
     QualifyResult,
 )
+from leads_shared.observability import metrics
 from leads_shared.versioning import confirmed_write, next_version, without_lost_updates
 
 
@@ -161,6 +166,32 @@ def qualify_lead(
         return plan.result
 
     return without_lost_updates(attempt, None)
+
+
+def qualify_once(
+    principal: Principal,
+    lead_id: int,
+    data: QualifyRequest,
+    key: str | None,
+    leads: LeadStore,
+    records: RecordStore,
+    directory: DirectoryStore,
+    lambda_context: Any = None,
+) -> QualifyResult:
+    """``qualify_lead`` at most once per ``Idempotency-Key`` (``key``): a retry with the same key
+    and body answers what the first call did, without converting again (``data.idempotency``).
+    Without a key, every call qualifies (a retry after a lost answer finds the lead qualified)."""
+
+    def qualify_it() -> dict[str, Any]:
+        result = qualify_lead(principal, lead_id, data, leads, records, directory)
+        metrics.add_metric(name="LeadQualified", unit=MetricUnit.Count, value=1)
+        return result.model_dump()
+
+    if key is None:
+        return QualifyResult.model_validate(qualify_it())
+    scope = {"operation": "qualify", "lead_id": lead_id, "key": key}
+    answer = run_once(principal.tenant_id, scope, data.model_dump(), qualify_it, lambda_context)
+    return QualifyResult.model_validate(answer)
 
 
 def disqualify_lead(principal: Principal, lead_id: int, data: DisqualifyRequest, store: LeadStore) -> Lead:

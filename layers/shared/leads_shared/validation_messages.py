@@ -4,6 +4,7 @@ email field must be a valid email address.``), whoever shows them: an HTTP answe
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,10 +18,24 @@ def attribute_name(field: str) -> str:
     return field.replace("_", " ")
 
 
+# pydantic's list of a literal's or an enum's values: "'a', 'b' or 'c'" (reprs).
+_EXPECTED_VALUE = re.compile(r"'((?:[^'\\]|\\.)*)'|\"((?:[^\"\\]|\\.)*)\"|([^,\s]+)")
+
+
+def allowed_values(expected: str) -> str:
+    """``'a', 'b' or 'c'`` as the API lists allowed values: ``a, b, c``."""
+    last = expected.rfind(" or ")
+    listed = expected if last < 0 else expected[:last] + "," + expected[last + 3 :]
+    found = [next(g for g in m.groups() if g is not None) for m in _EXPECTED_VALUE.finditer(listed)]
+    return ", ".join(found)
+
+
 def _message(error: Mapping[str, Any], field: str) -> str:
     kind = error.get("type", "")
     ctx = error.get("ctx") or {}
     attr = attribute_name(field)
+    if kind in ("literal_error", "enum") and ctx.get("expected"):
+        return f"The selected {attr} is invalid. Allowed values: {allowed_values(str(ctx['expected']))}."
     if kind == "missing" or (kind == "string_too_short" and ctx.get("min_length") == 1):
         return f"The {attr} field is required."
     templates = {
@@ -42,6 +57,10 @@ def _message(error: Mapping[str, Any], field: str) -> str:
         "model_attributes_type": "The request body must be a JSON object.",
         "dict_type": "The request body must be a JSON object.",
         "model_type": "The request body must be a JSON object.",
+        "short_text_characters": "The {attr} field must not contain control characters or "
+        "bidirectional overrides.",
+        "long_text_characters": "The {attr} field must not contain control characters other than "
+        "tabs and line breaks.",
     }
     if kind in templates:
         return templates[kind].format(attr=attr, **{k: v for k, v in ctx.items() if k != "attr"})

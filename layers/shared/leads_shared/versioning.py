@@ -59,12 +59,19 @@ def confirmed_write[T](write: Callable[[], object], written: T, read_back: Calla
     return written
 
 
+def _opaque_tag(tag: str) -> str:
+    """An entity tag without its weak prefix and quotes: ``W/"3"``, ``"3"`` and a bare ``3`` (which
+    RFC 9110 does not allow, but clients send: a version copied without its quotes) are all ``3``."""
+    return tag.strip().removeprefix("W/").strip().strip('"')
+
+
 def matches_etag(if_match: str | None, item: Versioned) -> bool:
-    """``If-Match`` absent, ``*``, or one of its entity tags equal to the item's (weak or strong)."""
+    """``If-Match`` absent, ``*``, or one of its entity tags equal to the item's (weak or strong,
+    quoted or not)."""
     if if_match is None:
         return True
-    tags = [tag.strip().removeprefix("W/") for tag in if_match.split(",")]
-    return "*" in tags or item.etag in tags
+    tags = [_opaque_tag(tag) for tag in if_match.split(",")]
+    return "*" in tags or _opaque_tag(item.etag) in tags
 
 
 def without_lost_updates[T](

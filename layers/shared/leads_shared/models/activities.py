@@ -15,6 +15,7 @@ from pydantic import (
     WithJsonSchema,
     field_validator,
 )
+from pydantic.config import JsonDict
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
@@ -22,6 +23,7 @@ from leads_shared.models.common import (
     BLANK_SCHEMA,
     NOT_BLANK,
     OptionalLongText,
+    PlainText,
     RecordId,
     RequiredName,
     UserId,
@@ -30,7 +32,9 @@ from leads_shared.models.common import (
 
 Priority = Literal["low", "medium", "high"]
 NoteContent = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000, pattern=NOT_BLANK)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000, pattern=NOT_BLANK),
+    PlainText(long=True),
 ]
 _DUE_TIME = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 _DUE_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -38,7 +42,9 @@ _DUE_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 # ------------------------------------------------------------------ notes
 class NoteCreate(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(
+        extra="ignore", json_schema_extra={"examples": [{"content": "Called: wants a demo with their CTO."}]}
+    )
 
     content: NoteContent = Field(description="1 to 10,000 characters (trimmed).")
 
@@ -142,13 +148,27 @@ class TaskFields(BaseModel):
         return value
 
 
+TASK_EXAMPLE: JsonDict = {
+    "title": "Send the proposal",
+    "description": "Pricing for 50 seats, with the onboarding package.",
+    "due_date": "2026-02-03",
+    "due_time": "10:00",
+    "priority": "high",
+    "assigned_to": 2,
+}
+
+
 class TaskCreate(TaskFields):
-    pass
+    model_config = ConfigDict(json_schema_extra={"examples": [TASK_EXAMPLE]})
 
 
 class TaskUpdate(TaskFields):
     """``PUT /leads/{id}/tasks/{taskId}``: ``title`` is required as in the contract; any other
     field left out keeps its value, and ``null`` clears it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"title": "Send the proposal", "completed": True}]}
+    )
 
     priority: Priority | SkipJsonSchema[None] = None  # type: ignore[assignment]
     completed: bool | SkipJsonSchema[None] = None  # type: ignore[assignment]

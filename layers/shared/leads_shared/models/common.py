@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from pydantic import (
@@ -78,15 +79,45 @@ class EmailFormat:
         return {**handler(schema), "format": "email"}
 
 
-Text50 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=50)]
-Text255 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)]
-Text1000 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
-Text10k = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000)]
+# Characters a text a person typed never holds: control characters (C0, DEL, C1) and the bidi
+# embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069), which make a name display
+# other than it reads ("Trojan Source"). A long text (notes, descriptions) keeps tabs and line
+# breaks, and the bidi marks right-to-left writers use.
+_NOT_IN_SHORT_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_NOT_IN_LONG_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+class PlainText:
+    """``Annotated[str, ..., PlainText()]``: a 422 for a text holding what ``_NOT_IN_SHORT_TEXT``
+    (``PlainText(long=True)``: ``_NOT_IN_LONG_TEXT``) names. One rule for every text field."""
+
+    def __init__(self, long: bool = False) -> None:
+        self.long = long
+
+    def check(self, value: str) -> str:
+        if self.long and _NOT_IN_LONG_TEXT.search(value):
+            raise PydanticCustomError("long_text_characters", "Control characters are not allowed")
+        if not self.long and _NOT_IN_SHORT_TEXT.search(value):
+            raise PydanticCustomError("short_text_characters", "Control characters are not allowed")
+        return value
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self.check, handler(source))
+
+
+Text50 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=50), PlainText()]
+Text255 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255), PlainText()]
+Text1000 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000), PlainText()]
+Text10k = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000), PlainText(long=True)]
 
 # A required text: trimmed, so it must hold something besides spaces (the document says so).
 NOT_BLANK = r"\S"
 RequiredName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255, pattern=NOT_BLANK)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=255, pattern=NOT_BLANK),
+    PlainText(),
 ]
 OptionalText255 = Annotated[Text255 | None, BeforeValidator(blank_to_none)]
 OptionalText1000 = Annotated[Text1000 | None, BeforeValidator(blank_to_none)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, StrictBool, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StringConstraints
 
 from leads_shared.models.common import MAX_USER_ID, BlankMeans, RequiredName, integer_id
 from leads_shared.models.leads import EmailText, _checked_email
@@ -66,6 +66,12 @@ class UserFields(BaseModel):
     """``POST /users`` and ``PUT /users/{id}`` (PUT replaces every field; omitted optional ones
     take their defaults)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"name": "Dana Diaz", "email": "dana@acme.com", "role": "user", "team_id": 1}]
+        }
+    )
+
     name: RequiredName
     email: RequiredEmail = Field(description="Unique in the tenant (any case).")
     role: Role = "user"
@@ -79,10 +85,18 @@ class UserFields(BaseModel):
 
 
 class TeamFields(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "Inbound"}]})
+
     name: RequiredName
 
 
 class StageFields(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"name": "Negotiation", "position": 3, "probability": 60, "kind": "open"}]
+        }
+    )
+
     name: RequiredName
     position: Annotated[Annotated[int, Field(ge=1, le=1000)], BeforeValidator(integer_id)] = Field(
         description="Order in the pipeline (ties by id)."

@@ -118,7 +118,20 @@ class LinkedEmailCreate(BaseModel):
     lead's address stands on its side (``from`` for inbound, ``to`` for outbound) and the
     caller's on the other when the token carries one."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(
+        extra="ignore",
+        populate_by_name=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "subject": "Call recap",
+                    "body": "Trial starts Monday.",
+                    "direction": "outbound",
+                    "sent_at": "2026-01-22T15:30:00Z",
+                }
+            ]
+        },
+    )
 
     subject: Subject = Field(description=f"1 to {MAX_SUBJECT_CHARS} characters.")
     body: Body = Field(description=f"The text of the email, 1 to {MAX_LOGGED_BODY_CHARS:,} characters.")

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
+from pydantic.config import JsonDict
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
@@ -73,6 +74,20 @@ def sort_direction(value: Any) -> Any:
     return value
 
 
+# What Swagger UI fills a new lead's body with (the README's first lead).
+LEAD_EXAMPLE: JsonDict = {
+    "first_name": "Jane",
+    "last_name": "Roe",
+    "email": "jane@roe.com",
+    "phone": "+1 555 0100",
+    "company": "Roe Ltd",
+    "job_title": "CTO",
+    "source": "Website",
+    "status": "new",
+    "assigned_to": 2,
+}
+
+
 class LeadFields(BaseModel):
     """Fields a client may write. Anything else in the body (``id``, ``created_at``,
     ``tenant_id``, key attributes, ...) is ignored, never stored. Strings are trimmed, and a
@@ -93,12 +108,18 @@ class LeadFields(BaseModel):
 
 
 class LeadCreate(LeadFields):
+    model_config = ConfigDict(json_schema_extra={"examples": [LEAD_EXAMPLE]})
+
     status: LeadStatus = "new"
 
 
 class LeadUpdate(LeadFields):
     """``PUT /leads/{id}``: ``first_name`` and ``last_name`` are required as in the contract;
     any other field that is left out keeps its value, and ``null`` clears it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"first_name": "Jane", "last_name": "Roe", "status": "contacted"}]}
+    )
 
     # Leaving `status` out keeps it; `null` is not a status (hidden from the schema).
     status: LeadStatus | SkipJsonSchema[None] = None

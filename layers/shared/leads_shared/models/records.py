@@ -23,7 +23,13 @@ NOT_BOTH_COMPANIES: JsonDict = {
 
 
 class QualifyRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore", json_schema_extra=NOT_BOTH_COMPANIES)
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            **NOT_BOTH_COMPANIES,
+            "examples": [{"create_company": True, "create_deal": True, "deal_value": 25000}],
+        },
+    )
 
     create_company: bool = Field(
         default=False, description="Also create a company named from the lead's company."
@@ -50,7 +56,9 @@ class QualifyResult(BaseModel):
 
 
 class DisqualifyRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(
+        extra="ignore", json_schema_extra={"examples": [{"reason": "No budget this year."}]}
+    )
 
     reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] | None = Field(
         default=None, description="Why (up to 1,000 characters)."

@@ -70,7 +70,9 @@ class TenantUpdate(BaseModel):
     """``PUT /tenant``: every field is optional; one left out keeps its value (``null`` is not a
     value). Anything else in the body (``id``, ``inbound_address``, ...) is ignored."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(
+        extra="ignore", json_schema_extra={"examples": [{"name": "Acme Europe", "currency": "EUR"}]}
+    )
 
     # Typed without `| None` (a null is refused, with one message); the default marks "not sent"
     # and is never validated.
