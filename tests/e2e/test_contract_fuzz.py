@@ -41,6 +41,8 @@ def run_schemathesis(base_url: str, report: Path) -> subprocess.CompletedProcess
     token = token_for(1, TENANT, role="admin")
     command = [
         str(Path(sys.executable).with_name("schemathesis")),
+        "--config-file",
+        str(Path(__file__).with_name("schemathesis.toml")),
         "run",
         f"{base_url}/openapi.json",
         "--url",

@@ -21,6 +21,7 @@ from devstack.runtime import LambdaFunction
 from devstack.seed import seed_demo_data
 from devstack.stack import LOCAL_PARAMETERS, RUNTIME_ENVIRONMENT, functions_environment
 from devstack.template import Template
+from leads_shared.data import get_directory_store
 from tests.support.clients import Caller, Tenant, make_tenant
 
 
@@ -44,10 +45,13 @@ def emulator() -> Iterator[Emulator]:
         emulator.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def demo_data(emulator: Emulator) -> None:
-    """acme and globex, as `make dev` has them (other tests use random tenants: no clash)."""
-    seed_demo_data()
+    """acme and globex, as `make dev` has them (other tests use random tenants: no clash). Seeded
+    on first use, and again after a module emptied the tables (test_tenant_isolation): which
+    modules share a test process, and in which order, is pytest-xdist's choice."""
+    if get_directory_store().user("acme", 1) is None:
+        seed_demo_data()
 
 
 @pytest.fixture(scope="module")

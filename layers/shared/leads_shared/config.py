@@ -77,6 +77,15 @@ def _env(name: str) -> str | None:
     return value or None
 
 
+def calls_traced() -> bool:
+    """``trace_calls`` alone (its rule is Settings'): read when the code is imported, which a tool
+    that has no table (``make token``) does too."""
+    traced = _env(ENVIRONMENT["trace_calls"])
+    return (
+        traced is not None and Settings.model_validate({"table_name": "-", "trace_calls": traced}).trace_calls
+    )
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     values = {field: _env(name) for field, name in ENVIRONMENT.items()}

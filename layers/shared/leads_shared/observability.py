@@ -17,7 +17,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 
-from leads_shared.config import get_settings
+from leads_shared.config import calls_traced
 
 logger = Logger()
 metrics = Metrics()
@@ -34,7 +34,7 @@ class UntracedCalls:
 
 
 def _tracer() -> Any:
-    if not get_settings().trace_calls:
+    if not calls_traced():
         return UntracedCalls()
     from aws_lambda_powertools import Tracer  # imports and patches with the X-Ray SDK
 

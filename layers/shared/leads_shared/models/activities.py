@@ -11,6 +11,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     WithJsonSchema,
     field_validator,
@@ -136,7 +137,7 @@ class TaskFields(BaseModel):
     contact_id: RecordId = Field(default=None, description="A contact of the caller's tenant.")
     company_id: RecordId = Field(default=None, description="A company of the caller's tenant.")
     deal_id: RecordId = Field(default=None, description="A deal of the caller's tenant.")
-    completed: bool = False
+    completed: StrictBool = False
 
     @field_validator("priority", "completed", mode="before")
     @classmethod
@@ -171,7 +172,7 @@ class TaskUpdate(TaskFields):
     )
 
     priority: Priority | SkipJsonSchema[None] = None  # type: ignore[assignment]
-    completed: bool | SkipJsonSchema[None] = None  # type: ignore[assignment]
+    completed: StrictBool | SkipJsonSchema[None] = None  # type: ignore[assignment]
 
     def changes(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.model_fields_set}

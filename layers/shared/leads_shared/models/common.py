@@ -83,8 +83,10 @@ class EmailFormat:
 # embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069), which make a name display
 # other than it reads ("Trojan Source"). A long text (notes, descriptions) keeps tabs and line
 # breaks, and the bidi marks right-to-left writers use.
-_NOT_IN_SHORT_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-_NOT_IN_LONG_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_SHORT_TEXT_REFUSES = r"\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069"
+_LONG_TEXT_REFUSES = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f"
+_NOT_IN_SHORT_TEXT = re.compile(f"[{_SHORT_TEXT_REFUSES}]")
+_NOT_IN_LONG_TEXT = re.compile(f"[{_LONG_TEXT_REFUSES}]")
 
 
 class PlainText:
@@ -105,6 +107,18 @@ class PlainText:
         self, source: Any, handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
         return core_schema.no_info_after_validator_function(self.check, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        """The rule as the document's ``pattern`` (a required text's also needs a non-space)."""
+        documented = handler(schema)
+        refused = _LONG_TEXT_REFUSES if self.long else _SHORT_TEXT_REFUSES
+        if documented.get("pattern") == NOT_BLANK:
+            documented["pattern"] = f"^[^{refused}]*[^\\s{refused}][^{refused}]*$"
+        else:
+            documented["pattern"] = f"^[^{refused}]*$"
+        return documented
 
 
 Text50 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=50), PlainText()]

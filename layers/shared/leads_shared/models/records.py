@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 from pydantic.config import JsonDict
 
 from leads_shared.models.common import OptionalText255, RecordId
@@ -31,10 +31,10 @@ class QualifyRequest(BaseModel):
         },
     )
 
-    create_company: bool = Field(
+    create_company: StrictBool = Field(
         default=False, description="Also create a company named from the lead's company."
     )
-    create_deal: bool = Field(default=False, description="Also create a deal.")
+    create_deal: StrictBool = Field(default=False, description="Also create a deal.")
     deal_name: OptionalText255 = Field(default=None, description='Default: "<company or name> deal".')
     deal_value: DealValue | None = None
     deal_stage_id: RecordId = Field(
