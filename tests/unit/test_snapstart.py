@@ -14,6 +14,7 @@ from leads_shared.api import cors, entry_point, use_api_conventions
 from leads_shared.data import blob_store, dynamo
 from leads_shared.data.dynamo import meter
 from leads_shared.identity import remembered
+from leads_shared.models.common import Model
 from leads_shared.models.directory import User
 
 
@@ -52,13 +53,18 @@ def test_every_api_function_registers_its_priming_and_its_reset() -> None:
     assert [hook for hook, _, _ in snapshot_restore_py.get_after_restore()] == [snapstart.reset]
 
 
-def test_the_snapshot_holds_the_clients_and_makes_no_request_to_aws() -> None:
+def test_the_snapshot_holds_the_clients_and_every_models_validator_and_makes_no_request() -> None:
+    class Unused(Model):  # a model no request has used yet: built on first use, or by the snapshot
+        number: int
+
     an_api()
+    assert not Unused.__pydantic_complete__
     meter.reset()
     run_hooks(snapshot_restore_py.get_before_snapshot())
     assert dynamo.dynamodb_client.cache_info().currsize == 1
     assert blob_store.s3_client.cache_info().currsize == 1
     assert meter.snapshot()["requests"] == 0
+    assert Unused.__pydantic_complete__
 
 
 def test_restored_copies_do_not_share_random_state_callers_or_signing_keys(monkeypatch) -> None:

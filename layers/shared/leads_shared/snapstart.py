@@ -7,7 +7,8 @@ of `Init Duration`).
 
 Before the snapshot (``prime``) we build what a first request would otherwise build: the AWS
 clients (botocore's service models; no request is made, so no connection is kept in the
-snapshot) and the resolver's validation models (the OpenAPI schema walks every route).
+snapshot), every model's validator (built on first use otherwise: ``models.common.Model``) and
+the resolver's validation of each route (the OpenAPI schema walks every route).
 
 After a restore (``reset``), what must not be shared between copies of one snapshot: the random
 generator's state (restored copies would draw the same retry jitter), callers remembered with
@@ -27,6 +28,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
 from leads_shared import auth, identity
 from leads_shared.data import blob_store, dynamo
+from leads_shared.models.common import Model
 
 Register = Callable[..., Any]
 
@@ -51,6 +53,12 @@ def prepare(app: APIGatewayRestResolver) -> None:
 def prime(app: APIGatewayRestResolver) -> None:
     dynamo.dynamodb_client()
     blob_store.s3_client()
+    pending: list[type[Model]] = [Model]
+    while pending:
+        model = pending.pop()
+        pending.extend(model.__subclasses__())
+        if not model.__pydantic_complete__:
+            model.model_rebuild()
     app.get_openapi_schema()
 
 

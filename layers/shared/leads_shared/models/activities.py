@@ -7,7 +7,6 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -23,6 +22,7 @@ from pydantic_core import PydanticCustomError
 from leads_shared.models.common import (
     BLANK_SCHEMA,
     NOT_BLANK,
+    Model,
     OptionalLongText,
     PlainText,
     RecordId,
@@ -42,7 +42,7 @@ _DUE_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 # ------------------------------------------------------------------ notes
-class NoteCreate(BaseModel):
+class NoteCreate(Model):
     model_config = ConfigDict(
         extra="ignore", json_schema_extra={"examples": [{"content": "Called: wants a demo with their CTO."}]}
     )
@@ -50,7 +50,7 @@ class NoteCreate(BaseModel):
     content: NoteContent = Field(description="1 to 10,000 characters (trimmed).")
 
 
-class Note(BaseModel):
+class Note(Model):
     tenant_id: str
     id: int
     lead_id: int
@@ -61,7 +61,7 @@ class Note(BaseModel):
     updated_at: str
 
 
-class NoteOut(BaseModel):
+class NoteOut(Model):
     id: int
     lead_id: int
     content: str
@@ -75,7 +75,7 @@ class NoteOut(BaseModel):
         return cls.model_validate(note.model_dump(exclude={"tenant_id"}))
 
 
-class NoteList(BaseModel):
+class NoteList(Model):
     data: list[NoteOut]
 
 
@@ -123,7 +123,7 @@ DueTime = Annotated[
 ]
 
 
-class TaskFields(BaseModel):
+class TaskFields(Model):
     """Fields a client may write; anything else is ignored. Blank strings mean ``null``."""
 
     model_config = ConfigDict(extra="ignore")
@@ -181,7 +181,7 @@ class TaskUpdate(TaskFields):
 REFERENCE_FIELDS = ("contact_id", "company_id", "deal_id")
 
 
-class Task(BaseModel):
+class Task(Model):
     tenant_id: str
     id: int
     lead_id: int
@@ -207,7 +207,7 @@ class Task(BaseModel):
         return (self.due_date is None, self.due_date or "", self.due_time or "", self.id)
 
 
-class TaskOut(BaseModel):
+class TaskOut(Model):
     id: int
     lead_id: int
     title: str
@@ -231,5 +231,5 @@ class TaskOut(BaseModel):
         return cls.model_validate(task.model_dump(exclude={"tenant_id", "version"}))
 
 
-class TaskList(BaseModel):
+class TaskList(Model):
     data: list[TaskOut]

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic import BeforeValidator, ConfigDict, Field, StrictBool, StringConstraints
 
-from leads_shared.models.common import MAX_USER_ID, BlankMeans, RequiredName, integer_id
+from leads_shared.models.common import MAX_USER_ID, BlankMeans, Model, RequiredName, integer_id
 from leads_shared.models.leads import EmailText, _checked_email
 
 Role = Literal["admin", "user"]
@@ -25,7 +25,7 @@ MAX_PER_PAGE = 500
 
 
 # ------------------------------------------------------------------ stored records
-class User(BaseModel):
+class User(Model):
     tenant_id: str
     id: int
     name: str
@@ -41,7 +41,7 @@ class User(BaseModel):
     version: int = 1
 
 
-class Team(BaseModel):
+class Team(Model):
     tenant_id: str
     id: int
     name: str
@@ -51,7 +51,7 @@ class Team(BaseModel):
     version: int = 1
 
 
-class DealStage(BaseModel):
+class DealStage(Model):
     tenant_id: str
     id: int
     name: str
@@ -62,7 +62,7 @@ class DealStage(BaseModel):
 
 
 # ------------------------------------------------------------------ request bodies
-class UserFields(BaseModel):
+class UserFields(Model):
     """``POST /users`` and ``PUT /users/{id}`` (PUT replaces every field; omitted optional ones
     take their defaults)."""
 
@@ -84,13 +84,13 @@ class UserFields(BaseModel):
     )
 
 
-class TeamFields(BaseModel):
+class TeamFields(Model):
     model_config = ConfigDict(json_schema_extra={"examples": [{"name": "Inbound"}]})
 
     name: RequiredName
 
 
-class StageFields(BaseModel):
+class StageFields(Model):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [{"name": "Negotiation", "position": 3, "probability": 60, "kind": "open"}]
@@ -108,7 +108,7 @@ class StageFields(BaseModel):
 
 
 # ------------------------------------------------------------------ responses
-class UserOut(BaseModel):
+class UserOut(Model):
     id: int
     name: str
     email: str | None
@@ -127,12 +127,12 @@ class UserOut(BaseModel):
         return cls(**values)
 
 
-class UserList(BaseModel):
+class UserList(Model):
     data: list[UserOut]
     total: int
 
 
-class TeamOut(BaseModel):
+class TeamOut(Model):
     id: int
     name: str
     members: int = Field(description="Active users in the team.")
@@ -150,11 +150,11 @@ class TeamOut(BaseModel):
         )
 
 
-class TeamList(BaseModel):
+class TeamList(Model):
     data: list[TeamOut]
 
 
-class StageOut(BaseModel):
+class StageOut(Model):
     id: int
     name: str
     position: int
@@ -166,16 +166,16 @@ class StageOut(BaseModel):
         return cls(**stage.model_dump(exclude={"tenant_id", "version"}))
 
 
-class StageList(BaseModel):
+class StageList(Model):
     data: list[StageOut]
 
 
-class TenantRef(BaseModel):
+class TenantRef(Model):
     id: str
     name: str
 
 
-class Me(BaseModel):
+class Me(Model):
     user: UserOut
     tenant: TenantRef
     inbound_address: str | None = Field(

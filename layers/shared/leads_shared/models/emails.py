@@ -10,7 +10,6 @@ from typing import Annotated, Any, Literal
 from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -20,7 +19,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from leads_shared.clock import format_timestamp
-from leads_shared.models.common import BLANK_SCHEMA, NOT_BLANK, BlankMeans, EmailFormat, blank_to_none
+from leads_shared.models.common import BLANK_SCHEMA, NOT_BLANK, BlankMeans, EmailFormat, Model, blank_to_none
 
 Direction = Literal["inbound", "outbound"]
 Source = Literal["captured", "logged"]
@@ -113,7 +112,7 @@ Recipients = Annotated[
 ]
 
 
-class LinkedEmailCreate(BaseModel):
+class LinkedEmailCreate(Model):
     """``POST /leads/{id}/linked-emails``: an email logged by hand. Without ``from``/``to``, the
     lead's address stands on its side (``from`` for inbound, ``to`` for outbound) and the
     caller's on the other when the token carries one."""
@@ -146,13 +145,13 @@ class LinkedEmailCreate(BaseModel):
 
 
 # ------------------------------------------------------------------ stored records
-class AttachmentInfo(BaseModel):
+class AttachmentInfo(Model):
     filename: str
     content_type: str
     size: int = Field(description="Bytes (decoded).")
 
 
-class StoredEmail(BaseModel):
+class StoredEmail(Model):
     """An email of a tenant: captured from the drop-box (its raw message stays in S3 at
     ``s3_key``) or logged by hand. ``state`` is ``linking`` until its links are written, so a
     redelivery after a crash finishes the job instead of skipping it as a duplicate."""
@@ -194,7 +193,7 @@ class StoredEmail(BaseModel):
 SUMMARY_FIELDS = ("id", "source", "message_id", "subject", "from_address", "to", "cc", "sent_at", "snippet")
 
 
-class EmailLink(BaseModel):
+class EmailLink(Model):
     """An email linked to one lead: what the list of the lead's emails shows."""
 
     tenant_id: str
@@ -232,7 +231,7 @@ class EmailLink(BaseModel):
 
 
 # ------------------------------------------------------------------ responses
-class LinkedEmailOut(BaseModel):
+class LinkedEmailOut(Model):
     model_config = ConfigDict(populate_by_name=True)
 
     id: int
@@ -251,7 +250,7 @@ class LinkedEmailOut(BaseModel):
         return cls.model_validate({**link.model_dump(), "from": link.from_address})
 
 
-class LinkedEmailList(BaseModel):
+class LinkedEmailList(Model):
     data: list[LinkedEmailOut]
 
 

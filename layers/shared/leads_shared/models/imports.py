@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic import ConfigDict, Field, StrictBool, model_validator
 
-from leads_shared.models.common import OptionalText255
+from leads_shared.models.common import Model, OptionalText255
 
 ImportStatus = Literal["pending_upload", "queued", "processing", "completed", "failed"]
 ImportMode = Literal["skip", "update"]
 
 
-class ImportRequest(BaseModel):
+class ImportRequest(Model):
     model_config = ConfigDict(extra="ignore")
 
     filename: OptionalText255 = Field(default=None, description="The client's name for the file.")
@@ -25,7 +25,7 @@ class ImportRequest(BaseModel):
 RowOutcome = Literal["created", "updated", "skipped", "failed"]
 
 
-class ImportCounts(BaseModel):
+class ImportCounts(Model):
     """What became of an import's rows so far: the job's counts, and a chunk's before they are
     added to the job's (in the transaction that writes the chunk)."""
 
@@ -45,7 +45,7 @@ class ImportCounts(BaseModel):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
-class RowError(BaseModel):
+class RowError(Model):
     row: int = Field(
         description="The row as a spreadsheet numbers it: the header is row 1 and each record one "
         "row, even when a quoted cell holds line breaks."
@@ -94,7 +94,7 @@ class ImportJob(ImportCounts):
         return self.status in ("completed", "failed")
 
 
-class UploadForm(BaseModel):
+class UploadForm(Model):
     url: str = Field(description="POST the file here as multipart/form-data: these fields, then `file`.")
     fields: dict[str, str]
     expires_at: str
@@ -125,7 +125,7 @@ class ImportStarted(ImportOut):
     upload: UploadForm | None = Field(description="Where to upload the file (JSON requests only).")
 
 
-class ExportOut(BaseModel):
+class ExportOut(Model):
     download_url: str = Field(description="Presigned GET of the CSV, valid 15 minutes.")
     expires_at: str
     row_count: int

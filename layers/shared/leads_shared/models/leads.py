@@ -7,7 +7,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
 from pydantic.config import JsonDict
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
@@ -17,6 +17,7 @@ from leads_shared.models.common import (
     NOT_BLANK,
     BlankMeans,
     EmailFormat,
+    Model,
     OptionalLongText,
     OptionalPhone,
     OptionalText255,
@@ -88,7 +89,7 @@ LEAD_EXAMPLE: JsonDict = {
 }
 
 
-class LeadFields(BaseModel):
+class LeadFields(Model):
     """Fields a client may write. Anything else in the body (``id``, ``created_at``,
     ``tenant_id``, key attributes, ...) is ignored, never stored. Strings are trimmed, and a
     blank string means ``null``."""
@@ -137,7 +138,7 @@ class LeadUpdate(LeadFields):
         return {name: getattr(self, name) for name in self.model_fields_set}
 
 
-class Lead(BaseModel):
+class Lead(Model):
     """The domain record of a lead (what the data layer stores, without keys)."""
 
     tenant_id: str
@@ -178,7 +179,7 @@ class Lead(BaseModel):
         return f'"{self.version}"'
 
 
-class LeadOut(BaseModel):
+class LeadOut(Model):
     """A lead as the API returns it: the contract's fields plus ``assigned_to_name``."""
 
     id: int
@@ -221,7 +222,7 @@ class LeadDetail(LeadOut):
         )
 
 
-class LeadPage(BaseModel):
+class LeadPage(Model):
     data: list[LeadOut]
     current_page: int
     last_page: int

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic import ConfigDict, Field, StrictBool, StringConstraints
 from pydantic.config import JsonDict
 
-from leads_shared.models.common import OptionalText255, RecordId
+from leads_shared.models.common import Model, OptionalText255, RecordId
 
 DealValue = Annotated[float, Field(ge=0, le=1e15, description="Zero or more.")]
 
@@ -22,7 +22,7 @@ NOT_BOTH_COMPANIES: JsonDict = {
 }
 
 
-class QualifyRequest(BaseModel):
+class QualifyRequest(Model):
     model_config = ConfigDict(
         extra="ignore",
         json_schema_extra={
@@ -48,14 +48,14 @@ class QualifyRequest(BaseModel):
     )
 
 
-class QualifyResult(BaseModel):
+class QualifyResult(Model):
     success: bool = True
     contact_id: int
     company_id: int | None
     deal_id: int | None
 
 
-class DisqualifyRequest(BaseModel):
+class DisqualifyRequest(Model):
     model_config = ConfigDict(
         extra="ignore", json_schema_extra={"examples": [{"reason": "No budget this year."}]}
     )
@@ -65,7 +65,7 @@ class DisqualifyRequest(BaseModel):
     )
 
 
-class Contact(BaseModel):
+class Contact(Model):
     tenant_id: str
     id: int
     first_name: str
@@ -81,7 +81,7 @@ class Contact(BaseModel):
     updated_at: str
 
 
-class Company(BaseModel):
+class Company(Model):
     tenant_id: str
     id: int
     name: str
@@ -92,7 +92,7 @@ class Company(BaseModel):
     updated_at: str
 
 
-class Deal(BaseModel):
+class Deal(Model):
     tenant_id: str
     id: int
     name: str
@@ -108,7 +108,7 @@ class Deal(BaseModel):
     updated_at: str
 
 
-class ContactOut(BaseModel):
+class ContactOut(Model):
     id: int
     first_name: str
     last_name: str
@@ -123,7 +123,7 @@ class ContactOut(BaseModel):
     updated_at: str
 
 
-class CompanyOut(BaseModel):
+class CompanyOut(Model):
     id: int
     name: str
     owner_id: int | None
@@ -133,7 +133,7 @@ class CompanyOut(BaseModel):
     updated_at: str
 
 
-class DealOut(BaseModel):
+class DealOut(Model):
     id: int
     name: str
     value: float | None
@@ -154,11 +154,11 @@ class CompanyMatch(CompanyOut):
     )
 
 
-class CompanyMatches(BaseModel):
+class CompanyMatches(Model):
     data: list[CompanyMatch]
 
 
-class ContactMatch(BaseModel):
+class ContactMatch(Model):
     type: Literal["contact", "lead"]
     id: int
     first_name: str
@@ -171,5 +171,5 @@ class ContactMatch(BaseModel):
     status: str | None = Field(description="The lead's status (leads only).")
 
 
-class ContactMatches(BaseModel):
+class ContactMatches(Model):
     data: list[ContactMatch]

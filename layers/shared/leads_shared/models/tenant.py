@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BeforeValidator, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from leads_shared.models.common import RequiredName
+from leads_shared.models.common import Model, RequiredName
 
 # The drop-box token: lower-case letters and digits only, so that it survives mail systems that
 # lower-case local parts. 20 characters of 36 are 103 bits: not guessable by sending mail.
@@ -44,7 +44,7 @@ CurrencyCode = Annotated[
 ]
 
 
-class TenantSettings(BaseModel):
+class TenantSettings(Model):
     """The stored settings of a tenant (what the data layer keeps, without keys)."""
 
     tenant_id: str
@@ -66,7 +66,7 @@ class TenantSettings(BaseModel):
         return f'"{self.version}"'
 
 
-class TenantUpdate(BaseModel):
+class TenantUpdate(Model):
     """``PUT /tenant``: every field is optional; one left out keeps its value (``null`` is not a
     value). Anything else in the body (``id``, ``inbound_address``, ...) is ignored."""
 
@@ -94,14 +94,14 @@ class TenantUpdate(BaseModel):
         return {name: getattr(self, name) for name in self.model_fields_set}
 
 
-class InboundAddressRotation(BaseModel):
+class InboundAddressRotation(Model):
     """``POST /tenant/inbound-address`` takes no fields; a body, when sent, is a JSON object
     (anything in it is ignored)."""
 
     model_config = ConfigDict(extra="ignore")
 
 
-class TenantOut(BaseModel):
+class TenantOut(Model):
     """The caller's tenant, as ``GET /tenant`` answers it (ETag: its version)."""
 
     id: str = Field(description="The tenant id (the token's `tenant_id`).", examples=["acme"])
