@@ -21,8 +21,13 @@ from leads_shared.clock import utc_now
 from leads_shared.config import get_settings
 from leads_shared.data import get_scim_token_store, get_tenant_store
 from leads_shared.models.common import BlankMeans
-from leads_shared.models.scim import ScimTokenOut
-from leads_shared.models.tenant import InboundAddressRotation, TenantOut, TenantSettings, TenantUpdate
+from leads_shared.models.tenant import (
+    InboundAddressRotation,
+    ScimTokenOut,
+    TenantOut,
+    TenantSettings,
+    TenantUpdate,
+)
 from leads_shared.observability import logger, metrics, tracer
 
 app = APIGatewayRestResolver(enable_validation=True, cors=cors())

@@ -50,11 +50,12 @@ FIRST_REQUESTS = {
 
 FUNCTION_PROBE = textwrap.dedent(
     """
-    import time, json, sys, importlib.util
+    import time, json, sys, importlib, pathlib
     t0 = time.perf_counter()
     sys.path.insert(0, sys.argv[3])  # the function's CodeUri, as /var/task on Lambda
-    spec = importlib.util.spec_from_file_location("handler_under_test", sys.argv[1])
-    module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)
+    # imported by module name, as Lambda's runtime imports the handler
+    handler = pathlib.Path(sys.argv[1]).relative_to(sys.argv[3]).with_suffix("")
+    module = importlib.import_module(".".join(handler.parts))
     t1 = time.perf_counter()
     event = json.load(open(sys.argv[2]))
     class Context:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 from werkzeug.test import Client
 
-from devstack.emulator import Emulator, start_emulator
+from devstack.emulator import Emulator, empty_tables, start_emulator
 from devstack.gateway import LocalGateway
 from devstack.runtime import LambdaFunction
 from devstack.seed import seed_demo_data
@@ -43,6 +43,14 @@ def emulator() -> Iterator[Emulator]:
         os.environ.clear()
         os.environ.update(saved)
         emulator.stop()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def empty_table_per_module(emulator: Emulator) -> None:
+    """Each module starts on an empty table. The emulator reads every item of a table to answer
+    an index Query, so without this each test pays for what all earlier modules of its process
+    wrote (2,000 leads of test_leads_list, 10,000 import rows...): the suite ran a third slower."""
+    empty_tables(emulator)
 
 
 @pytest.fixture

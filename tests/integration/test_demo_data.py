@@ -2,19 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
-from devstack.emulator import Emulator, empty_tables
-from devstack.seed import demo_dropbox_addresses, demo_leads, demo_settings, seed_demo_data
+from devstack.seed import demo_dropbox_addresses, demo_leads, demo_settings
 from leads_shared.data import get_directory_store, get_lead_store, get_mail_store, get_tenant_store
-
-
-@pytest.fixture(scope="module", autouse=True)
-def as_just_seeded(emulator: Emulator) -> None:
-    """What `make dev` starts with, whatever earlier modules of this test process did to the demo
-    tenants (the sample events of test_events.py change acme)."""
-    empty_tables(emulator)
-    seed_demo_data()
 
 
 def test_tenants_teams_users_and_stages(demo_data):

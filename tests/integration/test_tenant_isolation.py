@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import pytest
 
-from devstack.emulator import Emulator, empty_tables
 from leads_shared.data import get_directory_store, get_lead_store
 from leads_shared.keys import LeadKeys
 from leads_shared.models.directory import DealStage, User
@@ -20,13 +19,6 @@ from tests.support.clients import Caller, lead_body
 
 WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
 SEQUENCES = "SEQUENCES"  # the sort key of a tenant's id sequences (notes, tasks, ...)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def small_table(emulator: Emulator) -> None:
-    """``items_of`` Scans the whole table: this module starts on an empty one, not on what every
-    earlier test of the session wrote (each Scan would read all of it)."""
-    empty_tables(emulator)
 
 
 def items_of(*tenant_ids: str) -> dict[tuple[str, str], dict]:

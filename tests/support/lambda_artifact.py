@@ -22,6 +22,7 @@ LAMBDA_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 def unpack(build_dir: Path, layer_id: str, root: Path) -> Path:
     """Every built folder of ``build_dir`` zipped and unpacked under ``root`` as on Lambda."""
+    root.mkdir(parents=True, exist_ok=True)
     for built in sorted(build_dir.iterdir()):
         if built.is_dir():
             _zip_and_unpack(built, root / ("opt" if built.name == layer_id else built.name))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field
 from scim2_models import (
     AuthenticationScheme,
     Bulk,
@@ -34,8 +33,6 @@ from scim2_models import (
     Uniqueness,
 )
 from scim2_models.urn import URN
-
-from leads_shared.models.common import Model
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -149,10 +146,3 @@ def service_provider_config(documentation_uri: str | None = None) -> ServiceProv
 
 
 # ------------------------------------------------------------------ our own API (JSON)
-class ScimTokenOut(Model):
-    token: str = Field(
-        description="The tenant's SCIM token: shown only now (only its hash is kept). The previous "
-        "token stops working.",
-        examples=["scim_5Pq2Yv0..."],
-    )
-    created_at: str

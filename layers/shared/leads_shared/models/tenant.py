@@ -125,3 +125,15 @@ class TenantOut(Model):
             created_at=settings.created_at,
             updated_at=settings.updated_at,
         )
+
+
+class ScimTokenOut(Model):
+    """The answer of POST /tenant/scim-token (here, not with the SCIM resources: the tenant function
+    needs none of scim2-models)."""
+
+    token: str = Field(
+        description="The tenant's SCIM token: shown only now (only its hash is kept). The previous "
+        "token stops working.",
+        examples=["scim_5Pq2Yv0..."],
+    )
+    created_at: str
