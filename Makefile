@@ -58,7 +58,7 @@ dev: $(VENV)/.installed-$(PYTHON_VERSION)
 
 ## Install everything and run the whole suite (unit, integration, e2e, SAM validate/build).
 test: install lint
-	$(PY) -m pytest -q -n auto --dist loadgroup
+	$(PY) -m pytest -q -n auto --dist loadfile
 
 # checkov: the template's resources against its AWS checks. A failed check fails the lint; the
 # few we accept are skipped in template.yaml on the resource itself, each with its reason

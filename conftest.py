@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from tests.support.progress import FileProgress, group_by_file
+from tests.support.progress import FileProgress
 
 TEST_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -63,8 +63,3 @@ def fresh_settings():
 def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput"):  # the run's own process (not an xdist worker)
         config.pluginmanager.register(FileProgress(config), "file-progress")
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    group_by_file(items)

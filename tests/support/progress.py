@@ -1,9 +1,7 @@
 """One line per test file as it finishes (`tests/unit/test_auth.py: 12 passed in 1.3 s`), with
-or without pytest-xdist, instead of rows of dots: `make test` says where it is.
-
-And how xdist shares the work (`--dist loadgroup`): a file's tests stay together on one worker
-(its module fixtures are built once), and every e2e file goes to the same worker, which starts
-the local stack once."""
+or without pytest-xdist, instead of rows of dots: `make test` says where it is. (`make test`
+runs `--dist loadfile`: a file's tests stay together on one worker, so its module fixtures are
+built once and its tests run in their order.)"""
 
 from __future__ import annotations
 
@@ -13,19 +11,9 @@ from typing import Any
 
 import pytest
 
-E2E_GROUP = "e2e"
-
 
 def _file_of(nodeid: str) -> str:
     return nodeid.split("::", 1)[0]
-
-
-def group_by_file(items: list[pytest.Item]) -> None:
-    """xdist groups (used by `--dist loadgroup`): a test's file, or "e2e" for the e2e tests."""
-    for item in items:
-        if not any(mark.name == "xdist_group" for mark in item.iter_markers()):
-            e2e = item.get_closest_marker("e2e") is not None
-            item.add_marker(pytest.mark.xdist_group(E2E_GROUP if e2e else _file_of(item.nodeid)))
 
 
 class FileProgress:

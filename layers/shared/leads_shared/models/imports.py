@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field, StrictBool, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from leads_shared.models.common import Model, OptionalText255
 
@@ -19,7 +19,7 @@ class ImportRequest(Model):
     mode: ImportMode = Field(
         default="skip", description="A row whose email a lead has already: skip it, or update that lead."
     )
-    dry_run: StrictBool = Field(default=False, description="Validate and report without writing any lead.")
+    dry_run: bool = Field(default=False, description="Validate and report without writing any lead.")
 
 
 RowOutcome = Literal["created", "updated", "skipped", "failed"]
