@@ -265,7 +265,9 @@ def empty_tables(emulator: Emulator) -> None:
     whole table and would otherwise read what every earlier test wrote)."""
     dynamodb = emulator.client("dynamodb")
     for logical_id in emulator.template.resources_of_type(TABLE):
-        dynamodb.delete_table(TableName=emulator.resources[logical_id].name)
+        name = emulator.resources[logical_id].name
+        if name in dynamodb.list_tables()["TableNames"]:
+            dynamodb.delete_table(TableName=name)
         _create_table(emulator, emulator.template, logical_id)
 
 
