@@ -243,21 +243,45 @@ def start_emulator(template: Template) -> Emulator:
     endpoint_url = f"http://{host}:{port}"
     try:
         requests.post(f"{endpoint_url}/moto-api/reset", timeout=10).raise_for_status()
-        template = template.with_endpoint(endpoint_url)
-        emulator = Emulator(endpoint_url, template, {}, server)
-        for resource_type, create in (
-            (QUEUE, _create_queue),
-            (TABLE, _create_table),
-            (BUCKET, _create_bucket),
-        ):
-            for logical_id in template.resources_of_type(resource_type):
-                emulator.resources[logical_id] = create(emulator, template, logical_id)
-        for logical_id in template.resources_of_type(QUEUE):  # once every dead-letter queue exists
-            _apply_redrive_policy(emulator, template, logical_id)
+        emulator = Emulator(endpoint_url, template.with_endpoint(endpoint_url), {}, server)
+        _create_resources(emulator)
     except BaseException:
         server.stop()
         raise
     return emulator
+
+
+def _create_resources(emulator: Emulator, only_missing: bool = False) -> None:
+    """The template's queues, tables and buckets (``only_missing``: those the emulator lacks)."""
+    template = emulator.template
+    missing = _missing(emulator) if only_missing else None
+    created_queues = []
+    for resource_type, create in ((QUEUE, _create_queue), (TABLE, _create_table), (BUCKET, _create_bucket)):
+        for logical_id in template.resources_of_type(resource_type):
+            if missing is None or logical_id in missing:
+                emulator.resources[logical_id] = create(emulator, template, logical_id)
+                created_queues += [logical_id] if resource_type == QUEUE else []
+    for logical_id in created_queues:  # once every dead-letter queue exists
+        _apply_redrive_policy(emulator, template, logical_id)
+
+
+def _missing(emulator: Emulator) -> set[str]:
+    tables = set(emulator.client("dynamodb").list_tables()["TableNames"])
+    buckets = {bucket["Name"] for bucket in emulator.client("s3").list_buckets().get("Buckets", [])}
+    queues = {url.rsplit("/", 1)[-1] for url in emulator.client("sqs").list_queues().get("QueueUrls", [])}
+    present = {TABLE: tables, BUCKET: buckets, QUEUE: queues}
+    return {
+        logical_id
+        for resource_type, names in present.items()
+        for logical_id in emulator.template.resources_of_type(resource_type)
+        if emulator.template.resource(logical_id).name not in names
+    }
+
+
+def restore_resources(emulator: Emulator) -> None:
+    """Create again what another emulator of this process wiped: moto's backends are one per
+    process, and each emulator starts with a reset (the local stack's own tests start some)."""
+    _create_resources(emulator, only_missing=True)
 
 
 def empty_tables(emulator: Emulator) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 from werkzeug.test import Client
 
-from devstack.emulator import Emulator, empty_tables, start_emulator
+from devstack.emulator import Emulator, empty_tables, restore_resources, start_emulator
 from devstack.gateway import LocalGateway
 from devstack.runtime import LambdaFunction
 from devstack.seed import seed_demo_data
@@ -30,13 +30,7 @@ def emulator() -> Iterator[Emulator]:
     template = Template.load(parameter_overrides=LOCAL_PARAMETERS)
     emulator = start_emulator(template)
     saved = dict(os.environ)
-    os.environ.update(
-        {
-            **functions_environment(emulator.template),
-            **emulator.client_environment,
-            **RUNTIME_ENVIRONMENT,
-        }
-    )
+    os.environ.update(emulator_environment(emulator))
     try:
         yield emulator
     finally:
@@ -45,19 +39,27 @@ def emulator() -> Iterator[Emulator]:
         emulator.stop()
 
 
+def emulator_environment(emulator: Emulator) -> dict[str, str]:
+    """What the functions see: the template's variables, pointed at the emulator."""
+    return {**functions_environment(emulator.template), **emulator.client_environment, **RUNTIME_ENVIRONMENT}
+
+
 @pytest.fixture(scope="module", autouse=True)
 def empty_table_per_module(emulator: Emulator) -> None:
-    """Each module starts on an empty table. The emulator reads every item of a table to answer
-    an index Query, so without this each test pays for what all earlier modules of its process
-    wrote (2,000 leads of test_leads_list, 10,000 import rows...): the suite ran a third slower."""
+    """Each module starts with the emulator as the session made it, whatever ran before it in this
+    process (the local stack's own tests start emulators, which reset moto's backends, one per
+    process, and set their own environment), and on an empty table: the emulator reads every item
+    of a table to answer an index Query, so each test would otherwise pay for what every earlier
+    module wrote (2,000 leads of test_leads_list)."""
+    os.environ.update(emulator_environment(emulator))
+    restore_resources(emulator)
     empty_tables(emulator)
 
 
 @pytest.fixture
 def demo_data(emulator: Emulator) -> None:
     """acme and globex, as `make dev` has them (other tests use random tenants: no clash). Seeded
-    on first use, and again after a module emptied the tables (test_tenant_isolation): which
-    modules share a test process, and in which order, is pytest-xdist's choice."""
+    on first use in a module (each starts on an empty table)."""
     if get_directory_store().user("acme", 1) is None:
         seed_demo_data()
 
