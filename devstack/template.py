@@ -125,6 +125,11 @@ class FunctionSpec:
     memory_mb: int
     timeout_s: int
 
+    @property
+    def handler_module(self) -> str:
+        """The module Lambda's runtime imports from the function's code (``Handler: app.x``: ``app``)."""
+        return ".".join(self.handler_file.relative_to(self.code_root).with_suffix("").parts)
+
 
 @dataclass(frozen=True)
 class ApiSpec:

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import textwrap
 from collections.abc import Mapping
 from pathlib import Path
@@ -29,6 +31,7 @@ from devstack.template import REPO_ROOT, Template
 from leads_shared.identity import remembered
 from leads_shared.keys import LeadKeys
 from tests.bench.capture import AwsCall, describe, recording
+from tests.support import lambda_artifact
 
 EVENTS = REPO_ROOT / "events"
 # The first request of each function: a read of the demo data, the same on every run.
@@ -50,12 +53,10 @@ FIRST_REQUESTS = {
 
 FUNCTION_PROBE = textwrap.dedent(
     """
-    import time, json, sys, importlib, pathlib
+    import time, json, sys, importlib
     t0 = time.perf_counter()
     sys.path.insert(0, sys.argv[3])  # the function's CodeUri, as /var/task on Lambda
-    # imported by module name, as Lambda's runtime imports the handler
-    handler = pathlib.Path(sys.argv[1]).relative_to(sys.argv[3]).with_suffix("")
-    module = importlib.import_module(".".join(handler.parts))
+    module = importlib.import_module(sys.argv[1])  # by module name, as Lambda's runtime does
     t1 = time.perf_counter()
     event = json.load(open(sys.argv[2]))
     class Context:
@@ -142,7 +143,7 @@ def measure(
         made = describe([AwsCall("dynamodb", operation, {}) for operation, _ in calls])
         if not calls:
             calls, made = _substitute(), "none (baseline: one GetItem)"
-        function_args = [FUNCTION_PROBE, str(spec.handler_file), str(event_file), str(spec.code_root)]
+        function_args = [FUNCTION_PROBE, spec.handler_module, str(event_file), str(spec.code_root)]
         baseline_args = [BASELINE_PROBE, json.dumps(calls)]
         function_samples, baseline_samples = [], []
         for _ in range(samples):  # alternately, so that both see the same machine
@@ -189,11 +190,6 @@ def measure_artifact(template: Template, samples: int, function_id: str = "Leads
     Lambda does (1980-dated files, no bytecode written: Lambda's code folders are read-only):
     as SAM's own builder ships it (sources only: every module compiled at each cold start), and
     as packaging/Makefile ships it (hash-based bytecode), alternately with the bare client."""
-    import shutil
-    import tempfile
-
-    from tests.support import lambda_artifact
-
     spec = template.function(function_id)
     event_file = FIRST_REQUESTS[function_id]
     (layer_id,) = template.resources_of_type("AWS::Serverless::LayerVersion")
@@ -205,12 +201,11 @@ def measure_artifact(template: Template, samples: int, function_id: str = "Leads
         before = Path(scratch) / "sources-only"
         shutil.copytree(after, before)
         lambda_artifact.without_bytecode(before)
-        handler = spec.handler_file.relative_to(spec.code_root)
         runs: dict[str, list[dict[str, float]]] = {"before": [], "after": [], "baseline": []}
         for _ in range(samples):
             for name, root in (("before", before), ("after", after)):
                 code = root / function_id
-                probe = [FUNCTION_PROBE, str(code / handler), str(event_file), str(code)]
+                probe = [FUNCTION_PROBE, spec.handler_module, str(event_file), str(code)]
                 runs[name].append(_run(probe, layer=root / "opt" / "python", flags=("-B",)))
             runs["baseline"].append(_run([BASELINE_PROBE, json.dumps(calls)]))
     baseline = _median(runs["baseline"], "total_ms")

@@ -129,11 +129,10 @@ def lambda_root(build_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
 
 def run_built_handler(
     lambda_root: Path, function_id: str, event_file: Path | None, environment: dict[str, str]
-) -> tuple[list[str], dict[str, object] | None, subprocess.CompletedProcess[str]]:
+) -> tuple[list[str], dict[str, object] | None]:
     """Import (and with an event, invoke) a function's handler from ``lambda_root`` in a fresh
     bare interpreter: the source files it compiled, and its response."""
     spec = Template.load().function(function_id)
-    module_name = ".".join(spec.handler_file.relative_to(spec.code_root).with_suffix("").parts)
     result = subprocess.run(
         [
             sys.executable,
@@ -144,7 +143,7 @@ def run_built_handler(
             INVOKE_BUILT_HANDLER,
             str(lambda_root / function_id),
             str(lambda_root / "opt" / "python"),
-            module_name,
+            spec.handler_module,
             spec.handler_name,
             str(event_file) if event_file else "-",
         ],
@@ -161,7 +160,7 @@ def run_built_handler(
     compiled = json.loads(compiled_lines[-1].removeprefix("COMPILED "))
     results = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]
     response = json.loads(results[-1].removeprefix("RESULT ")) if results else None
-    return compiled, response, result
+    return compiled, response
 
 
 def lambda_environment(function_id: str) -> dict[str, str]:
@@ -216,7 +215,7 @@ def test_built_meta_function_documents_every_route(lambda_root: Path) -> None:
     routes = Template.load(parameter_overrides=LOCAL_PARAMETERS).api_routes()
     function_id = function_serving("/openapi.json")
     event = REPO_ROOT / "events" / "meta" / "openapi.json"
-    _, response, _ = run_built_handler(lambda_root, function_id, event, lambda_environment(function_id))
+    _, response = run_built_handler(lambda_root, function_id, event, lambda_environment(function_id))
     assert response is not None and response["statusCode"] == 200, response
     paths = json.loads(response["body"])["paths"]
     documented = {(path, method.upper()) for path, item in paths.items() for method in item}
@@ -254,5 +253,5 @@ def test_every_handler_imports_from_the_zipped_artifact_without_compiling(lambda
     hash-based (packaging/Makefile): importing each handler, as Lambda does, from the unpacked zip
     with no bytecode written compiles no source file at all."""
     for function_id in Template.load().functions():
-        compiled, _, _ = run_built_handler(lambda_root, function_id, None, lambda_environment(function_id))
+        compiled, _ = run_built_handler(lambda_root, function_id, None, lambda_environment(function_id))
         assert compiled == [], f"{function_id} compiled {len(compiled)} source files, e.g. {compiled[:3]}"
