@@ -11,7 +11,7 @@ import requests
 from botocore.config import Config
 
 from devstack import emulator as emulator_module
-from devstack.emulator import Emulator, start_emulator
+from devstack.emulator import Emulator, restore_resources, start_emulator
 from devstack.template import Template, load_template
 
 WriteProject = Callable[[str, dict[str, str]], Path]  # the conftest fixture
@@ -148,6 +148,31 @@ def test_starting_an_emulator_starts_from_an_empty_state() -> None:
         assert buckets == {again.resources["DataBucket"].name}
     finally:
         again.stop()
+
+
+def test_an_emulator_gets_back_what_another_one_of_its_process_wiped(write_project: WriteProject) -> None:
+    """moto's backends are one per process: starting a second emulator (the local stack's tests
+    do) resets the first one's; ``restore_resources`` makes its tables, bucket and queues again,
+    and queues keep their dead-letter redrive."""
+    first = start_emulator(Template.load())
+    try:
+        start_emulator(Template.load(write_project(STREAM_TABLE, {}))).stop()  # another template
+        assert first.client("s3").list_buckets().get("Buckets", []) == []  # wiped
+        restore_resources(first)
+        assert first.client("s3").list_buckets()["Buckets"][0]["Name"] == first.resources["DataBucket"].name
+        assert first.resources["LeadsTable"].name in first.client("dynamodb").list_tables()["TableNames"]
+        redriven = [
+            resource
+            for logical_id, resource in first.resources.items()
+            if logical_id in first.template.resources_of_type("AWS::SQS::Queue")
+            and "RedrivePolicy"
+            in first.client("sqs").get_queue_attributes(QueueUrl=resource.url, AttributeNames=["All"])[
+                "Attributes"
+            ]
+        ]
+        assert redriven, "no queue has its dead-letter queue again"
+    finally:
+        first.stop()
 
 
 def test_a_cancelled_transaction_leaves_every_item_as_it_was(emulator: Emulator) -> None:

@@ -23,22 +23,19 @@ class FileProgress:
         self.done: Counter[str] = Counter()
         self.outcomes: dict[str, Counter[str]] = defaultdict(Counter)
         self.started: dict[str, float] = {}
-        self.files_total = 0
         self.files_done = 0
 
     # The test ids: from collection (no xdist), or from the first worker that collected (xdist).
     def expect(self, nodeids: list[str]) -> None:
-        if self.expected:
-            return
-        self.expected.update(_file_of(nodeid) for nodeid in nodeids)
-        self.files_total = len(self.expected)
+        if not self.expected:
+            self.expected.update(_file_of(nodeid) for nodeid in nodeids)
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         self.expect([item.nodeid for item in items])  # without xdist: the run collects itself
 
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
-        self.expect([nodeid.split("@", 1)[0] for nodeid in ids])
+        self.expect(ids)
 
     def pytest_report_teststatus(self, report: pytest.TestReport) -> tuple[str, str, str] | None:
         """No dot per passing test: the file's line says it (failures keep their letter)."""
@@ -62,5 +59,5 @@ class FileProgress:
                 reporter = self.config.pluginmanager.get_plugin("terminalreporter")
                 if reporter is not None:
                     reporter.write_line(
-                        f"[{self.files_done}/{self.files_total}] {path}: {outcomes} in {seconds:.1f} s"
+                        f"[{self.files_done}/{len(self.expected)}] {path}: {outcomes} in {seconds:.1f} s"
                     )
