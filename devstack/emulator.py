@@ -26,6 +26,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
+from devstack import moto_speed
 from devstack.template import REGION, LocalResource, Template, TemplateError
 
 logger = logging.getLogger(__name__)
@@ -101,9 +102,11 @@ class _AtomicDynamoDB:
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         # DynamoDB, and its streams (which read the same tables' records).
-        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith(("DynamoDB_", "DynamoDBStreams_")):
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if not target.startswith(("DynamoDB_", "DynamoDBStreams_")):
             return self._app(environ, start_response)
         with self._lock:
+            moto_speed.note_request(target)
             # Consume the whole response inside the lock: the request is applied by then.
             return list(self._app(environ, start_response))
 
@@ -237,6 +240,7 @@ def start_emulator(template: Template) -> Emulator:
     """Start moto on 127.0.0.1 (a free port) and create the template's tables, buckets and queues."""
     _snapshot_only_touched_items()
     _streams_as_dynamodb_keeps_them()
+    moto_speed.apply()
     server = _EmulatorServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

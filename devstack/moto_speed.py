@@ -1,0 +1,188 @@
+"""Where moto spends time that DynamoDB does not, and the tests and `make dev` wait for it.
+
+Profiled on the 2,000-lead list tests, the emulator's thread took two thirds of the run, and in
+it three things that grow with the table rather than with the answer:
+
+- every answer went through moto's generic, model-driven response serializer (a third of the
+  run), although a DynamoDB answer is already in its wire shape: the item actions' answers are
+  written as JSON directly (binary values base64-encoded, as the serializer does);
+- an index Query read every item of the table to find the partition, and a table Query did the
+  same: the partition's items are found by their key (the items of each index partition are
+  kept per table until the next write to DynamoDB, see ``note_request``);
+- a KEYS_ONLY or INCLUDE index projected each item through a nested-JSON round trip: the
+  projection keeps the item's top-level attributes the index has, which is what it means.
+
+Each keeps moto's answers as they were (`devstack/tests/test_moto_speed.py` runs the same
+requests through moto's own code and compares).
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import functools
+import json
+import threading
+from collections import defaultdict
+from typing import Any
+
+from moto.core.responses import ActionResult
+from moto.core.utils import get_service_model
+from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+from moto.dynamodb.models.table import SecondaryIndex, Table
+from moto.dynamodb.responses import DynamoHandler
+
+# The answers of these actions are items and keys in DynamoDB's own JSON, nothing the model adds.
+ITEM_ACTIONS = frozenset(
+    {
+        "GetItem",
+        "BatchGetItem",
+        "Query",
+        "Scan",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "BatchWriteItem",
+        "TransactGetItems",
+        "TransactWriteItems",
+    }
+)
+# DynamoDB requests that change no item: any other one forgets the partitions found so far.
+READ_ACTIONS = frozenset(
+    {
+        "GetItem",
+        "BatchGetItem",
+        "Query",
+        "Scan",
+        "TransactGetItems",
+        "DescribeTable",
+        "DescribeTimeToLive",
+        "ListTables",
+        "DescribeStream",
+        "GetShardIterator",
+        "GetRecords",
+        "ListStreams",
+    }
+)
+_CONTENT_TYPE = "application/x-amz-json-1.0"
+
+moto_serialized = DynamoHandler.serialized
+moto_project = SecondaryIndex.project
+moto_all_items = Table.all_items
+moto_query = Table.query
+
+_writes = 0  # DynamoDB requests that could have changed an item, in this process
+_partitions = threading.local()  # the candidates of the Query running on this thread
+
+
+def note_request(target: str) -> None:
+    """Called with each DynamoDB request's X-Amz-Target (``DynamoDB_20120810.PutItem``), before
+    it is applied: a request that may write makes the kept index partitions stale."""
+    global _writes
+    if target.rpartition(".")[2] not in READ_ACTIONS:
+        _writes += 1
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(type(value).__name__)
+
+
+@functools.cache
+def _answer_members(action: str) -> frozenset[str]:
+    """The top-level members DynamoDB's model gives the action's answer (moto adds a few others,
+    which its serializer leaves out)."""
+    return frozenset(get_service_model("dynamodb").operation_model(action).output_shape.members)
+
+
+def serialized(self: DynamoHandler, action_result: ActionResult) -> Any:
+    result = action_result.result
+    action = self._get_action()
+    if isinstance(result, dict) and action in ITEM_ACTIONS:
+        members = _answer_members(action)
+        answer = {name: value for name, value in result.items() if name in members}
+        try:
+            body = json.dumps(answer, default=_json_value, separators=(",", ":"))
+        except TypeError:
+            return moto_serialized(self, action_result)  # something the model must shape
+        headers = {"Content-Type": _CONTENT_TYPE}
+        headers.update(self.response_headers)
+        return 200, headers, body
+    return moto_serialized(self, action_result)
+
+
+def project(self: SecondaryIndex, item: Item) -> Item:
+    projection_type = (self.projection or {}).get("ProjectionType")
+    if projection_type not in ("KEYS_ONLY", "INCLUDE"):
+        return item  # ALL, or none given: the whole item
+    kept = set(self.table_key_attrs) | {key["AttributeName"] for key in self.schema}
+    if projection_type == "INCLUDE":
+        kept.update(self.projection.get("NonKeyAttributes", []))
+    projected = copy.copy(item)
+    projected.attrs = LimitedSizeDict({name: value for name, value in item.attrs.items() if name in kept})
+    return projected
+
+
+def _index_partitions(table: Table, index_name: str, attribute: str) -> dict[DynamoType, list[Item]]:
+    kept: dict[tuple[str, str], dict[DynamoType, list[Item]]]
+    writes, kept = getattr(table, "_speed_partitions", (-1, {}))
+    if writes != _writes:
+        kept = {}
+        table._speed_partitions = (_writes, kept)  # type: ignore[attr-defined]
+    if (index_name, attribute) not in kept:
+        partitions: dict[DynamoType, list[Item]] = defaultdict(list)
+        for item in moto_all_items(table):
+            value = item.attrs.get(attribute)
+            if value is not None:
+                partitions[value].append(item)
+        kept[(index_name, attribute)] = partitions
+    return kept[(index_name, attribute)]
+
+
+def all_items(self: Table) -> list[Item]:
+    candidates = getattr(_partitions, "items", None)
+    if candidates is not None and candidates[0] is self:
+        return list(candidates[1])
+    return moto_all_items(self)
+
+
+def query(
+    self: Table,
+    hash_key: DynamoType | None,
+    range_comparison: str | None,
+    range_objs: list[DynamoType],
+    limit: int,
+    exclusive_start_key: dict[str, Any],
+    scan_index_forward: bool,
+    projection_expressions: list[list[str]] | None,
+    index_name: str | None = None,
+    *args: Any,
+    **kwargs: Any,
+) -> Any:
+    positional = (range_comparison, range_objs, limit, exclusive_start_key, scan_index_forward)
+    hash_conditions = kwargs.get("hash_key_conditions") or []
+    if index_name and hash_conditions:
+        attribute, value = hash_conditions[0]
+        candidates: list[Item] = _index_partitions(self, index_name, attribute).get(value, [])
+    elif not index_name and hash_key is not None:
+        partition = self.items.get(hash_key)
+        if partition is None:
+            candidates = []
+        else:
+            candidates = list(partition.values()) if self.range_key_attr else [partition]
+    else:
+        return moto_query(self, hash_key, *positional, projection_expressions, index_name, *args, **kwargs)
+    _partitions.items = (self, candidates)
+    try:
+        return moto_query(self, hash_key, *positional, projection_expressions, index_name, *args, **kwargs)
+    finally:
+        _partitions.items = None
+
+
+def apply() -> None:
+    """Install the three (once per process)."""
+    DynamoHandler.serialized = serialized  # type: ignore[method-assign]
+    SecondaryIndex.project = project  # type: ignore[method-assign]
+    Table.all_items = all_items  # type: ignore[method-assign]
+    Table.query = query  # type: ignore[method-assign]
