@@ -58,7 +58,7 @@ dev: $(VENV)/.installed-$(PYTHON_VERSION)
 
 ## Install everything and run the whole suite (unit, integration, e2e, SAM validate/build).
 test: install lint
-	$(PY) -m pytest -q -n auto --dist loadfile
+	$(PY) -m pytest -q -n auto --dist loadfile --no-loadscope-reorder
 
 # checkov: the template's resources against its AWS checks. A failed check fails the lint; the
 # few we accept are skipped in template.yaml on the resource itself, each with its reason
@@ -81,14 +81,28 @@ PIP_AUDIT_REQUIRED ?=
 PIP_AUDIT_CAN_REACH_PYPI := $(PIP_AUDIT) --no-deps --disable-pip -r requirements-scan.txt
 
 ## ruff, mypy (the layer, then each function's app.py on its own: they are separate packages),
-## cfn-lint, checkov on the template, pip-audit on the pinned requirements
+## cfn-lint, checkov on the template, pip-audit on the pinned requirements. The five checks are
+## independent: they run side by side, one per core, each one's output printed whole when it ends.
+LINTS := lint-ruff lint-mypy lint-template lint-checkov lint-audit
+.PHONY: $(LINTS)
 lint: install
+	@$(MAKE) --no-print-directory -j $(shell nproc 2>/dev/null || echo 2) --output-sync=target $(LINTS)
+
+lint-ruff:
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+lint-mypy:
 	MYPYPATH=layers/shared $(VENV)/bin/mypy layers/shared/leads_shared
 	for app in functions/*/app.py; do MYPYPATH=layers/shared $(VENV)/bin/mypy $$app || exit 1; done
+
+lint-template:
 	$(SAM) validate --lint --region us-east-1
+
+lint-checkov:
 	$(CHECKOV) --framework cloudformation --file template.yaml
+
+lint-audit:
 	@if out=$$($(PIP_AUDIT_CAN_REACH_PYPI) 2>&1); then \
 	  for req in $(AUDITED); do echo "pip-audit -r $$req"; $(PIP_AUDIT) -r $$req || exit 1; done; \
 	elif grep -q -e "could not be audited" -e "ConnectionError" <<<"$$out"; then \

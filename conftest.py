@@ -63,3 +63,29 @@ def fresh_settings():
 def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput"):  # the run's own process (not an xdist worker)
         config.pluginmanager.register(FileProgress(config), "file-progress")
+
+
+# `make test` runs files on parallel workers, each file whole on one worker, started in this order:
+# the longest first (measured: docs/tests.md), so that no long file starts last while the other
+# workers have nothing left to do. The others follow in their usual order.
+LONGEST_FIRST = (
+    "tests/e2e/test_contract_fuzz.py",
+    "tests/integration/test_sam.py",
+    "tests/integration/test_csv_import.py",
+    "tests/integration/test_bench.py",
+    "tests/integration/test_leads_list.py",
+    "devstack/tests/test_devstack_emulator.py",
+    "tests/integration/test_tenant_isolation.py",
+    "tests/integration/test_security_matrix.py",
+    "tests/e2e/test_scim_conformance.py",
+    "devstack/tests/test_devstack_stack.py",
+    "tests/e2e/test_readme.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def start(item: pytest.Item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=start)  # stable: a file's tests, and the other files, keep their order
