@@ -22,12 +22,12 @@ REGION = "us-east-1"
 LAYER_REQUIREMENTS = REPO_ROOT / "layers" / "shared" / "requirements.txt"
 META_ROUTES = {"/health", "/openapi.json", "/docs"}
 
-# Runs in a bare interpreter (-I -S: no site-packages, no PYTHONPATH; -B: no bytecode written)
-# whose path is only what Lambda gives the function: its code (/var/task) and the layer
-# (/opt/python). It imports the handler's module as Lambda's runtime does, and reports every
-# source file the import system had to compile to bytecode on the way.
-INVOKE_BUILT_HANDLER = """
-import importlib, json, sys
+# The scripts below run in a bare interpreter (-I -S: no site-packages, no PYTHONPATH; -B: no
+# bytecode written) whose path is only what Lambda gives the function: its code (/var/task) and
+# the layer (/opt/python). They import the handler's module as Lambda's runtime does, and report
+# every source file the import system had to compile to bytecode on the way (`compiled`).
+COUNT_COMPILED = """
+import importlib, json, os, sys
 import _frozen_importlib_external as loaders
 compiled = []
 source_to_code = loaders.SourceLoader.source_to_code
@@ -35,6 +35,10 @@ def compiling(loader, data, path, *args, **kwargs):
     compiled.append(str(path))
     return source_to_code(loader, data, path, *args, **kwargs)
 loaders.SourceLoader.source_to_code = compiling
+"""
+INVOKE_BUILT_HANDLER = (
+    COUNT_COMPILED
+    + """
 code, layer, module_name, handler_name, event_file = sys.argv[1:6]
 sys.path[:0] = [code, layer]
 module = importlib.import_module(module_name)
@@ -50,18 +54,13 @@ with open(event_file, encoding="utf-8") as stream:
     event = json.load(stream)
 print("RESULT " + json.dumps(getattr(module, handler_name)(event, Context())))
 """
+)
 # The same, for every function in turn in one interpreter (each with its own code on the path and
 # its own environment; the layer's modules are imported, and checked, once): fed on stdin, one
 # JSON list of [function id, code folder, module, environment].
-IMPORT_EVERY_BUILT_HANDLER = """
-import importlib, json, os, sys
-import _frozen_importlib_external as loaders
-compiled = []
-source_to_code = loaders.SourceLoader.source_to_code
-def compiling(loader, data, path, *args, **kwargs):
-    compiled.append(str(path))
-    return source_to_code(loader, data, path, *args, **kwargs)
-loaders.SourceLoader.source_to_code = compiling
+IMPORT_EVERY_BUILT_HANDLER = (
+    COUNT_COMPILED
+    + """
 sys.path.insert(0, sys.argv[1])
 for function_id, code, module_name, environment in json.load(sys.stdin):
     os.environ.clear()
@@ -75,6 +74,7 @@ for function_id, code, module_name, environment in json.load(sys.stdin):
         if (getattr(module, "__file__", None) or "").startswith(code):
             del sys.modules[name]
 """
+)
 
 
 def sam_cli() -> str:
