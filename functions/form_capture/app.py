@@ -15,6 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from leads_shared.api import (
     NO_AUTH,
+    document_public_routes,
     entry_point,
     metered,
     page_answer,
@@ -42,6 +43,7 @@ from leads_shared.observability import metrics, tracer
 
 app = APIGatewayRestResolver(enable_validation=True)
 use_api_conventions(app, public=True)
+document_public_routes(app)
 app.use(middlewares=[metered])
 
 TAGS = ["Public lead forms"]
@@ -199,7 +201,18 @@ def submit(form_key: FormKey) -> Response[Any]:  # JSON, a page or a redirect
     return _html(200, thank_you_page(form, answer.message))
 
 
-@app.route("/f/<form_key>", method="OPTIONS", include_in_schema=False)
+@app.route(
+    "/f/<form_key>",
+    method="OPTIONS",
+    summary="A lead form's CORS preflight",
+    tags=TAGS,
+    description="No token. Browsers ask before a cross-origin JSON post: the form's "
+    "`allowed_origins` get the CORS headers, other origins none (the browser then refuses the post).",
+    responses=public_responses(
+        {204: {"description": "Answered (with CORS headers for an allowed origin)."}}, 404
+    ),
+    security=NO_AUTH,
+)
 def preflight(form_key: FormKey) -> Response[str]:
     """The browsers' CORS preflight of a cross-origin post: allowed for the form's origins only."""
     form = find_form(form_key, get_form_store())

@@ -295,7 +295,7 @@ def responses(success: Answer, *errors: int, also: Sequence[Answer] = ()) -> dic
 # What a public route (no token) says about authentication: nothing is needed. An empty
 # requirement object is OpenAPI's way to say so; Powertools drops an empty list.
 NO_AUTH: list[dict[str, list[str]]] = [{}]
-PUBLIC_ERRORS = (500, 503)
+PUBLIC_ERRORS = (422, 500, 503)
 
 
 def page_answer(description: str, media_type: str = "text/html") -> OpenAPIResponse:
@@ -318,3 +318,12 @@ def public_responses(
             ERROR_EXAMPLES[error],
         )
     return answers
+
+
+def document_public_routes(app: APIGatewayRestResolver) -> None:
+    """Powertools checks each route's ``security`` against its own resolver's schemes, and needs
+    some: a resolver whose routes say ``NO_AUTH`` declares the API's bearer scheme (which their
+    empty requirement does not name)."""
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
+    app.configure_openapi(security_schemes={"bearerAuth": HTTPBearer(bearerFormat="JWT")})
