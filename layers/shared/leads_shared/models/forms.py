@@ -6,7 +6,15 @@ import re
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BeforeValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
 
@@ -38,7 +46,7 @@ _TYPES_OF: dict[str, set[str]] = {
     "notes": {"textarea", "text"},
     "consent": {"checkbox"},
 }
-_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?")
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 _PARAMETER_NAME = re.compile(r"[A-Za-z0-9_.-]{1,200}")
 
 
@@ -59,18 +67,33 @@ def _web_url(value: Any) -> Any:
     value = blank_to_none(value)
     if isinstance(value, str):
         value = value.strip()
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc or len(value) > 2000:
+        try:
+            parts = urlsplit(value)
+            valid = parts.scheme in ("http", "https") and bool(parts.netloc) and len(value) <= 2000
+        except ValueError:
+            valid = False
+        if not valid:
             raise PydanticCustomError("own_message", "The redirect url must be an http(s) URL.")
     return value
 
 
-Origin = Annotated[str, BeforeValidator(_origin), Field(examples=["https://www.example.com"])]
+# The rules above as the document states them (any case; spaces around are trimmed).
+ORIGIN_PATTERN = r"^\s*[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/*\s*$"
+URL_PATTERN = r"^\s*$|^\s*[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9.-]+(:[0-9]{1,5})?([/?#]\S*)?\s*$"
+Origin = Annotated[
+    str,
+    BeforeValidator(_origin),
+    Field(examples=["https://www.example.com"], json_schema_extra={"pattern": ORIGIN_PATTERN}),
+]
 RedirectUrl = Annotated[
     str | None,
     BeforeValidator(_web_url),
-    Field(description="Where a browser's post is sent after it (303); none: a thank-you page."),
+    Field(
+        description="Where a browser's post is sent after it (303); none: a thank-you page.",
+        json_schema_extra={"pattern": URL_PATTERN, "maxLength": 2000},
+    ),
 ]
+Limit = Annotated[int, Field(strict=True)]
 
 
 class FormField(Model):
@@ -81,7 +104,7 @@ class FormField(Model):
     name: FormFieldName = Field(description="The lead field it sets (`consent`: the consent checkbox).")
     label: RequiredName
     type: FieldType = "text"
-    required: bool = False
+    required: StrictBool = False
     options: list[Text255] = Field(default_factory=list, max_length=MAX_OPTIONS, description="For `select`.")
 
     @model_validator(mode="after")
@@ -143,18 +166,18 @@ class FormSettings(Model):
     allowed_origins: list[Origin] = Field(default_factory=list, max_length=MAX_ORIGINS)
     redirect_url: RedirectUrl = None
     consent_text: OptionalText1000 = None
-    active: bool = True
-    always_create: bool = Field(
+    active: StrictBool = True
+    always_create: StrictBool = Field(
         default=False, description="Create a lead even when an open lead has the email (else update it)."
     )
-    timing_check: bool = Field(
+    timing_check: StrictBool = Field(
         default=True,
         description="Posts need the signed time token the page and the script carry (off: for servers "
         "posting JSON themselves).",
     )
     captcha: CaptchaSettings | None = None
-    rate_limit_per_minute: int = Field(default=60, ge=1, le=10_000)
-    rate_limit_per_ip_per_minute: int = Field(default=10, ge=1, le=1_000)
+    rate_limit_per_minute: Limit = Field(default=60, ge=1, le=10_000)
+    rate_limit_per_ip_per_minute: Limit = Field(default=10, ge=1, le=1_000)
 
     @field_validator("fields")
     @classmethod
@@ -181,7 +204,7 @@ class FormUpdate(FormSettings):
     """``PUT /lead-forms/{id}``: the whole form, as ``POST`` takes it; ``rotate_key: true`` also
     gives it a new public key (the old one stops working at once)."""
 
-    rotate_key: bool = False
+    rotate_key: StrictBool = False
 
 
 class LeadForm(FormSettings):
