@@ -93,7 +93,16 @@ RedirectUrl = Annotated[
         json_schema_extra={"pattern": URL_PATTERN, "maxLength": 2000},
     ),
 ]
-Limit = Annotated[int, Field(strict=True)]
+
+
+def _whole_number(value: Any) -> Any:
+    """An integer as JSON Schema counts one (``5`` or ``5.0``); not ``true``, not ``"5"``."""
+    if isinstance(value, bool | str) or (isinstance(value, float) and not value.is_integer()):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return int(value) if isinstance(value, float) else value
+
+
+Limit = Annotated[int, BeforeValidator(_whole_number)]
 
 
 class FormField(Model):
