@@ -30,7 +30,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 TOKEN_USER := $(if $(filter command line,$(origin USER)),$(USER),1)
 TENANT ?= acme
 
-.PHONY: dev test lint bench build token install clean
+.PHONY: dev test lint bench build token install browser clean
 
 $(VENV)/.installed-$(PYTHON_VERSION): requirements-dev.txt layers/shared/requirements.txt
 	$(call fresh_venv,$(VENV))
@@ -50,7 +50,22 @@ $(SCAN_VENV)/.installed-$(PYTHON_VERSION): requirements-scan.txt
 	$(SCAN_VENV)/bin/pip install $(PIP_FLAGS) -r requirements-scan.txt
 	touch $@
 
-install: $(VENV)/.installed-$(PYTHON_VERSION) $(SAM_VENV)/.installed-$(PYTHON_VERSION) $(SCAN_VENV)/.installed-$(PYTHON_VERSION)
+install: $(VENV)/.installed-$(PYTHON_VERSION) $(SAM_VENV)/.installed-$(PYTHON_VERSION) $(SCAN_VENV)/.installed-$(PYTHON_VERSION) browser
+
+# The browser tests (tests/e2e/test_forms_browser.py) drive Debian's Chromium and its driver
+# (no browser download: Selenium is given both paths). Installed with apt-get where we may (root,
+# or sudo without a password); elsewhere, what to install is printed and those tests are skipped.
+CHROMIUM_PACKAGES := chromium chromium-driver
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(CHROMIUM_PACKAGES); \
+	elif command -v apt-get >/dev/null && command -v sudo >/dev/null && sudo -n true 2>/dev/null; then \
+	  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(CHROMIUM_PACKAGES); \
+	else \
+	  echo "Chromium not found: install Debian's $(CHROMIUM_PACKAGES) (/usr/bin/chromium, /usr/bin/chromedriver)"; \
+	  echo "for the browser tests of lead forms; without them those tests are skipped."; \
+	fi
 
 ## Serve the whole API on http://127.0.0.1:$(PORT) against the embedded emulator, with demo data.
 dev: $(VENV)/.installed-$(PYTHON_VERSION)

@@ -76,6 +76,13 @@ def main(argv: list[str] | None = None) -> None:
                 f"  curl -X PUT -H 'Content-Type: message/rfc822' --data-binary @message.eml "
                 f"{stack.emulator_url}/{bucket}/inbound/message.eml"
             )
+        if stack.tokens:  # seeded: acme's demo lead form has a fixed key
+            from devstack.seed import DEMO_FORM_KEY
+
+            print(
+                f"Demo lead form (acme, open it in a browser): {stack.base_url}/f/{DEMO_FORM_KEY}\n"
+                f"  its embed script: {stack.base_url}/f/{DEMO_FORM_KEY}/embed.js (docs/forms.md)"
+            )
         print(f"Leads API ready on {stack.base_url}", flush=True)
         stopping.wait()
     finally:

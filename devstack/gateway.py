@@ -82,7 +82,8 @@ class LocalGateway:
             resource, path_parameters = self._url_map.bind_to_environ(request.environ).match()
         except NotFound:
             return self._gateway_response(default_api, "MISSING_AUTHENTICATION_TOKEN")
-        if request.method == "OPTIONS" and default_api and default_api.cors:
+        declared = (resource, "OPTIONS") in self._routes  # SAM then adds no preflight answer of its own
+        if request.method == "OPTIONS" and default_api and default_api.cors and not declared:
             return self._cors_preflight(default_api.cors)
         route = self._routes.get((resource, request.method)) or self._routes.get((resource, "ANY"))
         if route is None:
@@ -143,8 +144,8 @@ class LocalGateway:
 
     @staticmethod
     def _cors_preflight(cors: Mapping[str, str]) -> Response:
-        """SAM's `Cors` adds an OPTIONS method with a mock integration to every path: the
-        browser's preflight never reaches a function."""
+        """SAM's `Cors` adds an OPTIONS method with a mock integration to every path that does not
+        declare one: the browser's preflight of those never reaches a function."""
         names = {
             "AllowOrigin": "Access-Control-Allow-Origin",
             "AllowMethods": "Access-Control-Allow-Methods",

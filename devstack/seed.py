@@ -10,6 +10,8 @@
 - ``globex``: team 1 Sales; users 1 Gina Admin (admin), 2 Hank Hill; the same stages; no leads.
 - both: their settings (``GET /tenant``), with a fixed drop-box token, so that each one's
   drop-box address is the same on every start (``demo_dropbox_addresses``).
+- acme's lead form 1 "Contact us" (``DEMO_FORM_KEY``: its page is ``/f/<key>``, fixed so that
+  ``make dev`` prints the same URL and the sample events under ``events/form_capture/`` find it).
 - acme's SCIM token is ``DEMO_SCIM_TOKEN`` (dev only, like the dev JWT secret: the SCIM sample
   events under ``events/scim/`` carry it).
 
@@ -35,6 +37,7 @@ from leads_shared.data import (
     get_activity_store,
     get_blob_store,
     get_directory_store,
+    get_form_store,
     get_import_store,
     get_lead_store,
     get_mail_store,
@@ -46,6 +49,7 @@ from leads_shared.directory import DEFAULT_PIPELINE
 from leads_shared.keys import ImportKeys
 from leads_shared.models.activities import NoteCreate, TaskCreate
 from leads_shared.models.directory import DealStage, Team, User
+from leads_shared.models.forms import FormField, LeadForm
 from leads_shared.models.imports import ImportJob
 from leads_shared.models.leads import Lead, LeadCreate
 from leads_shared.models.records import QualifyRequest
@@ -69,6 +73,9 @@ TENANT_NAMES = {"acme": "Acme Inc.", "globex": "Globex Corporation"}
 DEMO_INBOUND_TOKENS = {"acme": "acmedemotoken0000001", "globex": "globexdemotoken00001"}
 # acme's SCIM token on the local stack only (what `events/scim/` sends).
 DEMO_SCIM_TOKEN = "scim_local-dev-acme-token-never-valid-elsewhere"
+# acme's demo lead form (a real form's key and secret are random).
+DEMO_FORM_KEY = "acmeDemoContactForm00001"
+DEMO_FORM_SECRET = "local-dev-form-secret-never-valid-elsewhere"
 FIRST = [
     "John",
     "Maria",
@@ -235,10 +242,53 @@ def seed_demo_data() -> None:
         if tenant_id == "acme":
             token_hash = scim_tokens.token_hash(DEMO_SCIM_TOKEN)
             get_scim_token_store().put_token(tenant_id, token_hash, format_timestamp(FIRST_DAY))
+            seed_form(tenant_id)
         if DEMO_LEADS[tenant_id]:
             seed_activities(admin)
             seed_import(admin)
             seed_emails(tenant_id)
+
+
+def demo_form(tenant_id: str, form_id: int) -> LeadForm:
+    created = format_timestamp(FIRST_DAY)
+    fields = [
+        FormField(name="first_name", label="First name", required=True),
+        FormField(name="last_name", label="Last name", required=True),
+        FormField(name="email", label="Work email", type="email", required=True),
+        FormField(name="company", label="Company"),
+        FormField(name="phone", label="Phone", type="phone"),
+        FormField(
+            name="job_title", label="Role", type="select", options=["Founder", "CTO", "Sales", "Other"]
+        ),
+        FormField(name="notes", label="How can we help?", type="textarea"),
+        FormField(
+            name="consent",
+            label="I agree to be contacted about Acme's products",
+            type="checkbox",
+            required=True,
+        ),
+    ]
+    return LeadForm(
+        tenant_id=tenant_id,
+        id=form_id,
+        name="Contact us",
+        fields=fields,
+        source="Website",
+        owner_id=2,
+        allowed_origins=["http://127.0.0.1:3000", "http://localhost:3000"],
+        consent_text="Acme may contact you by email and phone about its products. You can unsubscribe "
+        "at any time.",
+        public_key=DEMO_FORM_KEY,
+        token_secret=DEMO_FORM_SECRET,
+        consent_version=1,
+        created_at=created,
+        updated_at=created,
+    )
+
+
+def seed_form(tenant_id: str) -> None:
+    forms = get_form_store()
+    forms.insert(demo_form(tenant_id, forms.reserve(tenant_id, ["form"])["form"]))
 
 
 DEMO_IMPORT_ID = "0123456789abcdef0123456789abcdef"

@@ -8,6 +8,7 @@ The SCIM routes (``/scim/v2``) take the tenant's SCIM token, not a JWT: their ro
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,12 +16,21 @@ from functools import cached_property
 from typing import Any
 
 from devstack.template import Template
-from leads_shared.data import get_directory_store
+from leads_shared.data import get_directory_store, get_form_store
+from leads_shared.form_spam import issue_token
 from leads_shared.models.directory import DealStage
+from leads_shared.models.forms import LeadForm
 from tests.support.clients import Caller, Tenant, lead_body
 
 ROUTES = sorted({(r.method, r.path) for r in Template.load().api_routes() if r.method != "ANY"})
-PUBLIC = {("GET", "/health"), ("GET", "/openapi.json"), ("GET", "/docs")}
+# The public side of lead forms: no token; a form's public key in the path (no tenant).
+PUBLIC_FORM = {
+    ("GET", "/f/{form_key}"),
+    ("POST", "/f/{form_key}"),
+    ("OPTIONS", "/f/{form_key}"),
+    ("GET", "/f/{form_key}/embed.js"),
+}
+PUBLIC = {("GET", "/health"), ("GET", "/openapi.json"), ("GET", "/docs"), *PUBLIC_FORM}
 ADMIN_ONLY = {
     ("GET", "/leads/template"),
     ("GET", "/leads/export"),
@@ -34,6 +44,10 @@ ADMIN_ONLY = {
     ("PUT", "/tenant"),
     ("POST", "/tenant/inbound-address"),
     ("POST", "/tenant/scim-token"),
+    ("GET", "/lead-forms"),
+    ("POST", "/lead-forms"),
+    *((method, "/lead-forms/{id}") for method in ("GET", "PUT", "DELETE")),
+    ("GET", "/lead-forms/{id}/submissions"),
 }
 SCIM_MEDIA_TYPE = "application/scim+json"
 
@@ -111,6 +125,26 @@ class World:
         """A new SCIM token of the tenant (the previous one is revoked)."""
         return str(self._made(self.admin.post("/tenant/scim-token"), "token"))
 
+    def form(self) -> int:
+        return int(self._made(self.admin.post("/lead-forms", FORM)))
+
+    @cached_property
+    def public_form(self) -> LeadForm:
+        """A form of the tenant (its rate limits high enough for every call a test repeats)."""
+        body = {**FORM, "rate_limit_per_ip_per_minute": 1000, "rate_limit_per_minute": 1000}
+        found = get_form_store().form(self.tenant.tenant_id, self._made(self.admin.post("/lead-forms", body)))
+        assert found is not None
+        return found
+
+    @property
+    def form_path(self) -> str:
+        return f"/f/{self.public_form.public_key}"
+
+    def submission(self) -> dict[str, Any]:
+        """What a visitor posts to ``public_form`` (its time token issued 5 s ago)."""
+        form = self.public_form
+        return {**lead_body(), "consent": True, "_ts": issue_token(form, time.time() - 5)}
+
     @cached_property
     def scim(self) -> Caller:
         """The tenant's identity provider: a caller with the tenant's SCIM token."""
@@ -125,6 +159,18 @@ class World:
 
 
 Row = Callable[[World, Caller], Call]
+FORM = {
+    "name": "Contact us",
+    "fields": [
+        {"name": "first_name", "label": "First name", "required": True},
+        {"name": "last_name", "label": "Last name", "required": True},
+        {"name": "email", "label": "Email", "type": "email"},
+        {"name": "consent", "label": "I agree", "type": "checkbox", "required": True},
+    ],
+    "allowed_origins": ["https://www.example.com"],
+    "consent_text": "We may contact you.",
+}
+PREFLIGHT = {"Origin": "https://www.example.com", "Access-Control-Request-Method": "POST"}
 EMAIL = {"subject": "Re: demo", "body": "Thanks", "direction": "inbound", "sent_at": "2026-01-01T00:00:00Z"}
 
 
@@ -214,6 +260,16 @@ ROWS: dict[tuple[str, str], Row] = {
     ("GET", "/health"): lambda w, c: Call("GET", "/health"),
     ("GET", "/openapi.json"): lambda w, c: Call("GET", "/openapi.json"),
     ("GET", "/docs"): lambda w, c: Call("GET", "/docs"),
+    ("GET", "/lead-forms"): lambda w, c: Call("GET", "/lead-forms"),
+    ("POST", "/lead-forms"): lambda w, c: Call("POST", "/lead-forms", FORM, status=201),
+    ("GET", "/lead-forms/{id}"): lambda w, c: Call("GET", f"/lead-forms/{w.form()}"),
+    ("PUT", "/lead-forms/{id}"): lambda w, c: Call("PUT", f"/lead-forms/{w.form()}", {**FORM, "name": "Hi"}),
+    ("DELETE", "/lead-forms/{id}"): lambda w, c: Call("DELETE", f"/lead-forms/{w.form()}"),
+    ("GET", "/lead-forms/{id}/submissions"): lambda w, c: Call("GET", f"/lead-forms/{w.form()}/submissions"),
+    ("GET", "/f/{form_key}"): lambda w, c: Call("GET", f"/f/{w.public_form.public_key}"),
+    ("GET", "/f/{form_key}/embed.js"): lambda w, c: Call("GET", f"/f/{w.public_form.public_key}/embed.js"),
+    ("POST", "/f/{form_key}"): lambda w, c: Call("POST", w.form_path, w.submission(), status=201),
+    ("OPTIONS", "/f/{form_key}"): lambda w, c: Call("OPTIONS", w.form_path, status=204, headers=PREFLIGHT),
 }  # fmt: skip
 
 

@@ -32,7 +32,9 @@ def event_source(path: Path) -> str | None:
 SQS_EVENT_FILES = [path for path in EVENT_FILES if event_source(path) == "aws:sqs"]
 STREAM_EVENT_FILES = [path for path in EVENT_FILES if event_source(path) == "aws:dynamodb"]
 API_EVENT_FILES = [path for path in EVENT_FILES if event_source(path) is None]
-HTML_ROUTES = {("/docs", "GET")}  # Swagger UI
+HTML_ROUTES = {("/docs", "GET"), ("/f/{form_key}", "GET")}  # Swagger UI, a lead form's page
+SCRIPT_ROUTES = {("/f/{form_key}/embed.js", "GET")}
+NO_BODY_ROUTES = {("/f/{form_key}", "OPTIONS")}  # a CORS preflight: 204
 CSV_ROUTES = {("/leads/template", "GET")}  # every other route answers JSON
 
 
@@ -169,6 +171,10 @@ def test_sample_event_gets_its_answer(
     if (route.path, route.method) in HTML_ROUTES:
         assert content_type.startswith("text/html"), content_type
         assert "<html" in body.lower()
+    elif (route.path, route.method) in SCRIPT_ROUTES:
+        assert content_type.startswith("application/javascript"), content_type
+    elif (route.path, route.method) in NO_BODY_ROUTES:
+        assert status == 204 and not body
     elif (route.path, route.method) in CSV_ROUTES:
         assert content_type.startswith("text/csv"), content_type
         assert body.lstrip("\ufeff").startswith("first_name,last_name,")

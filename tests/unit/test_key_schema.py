@@ -34,6 +34,12 @@ PLACEHOLDERS = {
     "yyyy-mm-dd": DAY,
     "bucket": BUCKET,
     "key": OBJECT_KEY,
+    "public key": "k3y",
+    "received_at": "2026-11-27T10:00:00.000000Z",
+    "submission id": "s1",
+    "sha256": sha256("once"),
+    "unix minute": "29000000",
+    "ip": "203.0.113.9",
 }
 # Each row of the table (its entity cell) -> the keys keys.py writes for it, one per SK variant.
 # None: the SK is not ours (Powertools' idempotency records), only the PK is checked.
@@ -65,6 +71,14 @@ ROWS: dict[str, list[dict[str, str | None]]] = {
     "tenant settings": [keys.TenantKeys.settings(T)],
     "SCIM token of a tenant": [keys.ScimTokenKeys.tenant(T)],
     "SCIM token lookup": [keys.ScimTokenKeys.lookup(sha256(TOKEN))],
+    "lead form": [keys.FormKeys.form(T, N)],
+    "lead form key lookup": [keys.FormKeys.public_key("k3y")],
+    "form submission / exactly-once marker / rate counter": [
+        keys.FormKeys.submission(T, N, "2026-11-27T10:00:00.000000Z", "s1"),
+        keys.FormKeys.once(T, N, sha256("once")),
+        keys.FormKeys.rate(T, N, 29000000),
+        keys.FormKeys.rate(T, N, 29000000, "203.0.113.9"),
+    ],
 }
 # Every entity class of keys.py that some row above uses (the second test: none is undocumented).
 COVERED = {
@@ -72,6 +86,7 @@ COVERED = {
     keys.ContactKeys,
     keys.DealKeys,
     keys.DirectoryKeys,
+    keys.FormKeys,
     keys.IdempotencyKeys,
     keys.ImportKeys,
     keys.LeadKeys,

@@ -241,6 +241,7 @@ ERROR_DESCRIPTIONS = {
     415: "The body is not JSON (Content-Type other than application/json; a urlencoded body that "
     "starts with { or [ is read as JSON).",
     422: "Validation failed.",
+    429: "Too many requests: retry after the seconds the `Retry-After` header says.",
     500: "Unexpected failure (logged).",
     503: "The data store is busy or unreachable; retry.",
 }
@@ -260,6 +261,7 @@ ERROR_EXAMPLES: dict[int, dict[str, Any]] = {
     413: {"message": errors.PayloadTooLarge(256 * 1024).message},
     415: {"message": errors.UnsupportedMediaType().message},
     422: validation_body({"first_name": ["The first name field is required."]}),
+    429: {"message": errors.TooManyRequests(30).message},
     500: {"message": SERVER_ERROR},
     503: {"message": "The service is busy. Please retry shortly."},
 }
@@ -288,3 +290,40 @@ def responses(success: Answer, *errors: int, also: Sequence[Answer] = ()) -> dic
             ERROR_EXAMPLES[error],
         )
     return answers
+
+
+# What a public route (no token) says about authentication: nothing is needed. An empty
+# requirement object is OpenAPI's way to say so; Powertools drops an empty list.
+NO_AUTH: list[dict[str, list[str]]] = [{}]
+PUBLIC_ERRORS = (422, 500, 503)
+
+
+def page_answer(description: str, media_type: str = "text/html") -> OpenAPIResponse:
+    """A success that is not JSON (an HTML page, a script, a redirect with no body)."""
+    content: Any = {media_type: {"schema": {"type": "string"}}}
+    return {"description": description, "content": content}
+
+
+def public_responses(
+    successes: dict[int, OpenAPIResponse], *errors: int, json_success: Sequence[Answer] = ()
+) -> dict[int, OpenAPIResponse]:
+    """A public route's documented answers: its successes, and its errors in the API's envelope
+    (no 401: it takes no token)."""
+    answers = {status: _answer(description, model) for status, model, description in json_success}
+    answers.update(successes)
+    for error in sorted({*PUBLIC_ERRORS, *errors}):
+        answers[error] = _answer(
+            ERROR_DESCRIPTIONS[error],
+            ValidationErrorBody if error == 422 else ErrorBody,
+            ERROR_EXAMPLES[error],
+        )
+    return answers
+
+
+def document_public_routes(app: APIGatewayRestResolver) -> None:
+    """Powertools checks each route's ``security`` against its own resolver's schemes, and needs
+    some: a resolver whose routes say ``NO_AUTH`` declares the API's bearer scheme (which their
+    empty requirement does not name)."""
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
+    app.configure_openapi(security_schemes={"bearerAuth": HTTPBearer(bearerFormat="JWT")})

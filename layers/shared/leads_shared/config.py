@@ -46,6 +46,12 @@ class Settings(BaseModel):
     # The domain of the drop-box addresses, leads+<tenant_id>.<token>@<inbound_domain> (capture
     # reads them; the API shows a tenant's).
     inbound_domain: str | None = None
+    # Public lead forms (/f/{form_key}): a post sooner than this after its page was served is a
+    # bot's (spam); the CAPTCHA providers' verification URL, when set, replaces each provider's
+    # own (a test's stand-in on 127.0.0.1; https otherwise), and how long the call may take.
+    form_min_fill_seconds: float = 2.0
+    captcha_verify_url: str | None = None
+    captcha_timeout_seconds: float = 5.0
     # X-Ray subsegments for each handler method and AWS call (the X-Ray SDK, a slower cold start);
     # without them a trace still shows API Gateway and the function end to end (observability.py).
     trace_calls: bool = False
@@ -69,6 +75,8 @@ ENVIRONMENT = {
     "dynamodb_read_timeout_seconds": "DYNAMODB_READ_TIMEOUT_SECONDS",
     "inbound_domain": "INBOUND_DOMAIN",
     "trace_calls": "TRACE_CALLS",
+    "form_min_fill_seconds": "FORM_MIN_FILL_SECONDS",
+    "captcha_verify_url": "CAPTCHA_VERIFY_URL",
 }
 
 

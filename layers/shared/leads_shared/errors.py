@@ -56,8 +56,10 @@ class PayloadTooLarge(DomainError):
 class UnsupportedMediaType(DomainError):
     """The body is not JSON (nor a form where a route takes one): 415."""
 
-    def __init__(self) -> None:
-        super().__init__("The request body must be JSON (Content-Type: application/json).")
+    def __init__(
+        self, message: str = "The request body must be JSON (Content-Type: application/json)."
+    ) -> None:
+        super().__init__(message)
 
 
 class ValidationFailed(DomainError):
@@ -78,6 +80,14 @@ def selected_invalid(field: str) -> str:
     """The message of an id that names nothing to choose: ``assigned_to`` gives "The selected
     assigned to is invalid." (the API's clients know these words)."""
     return f"The selected {field.replace('_', ' ')} is invalid."
+
+
+class TooManyRequests(DomainError):
+    """Over a rate limit (a public form's): 429 with ``Retry-After`` (seconds)."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("Too many submissions. Please retry later.")
+        self.retry_after = retry_after
 
 
 class ServiceUnavailable(DomainError):

@@ -31,6 +31,7 @@ STATUS_OF: dict[type[errors.DomainError], int] = {
     errors.PayloadTooLarge: 413,
     errors.UnsupportedMediaType: 415,
     errors.ValidationFailed: 422,
+    errors.TooManyRequests: 429,
     errors.StoreFailure: 500,
     errors.ServiceUnavailable: 503,
 }
@@ -59,6 +60,8 @@ def error_response(error: errors.DomainError) -> Response:
     if isinstance(error, errors.Unauthenticated):
         headers["WWW-Authenticate"] = "Bearer"
         logger.info("unauthenticated", extra={"reason": error.reason})
+    if isinstance(error, errors.TooManyRequests):
+        headers["Retry-After"] = str(error.retry_after)
     body: dict[str, Any] = {"message": error.message}
     if isinstance(error, errors.ValidationFailed):
         body = validation_body(error.errors)

@@ -392,3 +392,46 @@ class MailKeys:
     def rejected(day: str, bucket: str, key: str) -> dict[str, str]:
         """A rejected inbound message, per day of receipt and object (a redelivery overwrites)."""
         return {"PK": f"INBOUND#REJECTED#{day}", "SK": f"{bucket}/{key}"}
+
+
+class FormKeys:
+    """Lead forms. A form's item is in the tenant's partition (one Query lists them); its public
+    key's lookup item says whose form a key is; everything a form receives lives in the form's own
+    partition: its submissions (newest last), the markers that make a submission count once, and
+    the per-minute counters of its rate limits (the markers and counters expire by TTL)."""
+
+    FORM = "FORM#"
+    KEY_SK = "FORMKEY"
+    SUBMISSION = "SUB#"
+    ONCE = "ONCE#"
+    RATE = "RATE#"
+
+    @classmethod
+    def form(cls, tenant_id: str, form_id: int) -> dict[str, str]:
+        return {"PK": tenant_pk(tenant_id), "SK": f"{cls.FORM}{padded(form_id, 9)}"}
+
+    @classmethod
+    def public_key(cls, key: str) -> dict[str, str]:
+        return {"PK": f"FORMKEY#{key}", "SK": cls.KEY_SK}
+
+    @staticmethod
+    def partition(tenant_id: str, form_id: int) -> str:
+        return f"TENANT#{tenant_id}#FORM#{form_id}"
+
+    @classmethod
+    def submission(cls, tenant_id: str, form_id: int, received_at: str, submission_id: str) -> dict[str, str]:
+        return {
+            "PK": cls.partition(tenant_id, form_id),
+            "SK": f"{cls.SUBMISSION}{received_at}#{submission_id}",
+        }
+
+    @classmethod
+    def once(cls, tenant_id: str, form_id: int, fingerprint: str) -> dict[str, str]:
+        """``fingerprint``: sha256 of the submission's values, or of its ``submission_id``."""
+        return {"PK": cls.partition(tenant_id, form_id), "SK": f"{cls.ONCE}{fingerprint}"}
+
+    @classmethod
+    def rate(cls, tenant_id: str, form_id: int, minute: int, ip: str | None = None) -> dict[str, str]:
+        """The counter of one minute (unix minutes): of the whole form, or of one client IP."""
+        suffix = f"#IP#{ip}" if ip else ""
+        return {"PK": cls.partition(tenant_id, form_id), "SK": f"{cls.RATE}{minute}{suffix}"}

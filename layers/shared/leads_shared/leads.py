@@ -6,6 +6,7 @@ another tenant is simply not found.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from leads_shared.auth import Principal
@@ -37,17 +38,30 @@ def _link_captured_emails(lead: Lead, mail: MailStore) -> None:
 
 
 def create_lead(principal: Principal, data: LeadCreate, store: LeadStore, mail: MailStore) -> Lead:
+    """A lead in the caller's tenant (``insert_lead``)."""
+    return insert_lead(principal.tenant_id, data, store, mail)
+
+
+def insert_lead(
+    tenant_id: str,
+    data: LeadCreate,
+    store: LeadStore,
+    mail: MailStore,
+    recorded: Mapping[str, Any] | None = None,
+) -> Lead:
     """Two DynamoDB requests: read the id sequence (with the assignee), then one transaction that
     takes the next id. If a concurrent create took that id first, reserve one with an atomic
     counter instead (two more requests, and it cannot be taken twice). With an email, one more:
-    the Query for emails captured for it (and a write per email to link)."""
-    stats, user = store.stats_with_user(principal.tenant_id, data.assigned_to)
+    the Query for emails captured for it (and a write per email to link). ``recorded``: what the
+    lead keeps besides the client's fields (a web form's attribution and consent)."""
+    stats, user = store.stats_with_user(tenant_id, data.assigned_to)
     check_assignable(user, data.assigned_to)
     now = utc_now()
     lead = Lead(
-        tenant_id=principal.tenant_id,
+        tenant_id=tenant_id,
         id=stats.lead_seq + 1,
         **data.model_dump(),
+        **(recorded or {}),
         assigned_to_name=user.name if user else None,
         created_at=now,
         updated_at=now,
@@ -56,7 +70,7 @@ def create_lead(principal: Principal, data: LeadCreate, store: LeadStore, mail: 
     try:
         store.insert(lead, previous_seq=stats.lead_seq)
     except SequenceTaken:
-        lead.id = store.reserve_ids(principal.tenant_id)
+        lead.id = store.reserve_ids(tenant_id)
         try:
             store.insert(lead, previous_seq=None)
         except SequenceTaken:

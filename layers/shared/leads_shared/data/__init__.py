@@ -7,12 +7,15 @@ from functools import lru_cache
 from leads_shared.config import get_settings
 from leads_shared.data.activity_store import ActivityStore
 from leads_shared.data.blob_store import BlobStore
+from leads_shared.data.capture_store import CaptureStore
 from leads_shared.data.directory_store import DirectoryStore
+from leads_shared.data.form_store import FormStore
 from leads_shared.data.import_store import ImportStore
 from leads_shared.data.lead_store import LeadStore
 from leads_shared.data.mail_store import MailStore
 from leads_shared.data.record_store import RecordStore
 from leads_shared.data.scim_token_store import ScimTokenStore
+from leads_shared.data.secret_store import SecretStore
 from leads_shared.data.tenant_store import TenantStore
 
 
@@ -59,3 +62,18 @@ def get_scim_token_store() -> ScimTokenStore:
 @lru_cache(maxsize=1)
 def get_blob_store() -> BlobStore:
     return BlobStore(get_settings().bucket_name or "")
+
+
+@lru_cache(maxsize=1)
+def get_form_store() -> FormStore:
+    return FormStore(get_settings().table_name)
+
+
+@lru_cache(maxsize=1)
+def get_capture_store() -> CaptureStore:
+    return CaptureStore(get_settings().table_name)
+
+
+@lru_cache(maxsize=1)
+def get_secret_store() -> SecretStore:
+    return SecretStore()

@@ -138,6 +138,32 @@ class LeadUpdate(LeadFields):
         return {name: getattr(self, name) for name in self.model_fields_set}
 
 
+class Attribution(Model):
+    """Where a lead that came through a web form came from (``leads_shared.form_capture``)."""
+
+    form_id: int
+    submission_id: str
+    page_url: str | None = None
+    referrer: str | None = None
+    utm_source: str | None = None
+    utm_medium: str | None = None
+    utm_campaign: str | None = None
+    utm_term: str | None = None
+    utm_content: str | None = None
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+class Consent(Model):
+    """Consent given on a web form: to which text (and its version), when, from which IP."""
+
+    form_id: int
+    text: str
+    text_version: int
+    given_at: str
+    ip: str | None = None
+
+
 class Lead(Model):
     """The domain record of a lead (what the data layer stores, without keys)."""
 
@@ -165,6 +191,9 @@ class Lead(Model):
     # The import row that last wrote the lead ("<import id>#<row>"): a retried import finds its
     # own update already applied.
     last_import: str | None = None
+    # A lead made by a web form: where its submission came from, and the consent it gave.
+    attribution: Attribution | None = None
+    consent: Consent | None = None
     created_at: str
     updated_at: str
     version: int = 1
@@ -201,6 +230,10 @@ class LeadOut(Model):
     qualified_at: str | None
     disqualified_reason: str | None
     disqualified_at: str | None
+    attribution: Attribution | None = Field(
+        default=None, description="A lead made by a web form: its page, referrer, UTM tags, IP, user agent."
+    )
+    consent: Consent | None = Field(default=None, description="Consent given on a web form, when it had one.")
     created_at: str = Field(examples=["2026-01-15T09:30:00.000000Z"])
     updated_at: str = Field(examples=["2026-01-15T09:30:00.000000Z"])
 
