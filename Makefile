@@ -32,22 +32,31 @@ TENANT ?= acme
 
 .PHONY: dev test lint bench build token install browser clean
 
-$(VENV)/.installed-$(PYTHON_VERSION): requirements-dev.txt layers/shared/requirements.txt
+# The virtualenvs are filled by uv (pinned here), installed first into .venv by pip: it installs
+# the same pinned packages as pip, from PyPI, in seconds rather than minutes (a fresh clone's
+# `make test` spent 3 of its 12 minutes in pip).
+UV_PIN := uv==0.13.9
+UV := $(VENV)/bin/uv
+UV_INSTALL = $(UV) pip install --quiet --python $(1)/bin/python -r $(2)
+
+$(UV):
 	$(call fresh_venv,$(VENV))
-	$(VENV)/bin/pip install $(PIP_FLAGS) --upgrade pip
-	$(VENV)/bin/pip install $(PIP_FLAGS) -r requirements-dev.txt
+	$(VENV)/bin/pip install $(PIP_FLAGS) $(UV_PIN)
+
+$(VENV)/.installed-$(PYTHON_VERSION): requirements-dev.txt layers/shared/requirements.txt | $(UV)
+	$(call fresh_venv,$(VENV))
+	$(VENV)/bin/pip install $(PIP_FLAGS) $(UV_PIN)
+	$(call UV_INSTALL,$(VENV),requirements-dev.txt)
 	touch $@
 
-$(SAM_VENV)/.installed-$(PYTHON_VERSION): requirements-sam.txt
+$(SAM_VENV)/.installed-$(PYTHON_VERSION): requirements-sam.txt | $(UV)
 	$(call fresh_venv,$(SAM_VENV))
-	$(SAM_VENV)/bin/pip install $(PIP_FLAGS) --upgrade pip
-	$(SAM_VENV)/bin/pip install $(PIP_FLAGS) -r requirements-sam.txt
+	$(call UV_INSTALL,$(SAM_VENV),requirements-sam.txt)
 	touch $@
 
-$(SCAN_VENV)/.installed-$(PYTHON_VERSION): requirements-scan.txt
+$(SCAN_VENV)/.installed-$(PYTHON_VERSION): requirements-scan.txt | $(UV)
 	$(call fresh_venv,$(SCAN_VENV))
-	$(SCAN_VENV)/bin/pip install $(PIP_FLAGS) --upgrade pip
-	$(SCAN_VENV)/bin/pip install $(PIP_FLAGS) -r requirements-scan.txt
+	$(call UV_INSTALL,$(SCAN_VENV),requirements-scan.txt)
 	touch $@
 
 install: $(VENV)/.installed-$(PYTHON_VERSION) $(SAM_VENV)/.installed-$(PYTHON_VERSION) $(SCAN_VENV)/.installed-$(PYTHON_VERSION) browser
@@ -95,7 +104,7 @@ AUDITED := layers/shared/requirements.txt requirements-dev.txt requirements-sam.
 PIP_AUDIT_REQUIRED ?=
 PIP_AUDIT_CAN_REACH_PYPI := $(PIP_AUDIT) --no-deps --disable-pip -r requirements-scan.txt
 
-## ruff, mypy (the layer, then each function's app.py on its own: they are separate packages),
+## ruff, mypy (the layer and every function's app.py, each app its own module: functions.<group>.app),
 ## cfn-lint, checkov on the template, pip-audit on the pinned requirements. The five checks are
 ## independent: they run side by side, one per core, each one's output printed whole when it ends.
 LINTS := lint-ruff lint-mypy lint-template lint-checkov lint-audit
@@ -108,8 +117,7 @@ lint-ruff:
 	$(VENV)/bin/ruff format --check .
 
 lint-mypy:
-	MYPYPATH=layers/shared $(VENV)/bin/mypy layers/shared/leads_shared
-	for app in functions/*/app.py; do MYPYPATH=layers/shared $(VENV)/bin/mypy $$app || exit 1; done
+	MYPYPATH=layers/shared $(VENV)/bin/mypy --explicit-package-bases layers/shared/leads_shared functions/*/app.py
 
 lint-template:
 	$(SAM) validate --lint --region us-east-1
