@@ -21,8 +21,8 @@ TEST_ENV = {
     "JWT_SECRET": "local-dev-secret",
     "TABLE_NAME": "leads-test",
     "BUCKET_NAME": "leads-test-bucket",
-    # The emulator reads a whole table per Query; on a loaded 2-core machine a 2,000-lead list
-    # can pass the deployed 5 s (a 503 that says nothing of the code under test).
+    # On a loaded 2-core machine an emulator answer can pass the deployed 5 s (a 503 that says
+    # nothing of the code under test).
     "DYNAMODB_READ_TIMEOUT_SECONDS": "30",
 }
 # Never let a test reach a real AWS endpoint from the developer's environment.

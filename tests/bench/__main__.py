@@ -85,8 +85,8 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         seed_demo_data()  # the sample events of the cold starts read it
         functions = {fid: LambdaFunction(spec) for fid, spec in emulator.template.functions().items()}
         api = Api(emulator.template, functions)
-        # The order matters: the emulator reads its whole table for an index Query, so the sections
-        # that time requests run before the ones that fill the table.
+        # The order matters: the emulator groups its whole table by index partition after each
+        # write, so the sections that time requests run before the ones that fill the table.
         if "cold" in args.only:
             with _section("cold starts"):
                 results["cold"] = cold_start.measure(emulator.template, args.samples)

@@ -48,9 +48,10 @@ def emulator_environment(emulator: Emulator) -> dict[str, str]:
 def empty_table_per_module(emulator: Emulator) -> None:
     """Each module starts with the emulator as the session made it, whatever ran before it in this
     process (the local stack's own tests start emulators, which reset moto's backends, one per
-    process, and set their own environment), and on an empty table: the emulator reads every item
-    of a table to answer an index Query, so each test would otherwise pay for what every earlier
-    module wrote (2,000 leads of test_leads_list)."""
+    process, and set their own environment), and on an empty table: the emulator groups a table's
+    items by index partition after each write, and the isolation tests scan whole tables, so
+    each test would otherwise pay for what every earlier module wrote (2,000 leads of
+    test_leads_list)."""
     os.environ.update(emulator_environment(emulator))
     restore_resources(emulator)
     empty_tables(emulator)

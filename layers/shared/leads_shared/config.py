@@ -38,8 +38,8 @@ class Settings(BaseModel):
     # itself (multipart) up to direct_upload_max_bytes (Lambda takes 6 MB, base64 inflates by 4/3).
     import_max_bytes: int = 50 * 1024 * 1024
     direct_upload_max_bytes: int = 4 * 1024 * 1024
-    # How long a DynamoDB answer may take before the SDK retries (the local emulator, which reads
-    # a whole table per Query, needs more with 100k+ items: the benchmark raises it).
+    # How long a DynamoDB answer may take before the SDK retries (the local emulator, slower than
+    # DynamoDB with 100k+ items or on a loaded machine, is given more: the tests and the benchmark).
     dynamodb_read_timeout_seconds: float = 5.0
     # Lifetime of presigned upload and download URLs.
     url_expiry_seconds: int = 15 * 60
