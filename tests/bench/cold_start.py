@@ -49,6 +49,8 @@ FIRST_REQUESTS = {
     "TenantFunction": EVENTS / "tenant" / "get.json",
     "DirectorySyncFunction": EVENTS / "directory_sync" / "user_renamed.json",  # leads show the name
     "ScimFunction": EVENTS / "scim" / "service_provider_config.json",  # acme's demo SCIM token
+    "LeadFormsFunction": EVENTS / "lead_forms" / "list.json",
+    "FormCaptureFunction": EVENTS / "form_capture" / "page.json",  # acme's demo form
 }
 
 FUNCTION_PROBE = textwrap.dedent(

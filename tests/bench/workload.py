@@ -64,6 +64,7 @@ class ApiCall:
     path: str
     query: Mapping[str, str] | None = None
     body: Any = None
+    headers: Mapping[str, str] | None = None
 
 
 class Api:
@@ -91,7 +92,7 @@ class Api:
         ]
 
     def event(self, call: ApiCall, token: str) -> tuple[ApiRoute, dict[str, Any]]:
-        headers = {"Authorization": f"Bearer {token}"}
+        headers = {"Authorization": f"Bearer {token}", **(call.headers or {})}
         data = None
         if call.body is not None:
             data = json.dumps(call.body)
@@ -200,9 +201,11 @@ class BenchTenant:
             {"create_company": True, "create_deal": True, "deal_value": 1},
         )
         job = self.call("POST", "/leads/import", {"filename": "bench.csv", "mode": "skip"})
+        form = self.call("POST", "/lead-forms", FORM)
         self.ids.update(
             lead=lead, task=tasks[0]["id"], email=email["id"], contact=records["contact_id"],
             company=records["company_id"], deal=records["deal_id"], job=job["import_id"],
+            form=form["id"], form_key=form["public_key"],
         )  # fmt: skip
 
     # ------------------------------------------------------------------ requests of each route
@@ -268,6 +271,42 @@ def _added(kind: str, body: dict[str, Any]) -> RequestMaker:
         return [ApiCall("POST", f"/leads/{lead}/{kind}", None, body)] * n
 
     return make
+
+
+# A form whose posts each make a lead: no timing token to fetch first (a server's post), limits
+# well above the benchmark's requests.
+FORM = {
+    "name": "Bench sign-up",
+    "fields": [
+        {"name": "first_name", "label": "First name", "required": True},
+        {"name": "last_name", "label": "Last name", "required": True},
+        {"name": "email", "label": "Email", "type": "email", "required": True},
+    ],
+    "source": "Website",
+    "owner_id": 2,
+    "allowed_origins": ["https://www.example.com"],
+    "timing_check": False,
+    "rate_limit_per_minute": 10_000,
+    "rate_limit_per_ip_per_minute": 1_000,
+}
+
+
+def _form_posts(tenant: BenchTenant, n: int) -> list[ApiCall]:
+    path = "/f/{form_key}".format(**tenant.ids)
+    emails = [f"ada-{uuid.uuid4().hex[:8]}@example.com" for _ in range(n)]
+    return [
+        ApiCall("POST", path, None, {"first_name": "Ada", "last_name": "Doe", "email": to}) for to in emails
+    ]
+
+
+def _preflights(tenant: BenchTenant, n: int) -> list[ApiCall]:
+    """A browser's question before a cross-origin post, from an origin the form allows."""
+    asked = {"Origin": "https://www.example.com", "Access-Control-Request-Method": "POST"}
+    return [ApiCall("OPTIONS", "/f/{form_key}".format(**tenant.ids), None, None, asked)] * n
+
+
+def _new_forms(tenant: BenchTenant, n: int) -> list[ApiCall]:
+    return [ApiCall("POST", "/lead-forms", None, FORM) for _ in range(n)]
 
 
 def _user() -> dict[str, Any]:
@@ -347,4 +386,14 @@ ROUTES: dict[str, RequestMaker] = {
     "GET /tenant": _same("GET", "/tenant"),
     "PUT /tenant": _edits("/tenant", {"currency": "EUR"}, "name"),
     "POST /tenant/inbound-address": _same("POST", "/tenant/inbound-address"),
+    "GET /lead-forms": _same("GET", "/lead-forms"),
+    "POST /lead-forms": _new_forms,
+    "GET /lead-forms/{id}": _same("GET", "/lead-forms/{form}"),
+    "PUT /lead-forms/{id}": _each_made("lead-forms", lambda: FORM, lambda: {**FORM, "name": "Renamed"}),
+    "DELETE /lead-forms/{id}": _each_made("lead-forms", lambda: FORM),
+    "GET /lead-forms/{id}/submissions": _same("GET", "/lead-forms/{form}/submissions"),
+    "GET /f/{form_key}": _same("GET", "/f/{form_key}"),
+    "POST /f/{form_key}": _form_posts,
+    "OPTIONS /f/{form_key}": _preflights,
+    "GET /f/{form_key}/embed.js": _same("GET", "/f/{form_key}/embed.js"),
 }  # fmt: skip
