@@ -11,13 +11,14 @@ import pytest
 import requests
 
 from devstack.template import Template
+from tests.integration.route_rows import PUBLIC, PUBLIC_FORM
 
 pytestmark = pytest.mark.e2e
 
 TIMEOUT_S = 30
 LEAKS = ("PK", "SK", "GSI", "Traceback", "botocore")  # storage keys and internals
 PAGE_KEYS = {"data", "current_page", "last_page", "per_page", "total"}
-META_ROUTES = {"/health", "/openapi.json", "/docs"}
+
 NEW_LEAD = {  # the contract's "Create lead" example, filled in
     "first_name": "Ada",
     "last_name": "Lovelace",
@@ -138,7 +139,7 @@ def test_lead_life_cycle(base_url: str, acme_user: dict[str, str]) -> None:
     sorted(
         (route.method, re.sub(r"\{\w+\+?\}", "1", route.path))
         for route in Template.load().api_routes()
-        if route.path not in META_ROUTES and route.method != "ANY"  # ANY: the 404/405 fallbacks
+        if (route.method, route.path) not in PUBLIC and route.method != "ANY"  # ANY: 404/405 fallbacks
     ),
     ids=" ".join,
 )
@@ -156,6 +157,21 @@ def test_no_token_is_401(base_url: str, route: tuple[str, str]) -> None:
         return
     assert response.headers.get("WWW-Authenticate") == "Bearer"
     assert json_body(response) == {"message": "Unauthenticated."}
+
+
+@pytest.mark.parametrize("route", sorted(PUBLIC_FORM), ids=" ".join)
+def test_the_public_form_routes_take_no_token_and_know_no_such_key(
+    base_url: str, route: tuple[str, str]
+) -> None:
+    """A website's visitor has no token: the public form routes never answer 401; a key that is
+    no form's is a 404, whatever token comes with it."""
+    method, path = route
+    body = {"email": "ada@example.com"} if method == "POST" else None
+    for headers in ({"Accept": "application/json"}, {"Authorization": "Bearer garbage"}):
+        response = call(
+            base_url, method, path.replace("{form_key}", "noSuchFormKey000000000000"), headers, json=body
+        )
+        assert response.status_code == 404, (headers, response.text)
 
 
 def test_unknown_route_is_a_404_envelope(base_url: str, acme_user: dict[str, str]) -> None:
