@@ -19,6 +19,8 @@ LEAD_FIELDS = {
     "status", "notes", "tags", "assigned_to", "assigned_to_name", "created_at", "updated_at",
     # what qualifying converted it into, and disqualifying's reason (null until then)
     "contact_id", "company_id", "deal_id", "qualified_at", "disqualified_reason", "disqualified_at",
+    # where a web form's submission came from, and the consent it gave (null for other leads)
+    "attribution", "consent",
 }  # fmt: skip
 TIMESTAMP = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$"
 FULL = {
@@ -35,6 +37,7 @@ def test_create_returns_the_lead_with_the_contract_fields(bob):
     assert set(lead) == LEAD_FIELDS
     assert {k: lead[k] for k in FULL} == FULL
     assert lead["id"] == 1 and lead["assigned_to_name"] == "Carol Chen"
+    assert lead["attribution"] is None and lead["consent"] is None
     assert lead["created_at"] == lead["updated_at"]
     assert __import__("re").match(TIMESTAMP, lead["created_at"])
     assert response.headers["ETag"] == '"1"'
