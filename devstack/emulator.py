@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 import types
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -64,6 +64,9 @@ class Emulator:
     template: Template  # bound to endpoint_url, so queue Refs resolve to emulator URLs
     resources: dict[str, LocalResource]  # logical id -> local name, ARN and (queues) URL
     _server: ThreadedMotoServer
+    # One client per service and options: making one loads botocore's models (a quarter of a
+    # second), and clients may be shared between threads.
+    _clients: dict[tuple[Any, ...], Any] = field(default_factory=dict, repr=False)
 
     @property
     def client_environment(self) -> dict[str, str]:
@@ -77,14 +80,17 @@ class Emulator:
         }
 
     def client(self, service: str, **kwargs: Any) -> Any:
-        return boto3.session.Session().client(
-            service,
-            endpoint_url=self.endpoint_url,
-            region_name=REGION,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            **kwargs,
-        )
+        key = (service, *sorted(kwargs.items()))
+        if key not in self._clients:
+            self._clients[key] = boto3.session.Session().client(
+                service,
+                endpoint_url=self.endpoint_url,
+                region_name=REGION,
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
+                **kwargs,
+            )
+        return self._clients[key]
 
     def stop(self) -> None:
         self._server.stop()
