@@ -6,20 +6,22 @@ another tenant is simply not found.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from leads_shared.auth import Principal
 from leads_shared.clock import utc_now
 from leads_shared.data.lead_store import LeadStore, SequenceTaken
-from leads_shared.data.mail_store import MailStore
 from leads_shared.directory import check_assignable
 from leads_shared.email_capture import link_captured
 from leads_shared.errors import Conflict, DomainError, NotFound, PreconditionFailed
-from leads_shared.models.activities import Note
-from leads_shared.models.directory import User
 from leads_shared.models.leads import Lead, LeadCreate, LeadUpdate
 from leads_shared.observability import logger
 from leads_shared.versioning import confirmed_write, matches_etag, next_version, without_lost_updates
+
+if TYPE_CHECKING:
+    from leads_shared.auth import Principal
+    from leads_shared.data.mail_store import MailStore
+    from leads_shared.models.activities import Note
+    from leads_shared.models.directory import User
 
 
 def _link_captured_emails(lead: Lead, mail: MailStore) -> None:

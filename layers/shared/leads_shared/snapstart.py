@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from typing import Any
-
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from typing import TYPE_CHECKING, Any
 
 from leads_shared import auth, identity
 from leads_shared.data import blob_store, dynamo
 from leads_shared.models.common import Model
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
 Register = Callable[..., Any]
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
-from pydantic.config import JsonDict
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
@@ -26,6 +25,9 @@ from leads_shared.models.common import (
     UserId,
     blank_to_none,
 )
+
+if TYPE_CHECKING:
+    from pydantic.config import JsonDict
 
 LeadStatus = Literal["new", "contacted", "qualified", "disqualified"]
 SortBy = Literal["name", "email", "company_name", "status", "source", "assigned_to_name", "created_at"]
