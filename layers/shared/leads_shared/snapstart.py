@@ -7,8 +7,9 @@ of `Init Duration`).
 
 Before the snapshot (``prime``) we build what a first request would otherwise build: the AWS
 clients (botocore's service models; no request is made, so no connection is kept in the
-snapshot), every model's validator (built on first use otherwise: ``models.common.Model``) and
-the resolver's validation of each route (the OpenAPI schema walks every route).
+snapshot), every model's validator (built on first use otherwise: ``models.common.Model``),
+email-validator (imported on the first address checked) and the resolver's validation of each
+route (the OpenAPI schema walks every route).
 
 After a restore (``reset``), what must not be shared between copies of one snapshot: the random
 generator's state (restored copies would draw the same retry jitter), callers remembered with
@@ -52,6 +53,8 @@ def prepare(app: APIGatewayRestResolver) -> None:
 
 
 def prime(app: APIGatewayRestResolver) -> None:
+    import email_validator  # noqa: F401  (imported here: a plain cold start imports it on first use)
+
     dynamo.dynamodb_client()
     blob_store.s3_client()
     pending: list[type[Model]] = [Model]

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     AfterValidator,
     BeforeValidator,
@@ -79,6 +78,8 @@ def _checked_address(label: str) -> BeforeValidator:
         value = blank_to_none(value)
         if value is None or not isinstance(value, str):
             return value
+        from email_validator import EmailNotValidError, validate_email  # as in models/leads.py
+
         try:
             validate_email(value.strip(), check_deliverability=False)
         except EmailNotValidError as exc:

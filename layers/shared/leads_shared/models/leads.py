@@ -6,7 +6,6 @@ import re
 from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from email_validator import EmailNotValidError, validate_email
 from pydantic import BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
@@ -58,6 +57,10 @@ def _checked_email(value: Any) -> Any:
     value = blank_to_none(value)
     if value is None or not isinstance(value, str):
         return value
+    # Imported here: its regexes take ~50 ms to compile, which a cold start whose first request
+    # checks no address should not pay.
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         validate_email(value.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
