@@ -7,9 +7,9 @@ of `Init Duration`).
 
 Before the snapshot (``prime``) we build what a first request would otherwise build: the AWS
 clients (botocore's service models; no request is made, so no connection is kept in the
-snapshot), every model's validator (built on first use otherwise: ``models.common.Model``),
-email-validator (imported on the first address checked) and the resolver's validation of each
-route (the OpenAPI schema walks every route).
+snapshot), every store's module and every model's validator (imported and built on first use
+otherwise: ``data``, ``models.common.Model``), email-validator (imported on the first address
+checked) and the resolver's validation of each route (the OpenAPI schema walks every route).
 
 After a restore (``reset``), what must not be shared between copies of one snapshot: the random
 generator's state (restored copies would draw the same retry jitter), callers remembered with
@@ -21,12 +21,13 @@ installed, there is no snapshot and nothing to register.
 
 from __future__ import annotations
 
+import importlib
 import random
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from leads_shared import auth, identity
-from leads_shared.data import blob_store, dynamo
+from leads_shared import auth
+from leads_shared.data import STORE_MODULES
 from leads_shared.models.common import Model
 
 if TYPE_CHECKING:
@@ -55,6 +56,13 @@ def prepare(app: APIGatewayRestResolver) -> None:
 def prime(app: APIGatewayRestResolver) -> None:
     import email_validator  # noqa: F401  (imported here: a plain cold start imports it on first use)
 
+    # Imported here too: a plain cold start imports the stores its requests use; the meta
+    # function, none (nor boto3).
+    from leads_shared import identity  # noqa: F401  (reset() clears its cache)
+    from leads_shared.data import blob_store, dynamo
+
+    for module in STORE_MODULES:
+        importlib.import_module(module)
     dynamo.dynamodb_client()
     blob_store.s3_client()
     pending: list[type[Model]] = [Model]
@@ -67,6 +75,10 @@ def prime(app: APIGatewayRestResolver) -> None:
 
 
 def reset() -> None:
+    # Imported here: the identity module brings the directory store and boto3, which the meta
+    # function never uses (prime() has imported it into the snapshot).
+    from leads_shared import identity
+
     random.seed()
     identity.remembered.clear()
     auth.forget_signing_keys()

@@ -1,0 +1,52 @@
+"""What a cold start imports: a fresh interpreter imports a function's handler by module name, as
+Lambda's runtime does, and does not import what its requests may never need (docs/benchmarks.md,
+"Cold start"). What SnapStart's priming imports before the snapshot is test_snapstart.py's."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from devstack.template import REPO_ROOT, Template
+from leads_shared.data import STORE_MODULES
+
+PROBE = """
+import importlib, json, sys
+sys.path.insert(0, sys.argv[1])  # the function's CodeUri, as /var/task on Lambda
+importlib.import_module(sys.argv[2])
+print(json.dumps(sorted(sys.modules)))
+"""
+ENVIRONMENT = {
+    "PATH": "",
+    "PYTHONPATH": str(REPO_ROOT / "layers" / "shared"),
+    "TABLE_NAME": "leads",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "POWERTOOLS_TRACE_DISABLED": "1",
+}
+
+
+@pytest.fixture(scope="module")
+def template() -> Template:
+    return Template.load()
+
+
+def imported_by(template: Template, function_id: str) -> set[str]:
+    spec = template.function(function_id)
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, str(spec.code_root), spec.handler_module],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=ENVIRONMENT,
+    )
+    return set(json.loads(done.stdout))
+
+
+def test_the_meta_function_imports_neither_boto3_nor_a_store(template) -> None:
+    modules = imported_by(template, "MetaFunction")
+    assert "boto3" not in modules
+    assert not modules & set(STORE_MODULES)
+    assert "email_validator" not in modules
