@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 from leads_shared.clock import utc_now
 from leads_shared.data.lead_store import LeadStore, SequenceTaken
 from leads_shared.directory import check_assignable
-from leads_shared.email_capture import link_captured
 from leads_shared.errors import Conflict, DomainError, NotFound, PreconditionFailed
 from leads_shared.models.leads import Lead, LeadCreate, LeadUpdate
 from leads_shared.observability import logger
@@ -29,6 +28,10 @@ def _link_captured_emails(lead: Lead, mail: MailStore) -> None:
     already captured for that address. One Query when there are none. The lead is written by
     then, so a failure here is logged, not answered: a client retrying the create would make a
     second lead (the next capture or email change links them)."""
+    # Imported here: the capture module (mail parsing, drop-box addresses) is the email worker's;
+    # a leads cold start whose first request writes no lead does not import it.
+    from leads_shared.email_capture import link_captured
+
     try:
         linked = link_captured(lead, mail)
     except DomainError:
