@@ -63,3 +63,4 @@ def test_the_leads_function_imports_only_the_stores_its_domain_code_runs_on(temp
     }
     assert "leads_shared.email_capture" not in modules
     assert "email_validator" not in modules
+    assert "aws_lambda_powertools.utilities.idempotency" not in modules  # the first qualify with a key

@@ -7,9 +7,9 @@ of `Init Duration`).
 
 Before the snapshot (``prime``) we build what a first request would otherwise build: the AWS
 clients (botocore's service models; no request is made, so no connection is kept in the
-snapshot), every store's module and every model's validator (imported and built on first use
-otherwise: ``data``, ``models.common.Model``), email-validator (imported on the first address
-checked) and the resolver's validation of each route (the OpenAPI schema walks every route).
+snapshot), the modules a plain cold start imports on first use (``PRIMED_MODULES``), every
+model's validator (built on first use otherwise: ``models.common.Model``) and the resolver's
+validation of each route (the OpenAPI schema walks every route).
 
 After a restore (``reset``), what must not be shared between copies of one snapshot: the random
 generator's state (restored copies would draw the same retry jitter), callers remembered with
@@ -34,6 +34,16 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
 Register = Callable[..., Any]
+# What a plain cold start imports only when a request needs it (the meta function: none of it,
+# nor boto3), and the snapshot holds: email-validator (the first address checked), Powertools'
+# idempotency (the first Idempotency-Key), every store (the first use of each) and the identity
+# cache that reset() clears.
+PRIMED_MODULES = (
+    "email_validator",
+    "aws_lambda_powertools.utilities.idempotency",
+    "leads_shared.identity",
+    *STORE_MODULES,
+)
 
 
 def _registrations() -> tuple[Register, Register] | None:
@@ -54,15 +64,10 @@ def prepare(app: APIGatewayRestResolver) -> None:
 
 
 def prime(app: APIGatewayRestResolver) -> None:
-    import email_validator  # noqa: F401  (imported here: a plain cold start imports it on first use)
-
-    # Imported here too: a plain cold start imports the stores its requests use; the meta
-    # function, none (nor boto3).
-    from leads_shared import identity  # noqa: F401  (reset() clears its cache)
-    from leads_shared.data import blob_store, dynamo
-
-    for module in STORE_MODULES:
+    for module in PRIMED_MODULES:
         importlib.import_module(module)
+    from leads_shared.data import blob_store, dynamo  # imported by the stores already
+
     dynamo.dynamodb_client()
     blob_store.s3_client()
     pending: list[type[Model]] = [Model]
