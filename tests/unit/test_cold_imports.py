@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -33,16 +34,21 @@ def template() -> Template:
     return Template.load()
 
 
-def imported_by(template: Template, function_id: str) -> set[str]:
-    spec = template.function(function_id)
+def imported_with(module: str, path: Path = REPO_ROOT / "layers" / "shared") -> set[str]:
+    """Every module a fresh interpreter has once it has imported ``module`` from ``path``."""
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, str(spec.code_root), spec.handler_module],
+        [sys.executable, "-c", PROBE, str(path), module],
         capture_output=True,
         text=True,
         check=True,
         env=ENVIRONMENT,
     )
     return set(json.loads(done.stdout))
+
+
+def imported_by(template: Template, function_id: str) -> set[str]:
+    spec = template.function(function_id)
+    return imported_with(spec.handler_module, spec.code_root)
 
 
 def test_the_meta_function_imports_neither_boto3_nor_a_store(template) -> None:
@@ -64,3 +70,11 @@ def test_the_leads_function_imports_only_the_stores_its_domain_code_runs_on(temp
     assert "leads_shared.email_capture" not in modules
     assert "email_validator" not in modules
     assert "aws_lambda_powertools.utilities.idempotency" not in modules  # the first qualify with a key
+
+
+def test_finding_the_caller_imports_no_lead_model() -> None:
+    """Every route asks who is calling (``leads_shared.identity``: the directory and its models);
+    a function whose routes are not about leads does not build the lead models for that."""
+    modules = imported_with("leads_shared.identity")
+    assert "leads_shared.models.directory" in modules
+    assert not modules & {"leads_shared.models.leads", "leads_shared.models.activities"}

@@ -150,6 +150,29 @@ OptionalPhone = Annotated[Text50 | None, BeforeValidator(blank_to_none)]
 OptionalLongText = Annotated[Text10k | None, BeforeValidator(blank_to_none)]
 
 
+def checked_email(value: Any) -> Any:
+    """A valid address (email-validator's syntax check, no DNS); blank means none."""
+    value = blank_to_none(value)
+    if value is None or not isinstance(value, str):
+        return value
+    # Imported here: its regexes take ~50 ms to compile, which a cold start whose first request
+    # checks no address should not pay.
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        validate_email(value.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise PydanticCustomError("email", "The email field must be a valid email address.") from exc
+    return value
+
+
+# At most 254 characters: the longest address SMTP carries (RFC 5321), what email-validator allows.
+EmailText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), EmailFormat()]
+OptionalEmail = Annotated[EmailText | None, BlankMeans(None), BeforeValidator(checked_email)]
+# A text searched for (in a query): trimmed, at most 255 characters.
+SearchText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)]
+
+
 def integer_id(value: Any) -> Any:
     """JSON ids are integers (JSON Schema counts ``2.0`` as one) or digit strings; ``true`` is not.
     Blank means no id."""

@@ -78,7 +78,7 @@ def _checked_address(label: str) -> BeforeValidator:
         value = blank_to_none(value)
         if value is None or not isinstance(value, str):
             return value
-        from email_validator import EmailNotValidError, validate_email  # as in models/leads.py
+        from email_validator import EmailNotValidError, validate_email  # as in models/common.py
 
         try:
             validate_email(value.strip(), check_deliverability=False)

@@ -13,16 +13,14 @@ from pydantic_core import PydanticCustomError
 from leads_shared.models.activities import Note, NoteOut
 from leads_shared.models.common import (
     NOT_BLANK,
-    BlankMeans,
-    EmailFormat,
     Model,
+    OptionalEmail,
     OptionalLongText,
     OptionalPhone,
     OptionalText255,
     OptionalText1000,
     RequiredName,
     UserId,
-    blank_to_none,
 )
 
 if TYPE_CHECKING:
@@ -32,7 +30,6 @@ LeadStatus = Literal["new", "contacted", "qualified", "disqualified"]
 SortBy = Literal["name", "email", "company_name", "status", "source", "assigned_to_name", "created_at"]
 Scope = Literal["me", "team", "company"]
 SortDir = Literal["ASC", "DESC"]
-SearchText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)]
 # A required search (match-company, match-contact): blank is a 422, as in the contract.
 RequiredSearch = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255, pattern=NOT_BLANK)
@@ -51,26 +48,6 @@ IsoDay = Annotated[date, BeforeValidator(_iso_day)]
 # Highest page number accepted (deeper offsets belong to an export, not to paging).
 MAX_PAGE = 10_000
 MAX_PER_PAGE = 100
-
-
-def _checked_email(value: Any) -> Any:
-    value = blank_to_none(value)
-    if value is None or not isinstance(value, str):
-        return value
-    # Imported here: its regexes take ~50 ms to compile, which a cold start whose first request
-    # checks no address should not pay.
-    from email_validator import EmailNotValidError, validate_email
-
-    try:
-        validate_email(value.strip(), check_deliverability=False)
-    except EmailNotValidError as exc:
-        raise PydanticCustomError("email", "The email field must be a valid email address.") from exc
-    return value
-
-
-# At most 254 characters: the longest address SMTP carries (RFC 5321), what email-validator allows.
-EmailText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), EmailFormat()]
-OptionalEmail = Annotated[EmailText | None, BlankMeans(None), BeforeValidator(_checked_email)]
 
 
 def sort_direction(value: Any) -> Any:
