@@ -150,19 +150,24 @@ OptionalPhone = Annotated[Text50 | None, BeforeValidator(blank_to_none)]
 OptionalLongText = Annotated[Text10k | None, BeforeValidator(blank_to_none)]
 
 
-def checked_email(value: Any) -> Any:
-    """A valid address (email-validator's syntax check, no DNS); blank means none."""
-    value = blank_to_none(value)
-    if value is None or not isinstance(value, str):
-        return value
+def is_email(address: str) -> bool:
+    """email-validator's syntax check of an address (no DNS lookup)."""
     # Imported here: its regexes take ~50 ms to compile, which a cold start whose first request
     # checks no address should not pay.
     from email_validator import EmailNotValidError, validate_email
 
     try:
-        validate_email(value.strip(), check_deliverability=False)
-    except EmailNotValidError as exc:
-        raise PydanticCustomError("email", "The email field must be a valid email address.") from exc
+        validate_email(address.strip(), check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
+
+
+def checked_email(value: Any) -> Any:
+    """A valid address; blank means none."""
+    value = blank_to_none(value)
+    if isinstance(value, str) and not is_email(value):
+        raise PydanticCustomError("email", "The email field must be a valid email address.")
     return value
 
 
