@@ -36,7 +36,7 @@ def fresh_settings():
     """Settings and clients are cached per process (as on Lambda); tests that change the
     environment get fresh ones."""
     from leads_shared import config, data
-    from leads_shared.data import blob_store, dynamo, idempotency
+    from leads_shared.data import blob_store, dynamo, idempotency, secret_store
 
     caches = (
         config.get_settings,
@@ -50,7 +50,11 @@ def fresh_settings():
         data.get_tenant_store,
         data.get_blob_store,
         data.get_scim_token_store,
+        data.get_form_store,
+        data.get_capture_store,
+        data.get_secret_store,
         blob_store.s3_client,
+        secret_store.ssm_client,
         idempotency._persistence,
     )
     for cache in caches:

@@ -21,7 +21,7 @@ from leads_shared.api import (
 )
 from leads_shared.config import get_settings as get_config
 from leads_shared.data import get_directory_store, get_tenant_store
-from leads_shared.models.common import MAX_USER_ID, BlankMeans, SuccessBody
+from leads_shared.models.common import MAX_USER_ID, BlankMeans, SearchText, SuccessBody
 from leads_shared.models.directory import (
     Me,
     StageFields,
@@ -37,7 +37,6 @@ from leads_shared.models.directory import (
     UserList,
     UserOut,
 )
-from leads_shared.models.leads import SearchText
 from leads_shared.observability import logger, tracer
 
 app = APIGatewayRestResolver(enable_validation=True, cors=cors())

@@ -10,15 +10,12 @@ calls ``use_api_conventions(app)``, declares its routes, and ends with
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
-from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.params import Path
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from leads_shared import errors, snapstart
@@ -28,6 +25,11 @@ from leads_shared.errors import BadRequest, Forbidden, PayloadTooLarge, Validati
 from leads_shared.http_errors import SERVER_ERROR, register_error_handlers, validation_body
 from leads_shared.models.common import MAX_ID, ErrorBody, ValidationErrorBody
 from leads_shared.observability import logger, metrics, tracer
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+    from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 IDENTITY = "identity"
 PRINCIPAL = "principal"

@@ -15,12 +15,13 @@ from functools import lru_cache
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal
 
-from leads_shared.config import Settings
 from leads_shared.errors import Forbidden, Unauthenticated
 from leads_shared.models.common import MAX_ID, MAX_USER_ID
 
 if TYPE_CHECKING:
     import jwt
+
+    from leads_shared.config import Settings
 
 Role = Literal["admin", "user"]
 ASYMMETRIC_ALGORITHMS = ("RS256", "ES256")

@@ -13,10 +13,12 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from leads_shared.config import Settings
 from leads_shared.observability import logger
+
+if TYPE_CHECKING:
+    from leads_shared.config import Settings
 
 VERIFY_URLS = {
     "turnstile": "https://challenges.cloudflare.com/turnstile/v0/siteverify",

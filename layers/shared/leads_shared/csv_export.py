@@ -6,17 +6,19 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from leads_shared import lead_listing
-from leads_shared.auth import Principal
 from leads_shared.clock import format_timestamp
 from leads_shared.config import get_settings
 from leads_shared.csv_format import EXPORT_COLUMNS, chunks, template_csv
-from leads_shared.data.blob_store import BlobStore
-from leads_shared.data.directory_store import DirectoryStore
-from leads_shared.data.lead_store import LeadStore
 from leads_shared.models.imports import ExportOut
+
+if TYPE_CHECKING:
+    from leads_shared.auth import Principal
+    from leads_shared.data.blob_store import BlobStore
+    from leads_shared.data.directory_store import DirectoryStore
+    from leads_shared.data.lead_store import LeadStore
 
 TEMPLATE_FILENAME = "leads_template.csv"
 

@@ -11,18 +11,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.parser import BytesParser
 from email.policy import HTTP
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from leads_shared.auth import Principal
 from leads_shared.clock import format_timestamp, utc_now
 from leads_shared.config import get_settings
-from leads_shared.data.blob_store import BlobStore
-from leads_shared.data.import_store import ImportStore
 from leads_shared.errors import NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 from leads_shared.keys import ImportKeys
 from leads_shared.models.imports import ImportJob, ImportOut, ImportRequest, ImportStarted, UploadForm
 from leads_shared.validation_messages import field_errors, invalid_input
+
+if TYPE_CHECKING:
+    from leads_shared.auth import Principal
+    from leads_shared.data.blob_store import BlobStore
+    from leads_shared.data.import_store import ImportStore
 
 _IMPORT_ID = re.compile(r"[0-9a-f]{32}")
 

@@ -38,15 +38,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
     DynamoDBRecord,
     DynamoDBRecordEventName,
 )
 
-from leads_shared.models.directory import User
 from leads_shared.observability import logger
+
+if TYPE_CHECKING:
+    from leads_shared.models.directory import User
 
 # What DirectoryStore writes as the ``entity`` of a user item (the template's FilterCriteria
 # match it too).

@@ -25,15 +25,13 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from leads_shared import dropbox
 from leads_shared.clock import utc_now
 from leads_shared.data.activity_store import LeadGone
 from leads_shared.data.blob_store import BlobStore, ObjectMissing, ObjectTooLarge
 from leads_shared.data.mail_store import DuplicateMessage, EmailIdTaken, MailStore
-from leads_shared.data.record_store import RecordStore
-from leads_shared.data.tenant_store import TenantStore
 from leads_shared.errors import Conflict
 from leads_shared.mail_parsing import (
     MAX_MESSAGE_BYTES,
@@ -47,8 +45,12 @@ from leads_shared.models.emails import (
     EmailLink,
     StoredEmail,
 )
-from leads_shared.models.leads import Lead
 from leads_shared.observability import logger
+
+if TYPE_CHECKING:
+    from leads_shared.data.record_store import RecordStore
+    from leads_shared.data.tenant_store import TenantStore
+    from leads_shared.models.leads import Lead
 
 # Addresses of one message that are looked up and indexed (From first, then To, then Cc): one
 # transaction holds the email, its Message-ID marker and these.

@@ -16,23 +16,15 @@ import re
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from pydantic import ValidationError
 
 from leads_shared import captcha
 from leads_shared.clock import utc_now
-from leads_shared.config import Settings
 from leads_shared.data.activity_store import ActivityStore, LeadGone
-from leads_shared.data.capture_store import CaptureStore
-from leads_shared.data.form_store import FormStore
-from leads_shared.data.lead_store import LeadStore
-from leads_shared.data.mail_store import MailStore
-from leads_shared.data.record_store import RecordStore
-from leads_shared.data.secret_store import SecretStore
 from leads_shared.errors import Conflict, NotFound, TooManyRequests, ValidationFailed
-from leads_shared.form_posts import Post, Visit
 from leads_shared.form_spam import HONEYPOT, TOKEN_FIELD, token_verdict
 from leads_shared.leads import insert_lead
 from leads_shared.models.activities import Note
@@ -41,6 +33,16 @@ from leads_shared.models.leads import Attribution, Consent, Lead, LeadCreate
 from leads_shared.observability import logger
 from leads_shared.validation_messages import field_errors
 from leads_shared.versioning import next_version, without_lost_updates
+
+if TYPE_CHECKING:
+    from leads_shared.config import Settings
+    from leads_shared.data.capture_store import CaptureStore
+    from leads_shared.data.form_store import FormStore
+    from leads_shared.data.lead_store import LeadStore
+    from leads_shared.data.mail_store import MailStore
+    from leads_shared.data.record_store import RecordStore
+    from leads_shared.data.secret_store import SecretStore
+    from leads_shared.form_posts import Post, Visit
 
 ONCE_SECONDS = 10 * 60
 THANK_YOU = "Thank you! We will be in touch."

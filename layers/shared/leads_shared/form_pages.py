@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from leads_shared.captcha import RESPONSE_FIELDS
 from leads_shared.form_spam import HONEYPOT, TOKEN_FIELD
-from leads_shared.models.forms import FormField, LeadForm
+
+if TYPE_CHECKING:
+    from leads_shared.models.forms import FormField, LeadForm
 
 INPUT_TYPES = {"text": "text", "email": "email", "phone": "tel"}
 AUTOCOMPLETE = {

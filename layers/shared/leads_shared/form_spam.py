@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from typing import TYPE_CHECKING
 
-from leads_shared.models.forms import LeadForm
+if TYPE_CHECKING:
+    from leads_shared.models.forms import LeadForm
 
 # Hidden from people (off-screen, aria-hidden, not focusable); bots fill every field.
 HONEYPOT = "hp_extra"

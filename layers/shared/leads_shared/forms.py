@@ -4,15 +4,18 @@ read what a form received. Public capture is ``form_capture``."""
 from __future__ import annotations
 
 import secrets
+from typing import TYPE_CHECKING
 
-from leads_shared.auth import Principal
 from leads_shared.clock import utc_now
-from leads_shared.data.directory_store import DirectoryStore
 from leads_shared.data.form_store import FormStore, KeyTaken
 from leads_shared.data.writes import VersionConflict
 from leads_shared.directory import check_assignable
 from leads_shared.errors import Conflict, NotFound
 from leads_shared.models.forms import FormCreate, FormUpdate, LeadForm, Submission
+
+if TYPE_CHECKING:
+    from leads_shared.auth import Principal
+    from leads_shared.data.directory_store import DirectoryStore
 
 # 18 random bytes: 24 URL-safe characters, 144 bits (never guessed, never collides).
 PUBLIC_KEY_BYTES = 18

@@ -16,15 +16,12 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from leads_shared.clock import utc_now
 from leads_shared.csv_format import IMPORT_COLUMNS, CsvFileError, CsvRow, CsvWriter, read_rows
-from leads_shared.data.blob_store import BlobStore
-from leads_shared.data.directory_store import DirectoryStore
-from leads_shared.data.import_store import ImportStore
 from leads_shared.data.lead_counters import counter_deltas
 from leads_shared.data.lead_store import LeadStore, lead_to_item
 from leads_shared.data.sequences import IdTaken
@@ -32,12 +29,17 @@ from leads_shared.directory import check_assignable
 from leads_shared.errors import Conflict, ValidationFailed
 from leads_shared.keys import ImportKeys
 from leads_shared.leads import apply_changes
-from leads_shared.models.directory import User
 from leads_shared.models.imports import ImportCounts, ImportJob, RowError, RowOutcome
 from leads_shared.models.leads import Lead, LeadCreate
 from leads_shared.observability import logger, metrics
 from leads_shared.validation_messages import field_errors
 from leads_shared.versioning import next_version, without_lost_updates
+
+if TYPE_CHECKING:
+    from leads_shared.data.blob_store import BlobStore
+    from leads_shared.data.directory_store import DirectoryStore
+    from leads_shared.data.import_store import ImportStore
+    from leads_shared.models.directory import User
 
 # A chunk's new leads, its job update and the counters are one transaction (100 items at most).
 CHUNK_ROWS = 97

@@ -11,10 +11,12 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from leads_shared.company_names import normalise_company_name
-from leads_shared.models.leads import Lead
+
+if TYPE_CHECKING:
+    from leads_shared.models.leads import Lead
 
 # Separates the parts of a sort key; lower than any printable character so that
 # ("ann", "smith") sorts before ("anna", "b"), as a (first, last) comparison would.

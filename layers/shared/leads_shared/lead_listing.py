@@ -18,14 +18,16 @@ import math
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from leads_shared.auth import Principal
-from leads_shared.data.directory_store import DirectoryStore
 from leads_shared.data.lead_store import LeadOrder, LeadStore
 from leads_shared.errors import ValidationFailed
 from leads_shared.keys import name_sort_key, text_sort_key
 from leads_shared.models.leads import MAX_PER_PAGE, Lead, LeadStatus, Scope, SortBy
+
+if TYPE_CHECKING:
+    from leads_shared.auth import Principal
+    from leads_shared.data.directory_store import DirectoryStore
 
 
 @dataclass(frozen=True)

@@ -6,21 +6,23 @@ another tenant is simply not found.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from leads_shared.auth import Principal
 from leads_shared.clock import utc_now
 from leads_shared.data.lead_store import LeadStore, SequenceTaken
-from leads_shared.data.mail_store import MailStore
 from leads_shared.directory import check_assignable
-from leads_shared.email_capture import link_captured
 from leads_shared.errors import Conflict, DomainError, NotFound, PreconditionFailed
-from leads_shared.models.activities import Note
-from leads_shared.models.directory import User
 from leads_shared.models.leads import Lead, LeadCreate, LeadUpdate
 from leads_shared.observability import logger
 from leads_shared.versioning import confirmed_write, matches_etag, next_version, without_lost_updates
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from leads_shared.auth import Principal
+    from leads_shared.data.mail_store import MailStore
+    from leads_shared.models.activities import Note
+    from leads_shared.models.directory import User
 
 
 def _link_captured_emails(lead: Lead, mail: MailStore) -> None:
@@ -28,6 +30,10 @@ def _link_captured_emails(lead: Lead, mail: MailStore) -> None:
     already captured for that address. One Query when there are none. The lead is written by
     then, so a failure here is logged, not answered: a client retrying the create would make a
     second lead (the next capture or email change links them)."""
+    # Imported here: the capture module (mail parsing, drop-box addresses) is the email worker's;
+    # a leads cold start whose first request writes no lead does not import it.
+    from leads_shared.email_capture import link_captured
+
     try:
         linked = link_captured(lead, mail)
     except DomainError:

@@ -3,15 +3,19 @@ unlink one. What the capture pipeline stores and links is in ``email_capture``."
 
 from __future__ import annotations
 
-from leads_shared.auth import Principal
+from typing import TYPE_CHECKING
+
 from leads_shared.clock import utc_now
 from leads_shared.data.activity_store import ChildConflict, LeadGone
-from leads_shared.data.lead_store import LeadStore
 from leads_shared.data.mail_store import EmailIdTaken, MailStore
-from leads_shared.data.record_store import RecordStore
 from leads_shared.errors import Conflict, NotFound
 from leads_shared.mail_parsing import snippet_of
 from leads_shared.models.emails import EmailLink, LinkedEmailCreate, StoredEmail
+
+if TYPE_CHECKING:
+    from leads_shared.auth import Principal
+    from leads_shared.data.lead_store import LeadStore
+    from leads_shared.data.record_store import RecordStore
 
 
 def list_linked(principal: Principal, lead_id: int, mail: MailStore) -> list[EmailLink]:

@@ -19,12 +19,11 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BeforeValidator
 
 from leads_shared.lead_listing import LeadFilters
-from leads_shared.models.common import BlankMeans, UserIdParam
+from leads_shared.models.common import BlankMeans, SearchText, UserIdParam
 from leads_shared.models.leads import (
     IsoDay,
     LeadStatus,
     Scope,
-    SearchText,
     SortBy,
     SortDir,
     sort_direction,

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from leads_shared.auth import Principal
+from typing import TYPE_CHECKING
+
 from leads_shared.company_names import normalise_company_name
-from leads_shared.data.record_store import RecordStore
 from leads_shared.models.records import CompanyMatch, ContactMatch
+
+if TYPE_CHECKING:
+    from leads_shared.auth import Principal
+    from leads_shared.data.record_store import RecordStore
 
 # At most this many matches are answered; company matching ranks the first CANDIDATES of the
 # index (short names match many companies: the read stays bounded).

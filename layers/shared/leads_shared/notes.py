@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from leads_shared.auth import Principal
+from typing import TYPE_CHECKING
+
 from leads_shared.clock import utc_now
 from leads_shared.data.activity_store import ActivityStore, ChildConflict, LeadGone
-from leads_shared.data.directory_store import DirectoryStore
-from leads_shared.data.lead_store import LeadStore
-from leads_shared.data.record_store import RecordStore
 from leads_shared.errors import Forbidden, NotFound
 from leads_shared.models.activities import Note, NoteCreate
+
+if TYPE_CHECKING:
+    from leads_shared.auth import Principal
+    from leads_shared.data.directory_store import DirectoryStore
+    from leads_shared.data.lead_store import LeadStore
+    from leads_shared.data.record_store import RecordStore
 
 
 def add_note(

@@ -9,21 +9,16 @@ calls exactly one converts the lead (the others find it qualified: 409).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from leads_shared.auth import Principal
 from leads_shared.clock import utc_now
-from leads_shared.data.directory_store import DirectoryStore
 from leads_shared.data.idempotency import run_once
 from leads_shared.data.lead_store import IdTaken, LeadStore, VersionConflict
-from leads_shared.data.record_store import RecordStore
 from leads_shared.directory import stages_of
 from leads_shared.errors import Conflict, ValidationFailed
 from leads_shared.leads import current_or_404
-from leads_shared.models.directory import DealStage
-from leads_shared.models.leads import Lead
 from leads_shared.models.records import (
     Company,
     Contact,
@@ -34,6 +29,13 @@ from leads_shared.models.records import (
 )
 from leads_shared.observability import metrics
 from leads_shared.versioning import confirmed_write, next_version, without_lost_updates
+
+if TYPE_CHECKING:
+    from leads_shared.auth import Principal
+    from leads_shared.data.directory_store import DirectoryStore
+    from leads_shared.data.record_store import RecordStore
+    from leads_shared.models.directory import DealStage
+    from leads_shared.models.leads import Lead
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,14 @@ simply not found)."""
 
 from __future__ import annotations
 
-from leads_shared.auth import Principal
-from leads_shared.data.record_store import RecordStore
+from typing import TYPE_CHECKING
+
 from leads_shared.errors import NotFound
 from leads_shared.models.records import CompanyOut, ContactOut, DealOut
+
+if TYPE_CHECKING:
+    from leads_shared.auth import Principal
+    from leads_shared.data.record_store import RecordStore
 
 
 def get_contact(principal: Principal, contact_id: int, store: RecordStore) -> ContactOut:

@@ -26,7 +26,7 @@ write ourselves, because it is about our directory:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from scim2_models import (
@@ -42,7 +42,6 @@ from scim2_models import (
 from scim2_models.path import AttrPath, CompareOperator, Comparison
 
 from leads_shared import directory
-from leads_shared.data.directory_store import DirectoryStore
 from leads_shared.errors import Conflict, NotFound
 from leads_shared.models.common import MAX_USER_ID
 from leads_shared.models.directory import Team, TeamFields, User, UserFields
@@ -56,6 +55,9 @@ from leads_shared.models.scim import (
     UserEmail,
     UserRole,
 )
+
+if TYPE_CHECKING:
+    from leads_shared.data.directory_store import DirectoryStore
 
 # Which SCIM attribute carries each of our fields (for the messages of refused values).
 SCIM_NAMES = {"email": "userName", "name": "displayName", "external_id": "externalId", "active": "active"}

@@ -8,16 +8,14 @@ identity providers read SCIM errors, and send the tenant's SCIM token (``leads_s
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, SecurityScheme
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import TypeAdapter, ValidationError, WithJsonSchema
 from scim2_models import Context, Error, ResponseParameters, SCIMException
 
@@ -29,6 +27,10 @@ from leads_shared.http_errors import SERVER_ERROR
 from leads_shared.models.scim import MEDIA_TYPE, POLICY
 from leads_shared.observability import logger
 from leads_shared.validation_messages import field_errors
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+    from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 TENANT = "scim_tenant"
 PREFIX = "/scim/v2"

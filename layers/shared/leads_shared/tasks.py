@@ -6,15 +6,17 @@ exist in the caller's tenant (422 otherwise); they are all checked with one batc
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from leads_shared.auth import Principal
 from leads_shared.clock import utc_now
 from leads_shared.data.activity_store import ActivityStore, ChildConflict, LeadGone
-from leads_shared.data.record_store import RecordStore
 from leads_shared.errors import NotFound, ValidationFailed
 from leads_shared.models.activities import Task, TaskCreate, TaskUpdate
 from leads_shared.versioning import next_version, without_lost_updates
+
+if TYPE_CHECKING:
+    from leads_shared.auth import Principal
+    from leads_shared.data.record_store import RecordStore
 
 # The fields of a task that name another record of the tenant.
 REFERENCES = ("assigned_to", "contact_id", "company_id", "deal_id")

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import secrets
 import string
+from typing import TYPE_CHECKING
 
 from leads_shared import dropbox
-from leads_shared.auth import Principal
 from leads_shared.clock import utc_now
-from leads_shared.data.tenant_store import TenantStore
 from leads_shared.errors import PreconditionFailed, StoreFailure
 from leads_shared.models.tenant import (
     INBOUND_TOKEN_LENGTH,
@@ -23,6 +22,10 @@ from leads_shared.models.tenant import (
     TenantUpdate,
 )
 from leads_shared.versioning import confirmed_write, matches_etag, next_version, without_lost_updates
+
+if TYPE_CHECKING:
+    from leads_shared.auth import Principal
+    from leads_shared.data.tenant_store import TenantStore
 
 _TOKEN_ALPHABET = string.ascii_lowercase + string.digits
 RESOURCE = "tenant's settings"

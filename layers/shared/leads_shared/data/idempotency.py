@@ -9,25 +9,18 @@ call that fails leaves no record, so its retry runs again.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
-
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyPersistenceLayerError,
-    IdempotencyValidationError,
-)
+from typing import TYPE_CHECKING, Any
 
 from leads_shared.config import get_settings
 from leads_shared.data.dynamo import dynamodb_client
 from leads_shared.errors import Conflict, ServiceUnavailable, ValidationFailed
 from leads_shared.keys import IdempotencyKeys
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 KEEP_SECONDS = 24 * 3600
 HEADER = "Idempotency-Key"
@@ -35,6 +28,8 @@ HEADER = "Idempotency-Key"
 
 @lru_cache(maxsize=128)
 def _persistence(tenant_id: str) -> DynamoDBPersistenceLayer:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
     return DynamoDBPersistenceLayer(
         table_name=get_settings().table_name,
         key_attr=IdempotencyKeys.PK_ATTRIBUTE,
@@ -54,6 +49,15 @@ def run_once(
 ) -> dict[str, Any]:
     """Run ``action`` once per ``scope`` (the operation, its target and the client's key);
     ``payload`` (the request body) must be the same on every retry."""
+    # Imported here: Powertools' idempotency utility is for the writes that take a key, not for
+    # the import of every module that names HEADER (the function's cold start).
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyPersistenceLayerError,
+        IdempotencyValidationError,
+    )
+
     config = IdempotencyConfig(
         event_key_jmespath="scope",
         payload_validation_jmespath="payload",

@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from leads_shared.data.dynamo import av, query_pages, store_errors
-from leads_shared.keys import IndexPartition
+
+if TYPE_CHECKING:
+    from leads_shared.keys import IndexPartition
 
 # DynamoDB ends a page at 1 MB anyway (~5,000 narrow rows); the Limit keeps the local emulator,
 # which has no such bound, from answering a whole big tenant in one response.

@@ -5,11 +5,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from leads_shared.data.dynamo import av, from_item, to_item
 from leads_shared.keys import KEY_ATTRIBUTES, LeadStatsKeys
-from leads_shared.models.leads import Lead
+
+if TYPE_CHECKING:
+    from leads_shared.models.leads import Lead
 
 
 @dataclass(frozen=True)

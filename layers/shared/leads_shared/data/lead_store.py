@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from leads_shared.data.directory_store import deal_added, user_from_item
 from leads_shared.data.dynamo import (
@@ -37,9 +37,11 @@ from leads_shared.keys import (
     MailKeys,
 )
 from leads_shared.models.activities import Note
-from leads_shared.models.directory import User
 from leads_shared.models.leads import Lead
-from leads_shared.models.records import Company, Contact, Deal
+
+if TYPE_CHECKING:
+    from leads_shared.models.directory import User
+    from leads_shared.models.records import Company, Contact, Deal
 
 # A lead's delete takes this many of its children into its own transaction (DynamoDB's limit is
 # 100 items: the lead, its counters, and these); the rest go right after, in batches.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     BeforeValidator,
@@ -15,7 +15,6 @@ from pydantic import (
     WithJsonSchema,
     field_validator,
 )
-from pydantic.config import JsonDict
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
@@ -30,6 +29,9 @@ from leads_shared.models.common import (
     UserId,
     blank_to_none,
 )
+
+if TYPE_CHECKING:
+    from pydantic.config import JsonDict
 
 Priority = Literal["low", "medium", "high"]
 NoteContent = Annotated[

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -14,8 +14,10 @@ from pydantic import (
     GetJsonSchemaHandler,
     StringConstraints,
 )
-from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
+
+if TYPE_CHECKING:
+    from pydantic.json_schema import JsonSchemaValue
 
 
 class Model(BaseModel):
@@ -146,6 +148,34 @@ OptionalText255 = Annotated[Text255 | None, BeforeValidator(blank_to_none)]
 OptionalText1000 = Annotated[Text1000 | None, BeforeValidator(blank_to_none)]
 OptionalPhone = Annotated[Text50 | None, BeforeValidator(blank_to_none)]
 OptionalLongText = Annotated[Text10k | None, BeforeValidator(blank_to_none)]
+
+
+def is_email(address: str) -> bool:
+    """email-validator's syntax check of an address (no DNS lookup)."""
+    # Imported here: its regexes take ~50 ms to compile, which a cold start whose first request
+    # checks no address should not pay.
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        validate_email(address.strip(), check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
+
+
+def checked_email(value: Any) -> Any:
+    """A valid address; blank means none."""
+    value = blank_to_none(value)
+    if isinstance(value, str) and not is_email(value):
+        raise PydanticCustomError("email", "The email field must be a valid email address.")
+    return value
+
+
+# At most 254 characters: the longest address SMTP carries (RFC 5321), what email-validator allows.
+EmailText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), EmailFormat()]
+OptionalEmail = Annotated[EmailText | None, BlankMeans(None), BeforeValidator(checked_email)]
+# A text searched for (in a query): trimmed, at most 255 characters.
+SearchText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)]
 
 
 def integer_id(value: Any) -> Any:

@@ -7,14 +7,21 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, ConfigDict, Field, StrictBool, StringConstraints
 
-from leads_shared.models.common import MAX_USER_ID, BlankMeans, Model, RequiredName, integer_id
-from leads_shared.models.leads import EmailText, _checked_email
+from leads_shared.models.common import (
+    MAX_USER_ID,
+    BlankMeans,
+    EmailText,
+    Model,
+    RequiredName,
+    checked_email,
+    integer_id,
+)
 
 Role = Literal["admin", "user"]
 StageKind = Literal["open", "won", "lost"]
 # The identity provider's subject of a user (a JWT's `sub`, SCIM's externalId): any string.
 ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=255)]
-RequiredEmail = Annotated[EmailText, BeforeValidator(_checked_email)]
+RequiredEmail = Annotated[EmailText, BeforeValidator(checked_email)]
 TeamId = Annotated[
     Annotated[int, Field(ge=1, le=MAX_USER_ID)] | None,
     BeforeValidator(integer_id),

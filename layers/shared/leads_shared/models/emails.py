@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     AfterValidator,
     BeforeValidator,
@@ -19,7 +18,15 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from leads_shared.clock import format_timestamp
-from leads_shared.models.common import BLANK_SCHEMA, NOT_BLANK, BlankMeans, EmailFormat, Model, blank_to_none
+from leads_shared.models.common import (
+    BLANK_SCHEMA,
+    NOT_BLANK,
+    BlankMeans,
+    EmailFormat,
+    Model,
+    blank_to_none,
+    is_email,
+)
 
 Direction = Literal["inbound", "outbound"]
 Source = Literal["captured", "logged"]
@@ -79,10 +86,8 @@ def _checked_address(label: str) -> BeforeValidator:
         value = blank_to_none(value)
         if value is None or not isinstance(value, str):
             return value
-        try:
-            validate_email(value.strip(), check_deliverability=False)
-        except EmailNotValidError as exc:
-            raise PydanticCustomError("own_message", f"The {label} must be a valid email address.") from exc
+        if not is_email(value):
+            raise PydanticCustomError("own_message", f"The {label} must be a valid email address.")
         return value.strip().lower()
 
     return BeforeValidator(check)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -15,7 +15,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
 
 from leads_shared.models.common import (
@@ -28,6 +27,9 @@ from leads_shared.models.common import (
     blank_to_none,
 )
 from leads_shared.models.leads import Attribution, Consent, LeadStatus
+
+if TYPE_CHECKING:
+    from pydantic.config import JsonDict
 
 # The lead fields a form may ask for (``consent``: the consent checkbox, on no lead field).
 FormFieldName = Literal[

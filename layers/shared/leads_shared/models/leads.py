@@ -4,34 +4,32 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from email_validator import EmailNotValidError, validate_email
 from pydantic import BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
-from pydantic.config import JsonDict
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
 from leads_shared.models.activities import Note, NoteOut
 from leads_shared.models.common import (
     NOT_BLANK,
-    BlankMeans,
-    EmailFormat,
     Model,
+    OptionalEmail,
     OptionalLongText,
     OptionalPhone,
     OptionalText255,
     OptionalText1000,
     RequiredName,
     UserId,
-    blank_to_none,
 )
+
+if TYPE_CHECKING:
+    from pydantic.config import JsonDict
 
 LeadStatus = Literal["new", "contacted", "qualified", "disqualified"]
 SortBy = Literal["name", "email", "company_name", "status", "source", "assigned_to_name", "created_at"]
 Scope = Literal["me", "team", "company"]
 SortDir = Literal["ASC", "DESC"]
-SearchText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)]
 # A required search (match-company, match-contact): blank is a 422, as in the contract.
 RequiredSearch = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255, pattern=NOT_BLANK)
@@ -50,22 +48,6 @@ IsoDay = Annotated[date, BeforeValidator(_iso_day)]
 # Highest page number accepted (deeper offsets belong to an export, not to paging).
 MAX_PAGE = 10_000
 MAX_PER_PAGE = 100
-
-
-def _checked_email(value: Any) -> Any:
-    value = blank_to_none(value)
-    if value is None or not isinstance(value, str):
-        return value
-    try:
-        validate_email(value.strip(), check_deliverability=False)
-    except EmailNotValidError as exc:
-        raise PydanticCustomError("email", "The email field must be a valid email address.") from exc
-    return value
-
-
-# At most 254 characters: the longest address SMTP carries (RFC 5321), what email-validator allows.
-EmailText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), EmailFormat()]
-OptionalEmail = Annotated[EmailText | None, BlankMeans(None), BeforeValidator(_checked_email)]
 
 
 def sort_direction(value: Any) -> Any:

@@ -3,12 +3,14 @@ bodies, and the match answers."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import ConfigDict, Field, StrictBool, StringConstraints
-from pydantic.config import JsonDict
 
 from leads_shared.models.common import Model, OptionalText255, RecordId
+
+if TYPE_CHECKING:
+    from pydantic.config import JsonDict
 
 DealValue = Annotated[float, Field(ge=0, le=1e15, description="Zero or more.")]
 
