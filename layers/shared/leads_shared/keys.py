@@ -118,8 +118,11 @@ class LeadKeys:
             keys["GSI3PK"] = cls.by_assignee(t, lead.assigned_to)
             keys["GSI3SK"] = name_key
         if lead.email:
-            keys.update(EmailLookup.keys(t, lead.email, f"{cls.SK}#{padded(lead.id)}"))
+            keys.update(EmailLookup.keys(t, lead.email, f"{cls.LOOKUP_PREFIX}{padded(lead.id)}"))
         return keys
+
+    # A lead's LOOKUP sort key starts so (the partition of an email holds contacts too).
+    LOOKUP_PREFIX = f"{SK}#"
 
     # A lead's own partition: the lead, then its children, each kind under its prefix.
     NOTE = "NOTE#"

@@ -31,6 +31,7 @@ from leads_shared.data.record_store import company_to_item, contact_to_item, dea
 from leads_shared.data.writes import ConditionFailed, VersionConflict, put_if_version, transient_retries
 from leads_shared.keys import (
     DirectoryKeys,
+    EmailLookup,
     IndexPartition,
     LeadKeys,
     LeadStatsKeys,
@@ -207,14 +208,34 @@ class LeadStore(TableStore):
         for page in self._pages(partition, forward, None):
             yield from (from_item(item) for item in page)
 
-    def ids_by_email(self, tenant_id: str) -> dict[str, int]:
-        """Each lower-cased email the tenant's leads have, with the id of a lead that has it, from
-        the narrow LIST rows (one paged Query; the index is eventually consistent)."""
-        return {
-            row["email"].strip().lower(): row["id"]
-            for row in self.iter_rows(LeadKeys.by_creation(tenant_id))
-            if row.get("email")
+    def ids_by_email(self, tenant_id: str, *, besides: range = range(0)) -> dict[str, int]:
+        """Each lower-cased email the tenant's leads have, with the id of its oldest lead that
+        has it (leads ``besides`` left out), from the narrow LIST rows: every lead of the tenant
+        (one Query page per ~5,000; the index is eventually consistent)."""
+        ids: dict[str, int] = {}
+        for row in self.iter_rows(LeadKeys.by_creation(tenant_id)):
+            if row.get("email") and row["id"] not in besides:
+                ids.setdefault(row["email"].strip().lower(), row["id"])
+        return ids
+
+    def id_with_email(self, tenant_id: str, email: str, *, besides: range = range(0)) -> int | None:
+        """The id of the tenant's oldest lead whose email is ``email`` (any case), leads
+        ``besides`` left out (at most one of them may have it): one Query of the email's LOOKUP
+        partition, its leads only, at most 2 items read (eventually consistent)."""
+        partition = EmailLookup.partition(tenant_id, email)
+        request: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": partition.index,
+            "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :lead)",
+            "ExpressionAttributeNames": {"#pk": partition.attribute, "#sk": "LOOKUPSK", "#id": "id"},
+            "ExpressionAttributeValues": {":pk": av(partition.value), ":lead": av(LeadKeys.LOOKUP_PREFIX)},
+            "ProjectionExpression": "#id",
+            "Limit": 2,
         }
+        with store_errors():
+            items = self.client.query(**request).get("Items", [])
+        ids = (int(item["id"]["N"]) for item in items)
+        return next((lead_id for lead_id in ids if lead_id not in besides), None)
 
     def query_leads(self, partition: IndexPartition, *, forward: bool, count: int) -> list[Lead]:
         """The first ``count`` leads of a partition of an index that projects whole leads."""
