@@ -54,6 +54,16 @@ class IndexPartition:
     # False for the narrow LIST index: its rows hold only what filters and sorts read.
     projects_all: bool = True
 
+    @property
+    def sort_attribute(self) -> str:
+        """The index's sort key attribute (``GSI1SK`` for ``GSI1PK``, ...)."""
+        return self.attribute.removesuffix("PK") + "SK"
+
+    def start_after(self, primary: dict[str, str], sort_key: str) -> dict[str, str]:
+        """A Query's ``ExclusiveStartKey`` in this partition: after the item with the table key
+        ``primary`` and this index sort key."""
+        return {**primary, self.attribute: self.value, self.sort_attribute: sort_key}
+
 
 class LeadKeys:
     SK = "LEAD"

@@ -99,6 +99,22 @@ class LeadOrder:
         return LeadStatsKeys.TOTAL
 
 
+@dataclass(frozen=True)
+class IndexPosition:
+    """Where a page of a ``LeadOrder`` ended: the index sort key and the id of its last item (the
+    next page starts right after it, wherever the leads before it went meanwhile)."""
+
+    sort_key: str
+    lead_id: int
+
+
+@dataclass(frozen=True)
+class OrderPage:
+    leads: list[Lead]
+    last: IndexPosition | None  # of the page's last item read (None: the page is empty)
+    more: bool  # the order holds items after the page (known only when read ahead)
+
+
 class LeadStore(TableStore):
     # ------------------------------------------------------------------ reads
     def get(self, tenant_id: str, lead_id: int) -> Lead | None:
@@ -251,16 +267,36 @@ class LeadStore(TableStore):
         """How many leads ``order`` holds, from the tenant's counters (one GetItem)."""
         return self.stats(tenant_id).count(order.counter)
 
-    def leads_in_order(
-        self, tenant_id: str, order: LeadOrder, *, forward: bool, start: int, end: int
-    ) -> list[Lead]:
-        """Leads ``start`` to ``end`` (exclusive) of ``order``: one index Query that reads up to
-        ``end`` (and, for the narrow list, one BatchGetItem of the page's full leads)."""
+    def page_in_order(
+        self,
+        tenant_id: str,
+        order: LeadOrder,
+        *,
+        forward: bool,
+        count: int,
+        skip: int = 0,
+        after: IndexPosition | None = None,
+        read_ahead: bool = False,
+    ) -> OrderPage:
+        """``count`` leads of ``order`` after the first ``skip`` (an offset: what comes before
+        is read too) or right after the position ``after`` (a cursor: nothing before it is
+        read), in one index Query (and, for the narrow list, one BatchGetItem of the page's
+        full leads). ``read_ahead`` reads one item more, to tell whether the order goes on."""
         partition = order.partition(tenant_id)
+        start = None
+        if after is not None:
+            start = partition.start_after(LeadKeys.primary(tenant_id, after.lead_id), after.sort_key)
+        wanted = skip + count + (1 if read_ahead else 0)
+        pages = index_pages(self.client, self.table, partition, forward=forward, count=wanted, start=start)
+        items = [item for page in pages for item in page]
+        more = len(items) > skip + count
+        items = items[skip : skip + count]
+        last = None
+        if items:
+            last = IndexPosition(items[-1][partition.sort_attribute]["S"], int(items[-1]["id"]["N"]))
         if partition.projects_all:
-            return self.query_leads(partition, forward=forward, count=end)[start:]
-        rows = self.query_rows(partition, forward=forward, count=end)[start:]
-        return self.full_leads(tenant_id, rows)
+            return OrderPage([lead_from_item(item) for item in items], last, more)
+        return OrderPage(self.full_leads(tenant_id, [from_item(item) for item in items]), last, more)
 
     def iter_leads_in_order(self, tenant_id: str, order: LeadOrder, *, forward: bool) -> Iterator[Lead]:
         """Every lead of ``order``, a Query page at a time (the narrow list's full leads are
