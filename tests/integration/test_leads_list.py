@@ -12,7 +12,9 @@ import pytest
 
 from leads_shared import list_cursors
 from leads_shared.config import get_settings
+from leads_shared.data import get_directory_store
 from leads_shared.lead_listing import LeadFilters
+from leads_shared.models.directory import User
 from leads_shared.models.leads import Lead
 from tests.support.bulk_leads import bulk_leads
 from tests.support.clients import Caller, Tenant, make_tenant
@@ -309,7 +311,7 @@ def test_an_expired_cursor_is_422(first_page):
     tenant, _ = first_page
     query = LeadFilters(status="new").query()
     bound = list_cursors.binding(tenant.tenant_id, 2, query.filters)
-    position = list_cursors.ListPosition("index", "ann\x01adams\x01000000000001", 1, 5)
+    position = list_cursors.ListPosition("sort", "ann\x01adams\x01000000000001", 1, 5)
     settings = get_settings()
     old = list_cursors.issue(position, bound, settings, now=time.time() - settings.list_cursor_seconds - 1)
     fresh = list_cursors.issue(position, bound, settings, now=time.time() - settings.list_cursor_seconds + 60)
@@ -339,3 +341,20 @@ def test_a_page_by_cursor_costs_the_same_at_any_depth(sized, query):
     # the counters, the page and one lead more (by creation: narrow rows, then their leads)
     assert costs[0]["items_read"] == (1 + 21 + 20 if query.get("sort_by") == "created_at" else 1 + 21)
     assert costs[0]["requests"] == (3 if query.get("sort_by") == "created_at" else 2)
+
+
+def test_a_cursor_carries_on_when_the_plan_changes_with_the_team(seeded):
+    """Carol is alone in team 2: her team's list by name is one assignee's index. A colleague
+    joins between pages: the rest comes from the narrow list, after the same position."""
+    tenant, leads = seeded
+    carol = tenant.as_user(3)
+    first = carol.get("/leads", query={"scope": "team", "per_page": 10}).json
+    get_directory_store().put_user(
+        User(tenant_id=tenant.tenant_id, id=4, name="Dan Doe", email="dan@x.io", role="user", team_id=2)
+    )
+    pages = [first]
+    while pages[-1]["next_cursor"]:
+        query = {"scope": "team", "per_page": 10, "cursor": pages[-1]["next_cursor"]}
+        pages.append(carol.get("/leads", query=query).json)
+    listed = [lead["id"] for page in pages for lead in page["data"]]
+    assert listed == expected_order([lead for lead in leads if lead.assigned_to == 3], "name", False)

@@ -9,7 +9,7 @@ from leads_shared.config import Settings
 from leads_shared.errors import ValidationFailed
 from leads_shared.list_cursors import ListPosition
 
-POSITION = ListPosition("index", "ann\x01smith\x01000000000007", 7, 25)
+POSITION = ListPosition("sort", "ann\x01smith\x01000000000007", 7, 25)
 SECRET = "s" * 32
 
 

@@ -190,7 +190,8 @@ def list_leads(
     forward = query.sort_dir == "ASC"
     order = _index_plan(query, assignees)
     if order is not None:
-        if after is not None and after.via != "index":
+        kind: Literal["sort", "creation"] = "creation" if order.by == "created_at" else "sort"
+        if after is not None and after.kind != kind:
             raise ValidationFailed({"cursor": [list_cursors.ANOTHER_QUERY]})
         total = store.count(tenant_id, order)
         result = LeadPageResult([], total, query, plan=_described(order), listed_before=listed_before)
@@ -211,11 +212,11 @@ def list_leads(
         more = page.more if after else listed_before + len(page.leads) < total
         if more and page.last is not None:
             last, listed = page.last, listed_before + len(page.leads)
-            position = ListPosition("index", last.sort_key, last.lead_id, listed)
+            position = ListPosition(kind, last.sort_key, last.lead_id, listed)
             result.next_cursor = list_cursors.issue(position, bound_to, settings)
         return result
 
-    if after is not None and after.via != "narrow":
+    if after is not None and after.kind != "sort":
         raise ValidationFailed({"cursor": [list_cursors.ANOTHER_QUERY]})
     sort_key = SORT_KEYS[query.sort_by]
     rows = [row for row in store.narrow_rows(tenant_id) if _matches(row, query, assignees)]
@@ -231,7 +232,7 @@ def list_leads(
     )
     if page_rows and start + len(page_rows) < len(rows):
         final = page_rows[-1]
-        position = ListPosition("narrow", sort_key(final), final["id"], listed_before + len(page_rows))
+        position = ListPosition("sort", sort_key(final), final["id"], listed_before + len(page_rows))
         result.next_cursor = list_cursors.issue(position, bound_to, settings)
     return result
 

@@ -33,9 +33,11 @@ NOT_CONFIGURED = "Cursors are not enabled on this deployment (ListCursorSecret).
 @dataclass(frozen=True)
 class ListPosition:
     """Where the next page starts: right after the lead ``lead_id`` whose sort key is
-    ``sort_key`` (``via``: an index's key, or the narrow list's sort key), ``listed`` leads in."""
+    ``sort_key``, ``listed`` leads in. ``kind`` says which key it is: ``sort``, the order's sort
+    key (``lead_listing.SORT_KEYS``: the name indexes GSI1-3 are sorted by the same), or
+    ``creation``, the LIST index's (creation time and id)."""
 
-    via: Literal["index", "narrow"]
+    kind: Literal["sort", "creation"]
     sort_key: str
     lead_id: int
     listed: int
@@ -93,11 +95,11 @@ def read(cursor: str, bound_to: str, settings: Settings, now: float | None = Non
         raise ValidationFailed({"cursor": [INVALID]})
     try:
         body = json.loads(_unb64(payload))
-        position = ListPosition(body["via"], body["sort_key"], int(body["lead_id"]), int(body["listed"]))
+        position = ListPosition(body["kind"], body["sort_key"], int(body["lead_id"]), int(body["listed"]))
         expires, bound, version = int(body["x"]), body["b"], body["v"]
     except (ValueError, KeyError, TypeError, binascii.Error):  # signed by us: only an old format
         raise ValidationFailed({"cursor": [INVALID]}) from None
-    if version != VERSION or position.via not in ("index", "narrow"):
+    if version != VERSION or position.kind not in ("sort", "creation"):
         raise ValidationFailed({"cursor": [INVALID]})
     if bound != bound_to:
         raise ValidationFailed({"cursor": [ANOTHER_QUERY]})
