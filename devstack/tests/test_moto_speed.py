@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from moto.dynamodb.models.dynamo_type import Item
 from moto.dynamodb.models.table import SecondaryIndex, Table
 from moto.dynamodb.responses import DynamoHandler
 
@@ -192,3 +193,30 @@ def test_queries_find_what_moto_finds(emulator: Emulator, monkeypatch: pytest.Mo
     assert ours != ours_after  # the write was seen, not an answer kept from before it
     assert all(page.get("Items") is not None for pages in ours for page in pages)
     assert any(len(pages) > 1 for pages in ours)  # paging was compared too
+
+
+def test_items_are_refused_over_the_size_limit_as_moto_refuses_them(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dynamodb = emulator.client("dynamodb")
+    table = emulator.resources["LeadsTable"].name
+
+    def put(size: int) -> str:
+        item = {
+            "PK": {"S": "P#big"},
+            "SK": {"S": "S#0"},
+            "a": {"S": "x" * (size // 2)},
+            "b": {"S": "y" * (size // 2)},
+        }
+        try:
+            dynamodb.put_item(TableName=table, Item=item)
+        except dynamodb.exceptions.ClientError as refused:
+            return refused.response["Error"]["Message"]
+        return "stored"
+
+    ours = [put(size) for size in (404_000, 406_000)]
+    with monkeypatch.context() as through_moto:
+        through_moto.setattr(Item, "__init__", moto_speed.moto_item_init)
+        moto = [put(size) for size in (404_000, 406_000)]
+    assert ours == moto
+    assert ours[0] == "stored" and ours[1] != "stored"

@@ -64,6 +64,7 @@ IdempotencyKey = Annotated[
     ),
 ]
 TAGS = ["Leads"]
+MAX_CURSOR_CHARS = 2048
 
 
 def _lead_response(lead: leads.Lead, status: int = 200) -> Response[LeadOut]:
@@ -86,16 +87,26 @@ def list_leads(
     per_page: Annotated[
         Annotated[int, Field(ge=1, le=MAX_PER_PAGE)], BlankMeans(25), Query(description="Page size.")
     ] = 25,
+    cursor: Annotated[
+        Annotated[str, StringConstraints(max_length=MAX_CURSOR_CHARS)] | None,
+        BlankMeans(None),
+        Query(
+            description="The `next_cursor` of the page before, sent with the same filters, scope and "
+            "sort: the page right after it (no lead repeated or skipped as leads come and go; `page` "
+            "is then ignored). Another query's, altered or expired (an hour): 422."
+        ),
+    ] = None,
 ) -> LeadPage:
-    query = filters.query(page=page, per_page=per_page)
+    query = filters.query(page=page, per_page=per_page, cursor=cursor)
     result = lead_listing.list_leads(caller(app), query, get_lead_store(), get_directory_store())
-    logger.info("listed leads", extra={"plan": result.plan, "total": result.total})
+    logger.info("listed leads", extra={"plan": result.plan, "total": result.total, "by_cursor": bool(cursor)})
     return LeadPage(
         data=[LeadOut.of(lead) for lead in result.leads],
-        current_page=query.page,
+        current_page=result.current_page,
         last_page=result.last_page,
         per_page=query.per_page,
         total=result.total,
+        next_cursor=result.next_cursor,
     )
 
 

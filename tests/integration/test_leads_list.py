@@ -2,75 +2,24 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
-import random
+import json
+import time
 from typing import Any
 
 import pytest
 
-from leads_shared.data import get_lead_store
-from leads_shared.data.lead_counters import counter_deltas
-from leads_shared.data.lead_store import lead_to_item
-from leads_shared.keys import LeadStatsKeys
+from leads_shared import list_cursors
+from leads_shared.config import get_settings
+from leads_shared.data import get_directory_store
+from leads_shared.lead_listing import LeadFilters
+from leads_shared.models.directory import User
 from leads_shared.models.leads import Lead
-from tests.support.clients import NAMES, Caller, Tenant, make_tenant
+from tests.support.bulk_leads import bulk_leads
+from tests.support.clients import Caller, Tenant, make_tenant
 
-PAGE_KEYS = {"data", "current_page", "last_page", "per_page", "total"}
-FIRSTS = ["ann", "Ann", "anna", "Bob", "bob", "Zoe", "Émile", "carl"]
-LASTS = ["Smith", "adams", "Adams", "O'Neil", "zed"]
-SOURCES = ["Website", "Referral", "LinkedIn"]
-STATUSES = ["new", "contacted", "qualified", "disqualified"]
-
-
-def bulk_leads(tenant_id: str, count: int, seed: int = 7) -> list[Lead]:
-    """``count`` varied leads written straight to the table (with their counters), created one
-    hour apart from 2026-01-01: the same items the API writes, without paying for the API."""
-    rng = random.Random(seed)
-    leads = []
-    for i in range(1, count + 1):
-        assignee = rng.choice([1, 2, 3, None])
-        day, hour = divmod(i, 24)
-        created = f"2026-{1 + day // 28:02d}-{1 + day % 28:02d}T{hour:02d}:00:00.000000Z"
-        leads.append(
-            Lead(
-                tenant_id=tenant_id,
-                id=i,
-                first_name=rng.choice(FIRSTS),
-                last_name=rng.choice(LASTS),
-                email=rng.choice([None, f"Lead{i}@Example.com"]),
-                phone=rng.choice([None, f"+1 555 {i:04d}"]),
-                company=rng.choice([None, "Acme Inc", "beta GmbH", "Zeta LLC"]),
-                source=rng.choice(SOURCES),
-                status=rng.choice(STATUSES),
-                assigned_to=assignee,
-                assigned_to_name=NAMES.get(assignee) if assignee else None,
-                created_at=created,
-                updated_at=created,
-            )
-        )
-    store = get_lead_store()
-    client = store.client
-    for start in range(0, len(leads), 25):
-        chunk = leads[start : start + 25]
-        client.batch_write_item(
-            RequestItems={store.table: [{"PutRequest": {"Item": lead_to_item(lead)}} for lead in chunk]}
-        )
-    totals: dict[str, int] = {}
-    for lead in leads:
-        for name, delta in counter_deltas(None, lead).items():
-            totals[name] = totals.get(name, 0) + delta
-    names = {f"#c{i}": name for i, name in enumerate(totals)}
-    values = {f":c{i}": {"N": str(totals[name])} for i, name in enumerate(totals)}
-    values[":seq"] = {"N": str(count)}
-    key = {k: {"S": v} for k, v in LeadStatsKeys.primary(tenant_id).items()}
-    client.update_item(
-        TableName=store.table,
-        Key=key,
-        UpdateExpression="SET lead_seq = :seq, " + ", ".join(f"#c{i} = :c{i}" for i in range(len(names))),
-        ExpressionAttributeNames=names,
-        ExpressionAttributeValues=values,
-    )
-    return leads
+PAGE_KEYS = {"data", "current_page", "last_page", "per_page", "total", "next_cursor"}
 
 
 def all_pages(caller: Caller, per_page: int, **query: Any) -> list[dict[str, Any]]:
@@ -166,7 +115,14 @@ def test_paging_edges(seeded):
 
 def test_empty_tenant(tenant):
     body = tenant.as_user(2).get("/leads").json
-    assert body == {"data": [], "current_page": 1, "last_page": 1, "per_page": 25, "total": 0}
+    assert body == {
+        "data": [],
+        "current_page": 1,
+        "last_page": 1,
+        "per_page": 25,
+        "total": 0,
+        "next_cursor": None,
+    }
 
 
 @pytest.mark.parametrize(
@@ -230,3 +186,175 @@ def test_narrow_list_queries_read_each_lead_once_plus_the_page(sized, query):
         cost = _page_cost(sized[count].as_user(2), **query)
         assert count <= cost["items_read"] <= count + 25 + 3  # rows, the page, (team members)
         assert cost["requests"] <= 2 + count // 1000 + 2  # 1 MB Query pages, BatchGetItem, users
+
+
+# ------------------------------------------------------------------ cursors
+def cursor_pages(caller: Caller, per_page: int, between: Any = None, **query: Any) -> list[dict[str, Any]]:
+    """Every page by ``next_cursor`` from the first (``between(n)`` runs after page n)."""
+    pages = [caller.get("/leads", query={**query, "per_page": per_page}).json]
+    while pages[-1]["next_cursor"]:
+        if between:
+            between(len(pages))
+        response = caller.get(
+            "/leads", query={**query, "per_page": per_page, "cursor": pages[-1]["next_cursor"]}
+        )
+        assert response.status_code == 200, response.json
+        pages.append(response.json)
+    return pages
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{}, {"sort_dir": "desc"}, {"status": "new"}, {"scope": "me"},
+     {"sort_by": "created_at", "sort_dir": "desc"}, {"sort_by": "email"},
+     {"sort_by": "company_name", "sort_dir": "desc"}, {"search": "ann"}],
+)  # fmt: skip
+def test_cursors_page_through_every_lead_once_in_order(seeded, query):
+    tenant, _ = seeded
+    bob = tenant.as_user(2)
+    pages = cursor_pages(bob, 7, **query)
+    listed = [lead["id"] for page in pages for lead in page["data"]]
+    assert listed == [lead["id"] for lead in all_pages(bob, 100, **query)]
+    assert len(listed) == pages[0]["total"]
+    assert [page["current_page"] for page in pages] == list(range(1, len(pages) + 1))
+    assert pages[-1]["next_cursor"] is None and len(pages[-1]["data"]) > 0
+
+
+def test_a_page_asked_by_number_carries_the_cursor_of_the_next(seeded):
+    tenant, _ = seeded
+    bob = tenant.as_user(2)
+    third = bob.get("/leads", query={"page": 3, "per_page": 10}).json
+    fourth = bob.get("/leads", query={"page": 4, "per_page": 10}).json
+    by_cursor = bob.get("/leads", query={"per_page": 10, "cursor": third["next_cursor"]}).json
+    assert by_cursor == fourth
+    assert bob.get("/leads", query={"page": 12, "per_page": 10}).json["next_cursor"] is None
+
+
+@pytest.mark.parametrize("query", [{}, {"sort_by": "created_at"}, {"sort_by": "email", "sort_dir": "desc"}])
+def test_cursors_neither_repeat_nor_skip_while_leads_come_and_go(seeded, query):
+    """Between pages a lead is created (sorting anywhere) and two are deleted (one listed
+    already, one not yet): every lead that existed throughout is listed exactly once."""
+    tenant, _ = seeded
+    bob, alice = tenant.as_user(2), tenant.as_user(1)
+    order = [lead["id"] for lead in all_pages(bob, 100, **query)]
+    deleted: set[int] = set()
+    created: set[int] = set()
+    listed: list[int] = []
+
+    def churn(pages_done: int) -> None:
+        position = len(listed)
+        for lead_id in (order[max(0, position - 3)], order[min(len(order) - 1, position + 4)]):
+            if lead_id not in deleted and alice.delete(f"/leads/{lead_id}").status_code == 200:
+                deleted.add(lead_id)
+        first = ["aaron", "mike", "zz"][pages_done % 3]
+        new = alice.post(
+            "/leads", {"first_name": first, "last_name": "New", "email": f"{first}{pages_done}@x.io"}
+        )
+        created.add(new.json["id"])
+
+    pages = [bob.get("/leads", query={**query, "per_page": 10}).json]
+    listed.extend(lead["id"] for lead in pages[0]["data"])
+    while pages[-1]["next_cursor"]:
+        churn(len(pages))
+        page = bob.get("/leads", query={**query, "per_page": 10, "cursor": pages[-1]["next_cursor"]}).json
+        pages.append(page)
+        listed.extend(lead["id"] for lead in page["data"])
+    assert len(listed) == len(set(listed)), "a lead was listed twice"
+    throughout = set(order) - deleted
+    assert throughout <= set(listed), f"skipped: {sorted(throughout - set(listed))}"
+    assert set(listed) <= set(order) | created
+    assert len(deleted) > 10
+
+
+@pytest.fixture
+def first_page(seeded) -> tuple[Tenant, dict[str, Any]]:
+    tenant, _ = seeded
+    return tenant, tenant.as_user(2).get("/leads", query={"status": "new", "per_page": 5}).json
+
+
+def _refused(caller: Caller, cursor: str, **query: Any) -> str:
+    response = caller.get("/leads", query={"status": "new", "per_page": 5, **query, "cursor": cursor})
+    assert response.status_code == 422, response.json
+    assert set(response.json) == {"message", "errors"} and list(response.json["errors"]) == ["cursor"]
+    return response.json["errors"]["cursor"][0]
+
+
+def test_a_cursor_of_another_query_tenant_or_user_is_422(first_page, other_tenant):
+    tenant, page = first_page
+    cursor = page["next_cursor"]
+    another = "The cursor belongs to another query: send it with the filters, scope and sort it came with."
+    assert _refused(tenant.as_user(2), cursor, status="contacted") == another
+    assert _refused(tenant.as_user(2), cursor, sort_dir="desc") == another
+    assert _refused(tenant.as_user(2), cursor, status="") == another  # no filter: another query
+    assert _refused(tenant.as_user(3), cursor) == another  # another user of the tenant
+    assert _refused(other_tenant.as_user(2), cursor) == another
+    # per_page may change between pages
+    assert (
+        tenant.as_user(2).get("/leads", query={"status": "new", "per_page": 9, "cursor": cursor}).status_code
+        == 200
+    )
+
+
+def test_an_altered_or_made_up_cursor_is_422(first_page):
+    tenant, page = first_page
+    bob = tenant.as_user(2)
+    payload, signature = page["next_cursor"].split(".")
+    body = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    body["lead_id"] += 1
+    forged = base64.urlsafe_b64encode(json.dumps(body).encode()).decode().rstrip("=")
+    for cursor in (f"{forged}.{signature}", f"{payload}.{signature[:-2]}", payload, "abc", "a.b.c", "é" * 10):
+        assert _refused(bob, cursor) == "The cursor is invalid."
+    assert bob.get("/leads", query={"cursor": "x" * 3000}).status_code == 422
+
+
+def test_an_expired_cursor_is_422(first_page):
+    tenant, _ = first_page
+    query = LeadFilters(status="new").query()
+    bound = list_cursors.binding(tenant.tenant_id, 2, query.filters)
+    position = list_cursors.ListPosition("sort", "ann\x01adams\x01000000000001", 1, 5)
+    settings = get_settings()
+    old = list_cursors.issue(position, bound, settings, now=time.time() - settings.list_cursor_seconds - 1)
+    fresh = list_cursors.issue(position, bound, settings, now=time.time() - settings.list_cursor_seconds + 60)
+    assert old and fresh
+    assert _refused(tenant.as_user(2), old) == "The cursor has expired: start again from the first page."
+    assert (
+        tenant.as_user(2).get("/leads", query={"status": "new", "per_page": 5, "cursor": fresh}).status_code
+        == 200
+    )
+
+
+@pytest.mark.parametrize("query", [{}, {"status": "new"}, {"assigned_to": 2}, {"scope": "me"},
+                                   {"sort_by": "created_at", "sort_dir": "desc"}])  # fmt: skip
+def test_a_page_by_cursor_costs_the_same_at_any_depth(sized, query):
+    """The page after page 1 of 200 leads, and the page after page 40 of 2,000 (10 a page):
+    the same reads, whatever lies before the cursor."""
+    shallow = sized[200].as_user(2).get("/leads", query={**query, "per_page": 10}).json["next_cursor"]
+    deep = sized[2000].as_user(2).get("/leads", query={**query, "per_page": 10, "page": 40}).json
+    assert deep["next_cursor"] and shallow
+    costs = []
+    for count, cursor in ((200, shallow), (2000, deep["next_cursor"])):
+        caller = sized[count].as_user(2)
+        page = caller.get("/leads", query={**query, "per_page": 20, "cursor": cursor})
+        assert page.status_code == 200 and len(page.json["data"]) == 20
+        costs.append(caller.last_cost)
+    assert costs[0] == costs[1]
+    # the counters, the page and one lead more (by creation: narrow rows, then their leads)
+    assert costs[0]["items_read"] == (1 + 21 + 20 if query.get("sort_by") == "created_at" else 1 + 21)
+    assert costs[0]["requests"] == (3 if query.get("sort_by") == "created_at" else 2)
+
+
+def test_a_cursor_carries_on_when_the_plan_changes_with_the_team(seeded):
+    """Carol is alone in team 2: her team's list by name is one assignee's index. A colleague
+    joins between pages: the rest comes from the narrow list, after the same position."""
+    tenant, leads = seeded
+    carol = tenant.as_user(3)
+    first = carol.get("/leads", query={"scope": "team", "per_page": 10}).json
+    get_directory_store().put_user(
+        User(tenant_id=tenant.tenant_id, id=4, name="Dan Doe", email="dan@x.io", role="user", team_id=2)
+    )
+    pages = [first]
+    while pages[-1]["next_cursor"]:
+        query = {"scope": "team", "per_page": 10, "cursor": pages[-1]["next_cursor"]}
+        pages.append(carol.get("/leads", query=query).json)
+    listed = [lead["id"] for page in pages for lead in page["data"]]
+    assert listed == expected_order([lead for lead in leads if lead.assigned_to == 3], "name", False)

@@ -52,6 +52,11 @@ class Settings(BaseModel):
     form_min_fill_seconds: float = 2.0
     captcha_verify_url: str | None = None
     captcha_timeout_seconds: float = 5.0
+    # GET /leads cursors: signed with this secret (at least 32 characters), else with a key
+    # derived from jwt_secret; with neither, lists have no cursors (list_cursors.py). A cursor
+    # lasts list_cursor_seconds.
+    list_cursor_secret: str | None = Field(default=None, min_length=32)
+    list_cursor_seconds: int = 60 * 60
     # X-Ray subsegments for each handler method and AWS call (the X-Ray SDK, a slower cold start);
     # without them a trace still shows API Gateway and the function end to end (observability.py).
     trace_calls: bool = False
@@ -75,6 +80,7 @@ ENVIRONMENT = {
     "dynamodb_read_timeout_seconds": "DYNAMODB_READ_TIMEOUT_SECONDS",
     "inbound_domain": "INBOUND_DOMAIN",
     "trace_calls": "TRACE_CALLS",
+    "list_cursor_secret": "LIST_CURSOR_SECRET",
     "form_min_fill_seconds": "FORM_MIN_FILL_SECONDS",
     "captcha_verify_url": "CAPTCHA_VERIFY_URL",
 }

@@ -27,6 +27,7 @@ from leads_shared.data.lead_store import LeadStore, lead_to_item
 from leads_shared.data.sequences import IdTaken
 from leads_shared.directory import check_assignable
 from leads_shared.errors import Conflict, ValidationFailed
+from leads_shared.import_duplicates import TenantEmails
 from leads_shared.keys import ImportKeys
 from leads_shared.leads import apply_changes
 from leads_shared.models.imports import ImportCounts, ImportJob, RowError, RowOutcome
@@ -81,7 +82,7 @@ class _Chunk:
 class _Run:
     job: ImportJob
     users: dict[int, User]
-    existing: dict[str, int]
+    existing: TenantEmails
     report: IO[bytes]
     writer: CsvWriter = field(default_factory=lambda: CsvWriter(REPORT_COLUMNS))
     seen: dict[str, int] = field(default_factory=dict)
@@ -151,9 +152,7 @@ def _run(
         version = job.source_version or version
     read = read_rows(blobs.chunks(job.key, version))
     own = range(job.id_base or 0, (job.id_base or 0) + (job.id_count or 0))
-    existing = {
-        email: lead_id for email, lead_id in leads.ids_by_email(job.tenant_id).items() if lead_id not in own
-    }
+    existing = TenantEmails(leads, job.tenant_id, besides=own)
     # only active users can be newly assigned
     users = {user.id: user for user in directory.users(job.tenant_id) if user.active}
     with tempfile.TemporaryFile() as report:
@@ -180,7 +179,8 @@ def _run(
     }
     if job.dry_run:
         final.update(run.totals.model_dump())
-    logger.info("import finished", extra={"import_id": job.import_id, "attempts": job.attempts})
+    dedupe = {"email_lookups": existing.lookups, "read_tenant_list": existing.listed}
+    logger.info("import finished", extra={"import_id": job.import_id, "attempts": job.attempts, **dedupe})
     return imports.finish(job, **final)
 
 
@@ -210,13 +210,14 @@ def _decide(run: _Run, chunk: _Chunk, index: int, row: CsvRow) -> None:
         return
     if email is not None:
         run.seen[email] = row.row
-    if email is not None and email in run.existing:
+    existing = run.existing.lead_with(email) if email is not None else None
+    if existing is not None:
         if run.job.mode == "skip":
-            duplicate = f"Duplicate email: lead {run.existing[email]} has it."
+            duplicate = f"Duplicate email: lead {existing} has it."
             run.reject(chunk, row, "skipped", {"email": [duplicate]})
             return
         changes = {name: getattr(data, name) for name in given if name in LeadCreate.model_fields}
-        chunk.updates.append(_Update(run.existing[email], changes, marker_of(run.job, index), row))
+        chunk.updates.append(_Update(existing, changes, marker_of(run.job, index), row))
         return
     chunk.counts.count("created")
     if run.job.dry_run:

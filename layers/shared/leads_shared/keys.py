@@ -56,6 +56,16 @@ class IndexPartition:
     # False for the narrow LIST index: its rows hold only what filters and sorts read.
     projects_all: bool = True
 
+    @property
+    def sort_attribute(self) -> str:
+        """The index's sort key attribute (``GSI1SK`` for ``GSI1PK``, ...)."""
+        return self.attribute.removesuffix("PK") + "SK"
+
+    def start_after(self, primary: dict[str, str], sort_key: str) -> dict[str, str]:
+        """A Query's ``ExclusiveStartKey`` in this partition: after the item with the table key
+        ``primary`` and this index sort key."""
+        return {**primary, self.attribute: self.value, self.sort_attribute: sort_key}
+
 
 class LeadKeys:
     SK = "LEAD"
@@ -120,8 +130,11 @@ class LeadKeys:
             keys["GSI3PK"] = cls.by_assignee(t, lead.assigned_to)
             keys["GSI3SK"] = name_key
         if lead.email:
-            keys.update(EmailLookup.keys(t, lead.email, f"{cls.SK}#{padded(lead.id)}"))
+            keys.update(EmailLookup.keys(t, lead.email, f"{cls.LOOKUP_PREFIX}{padded(lead.id)}"))
         return keys
+
+    # A lead's LOOKUP sort key starts so (the partition of an email holds contacts too).
+    LOOKUP_PREFIX = f"{SK}#"
 
     # A lead's own partition: the lead, then its children, each kind under its prefix.
     NOTE = "NOTE#"

@@ -10,6 +10,11 @@ Two ways to answer, chosen per request (the README's access-pattern table):
   filters) reads the tenant's narrow list index (only the attributes filters and sorts need),
   filters and sorts in memory with the same sort keys as the indexes, and fetches the page's
   full leads with one BatchGetItem.
+
+Every page but the last carries a cursor (``list_cursors``): the position of its last lead. A
+page asked by cursor starts right after that position, so no lead is listed twice or skipped
+while others are created or deleted between pages; on an index, the Query starts there
+(``ExclusiveStartKey``) and reads the page and one item more, at any depth.
 """
 
 from __future__ import annotations
@@ -20,9 +25,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
-from leads_shared.data.lead_store import LeadOrder, LeadStore
+from leads_shared import list_cursors
+from leads_shared.config import get_settings
+from leads_shared.data.lead_store import IndexPosition, LeadOrder, LeadStore
 from leads_shared.errors import ValidationFailed
 from leads_shared.keys import name_sort_key, text_sort_key
+from leads_shared.list_cursors import ListPosition
 from leads_shared.models.leads import MAX_PER_PAGE, Lead, LeadStatus, Scope, SortBy
 
 if TYPE_CHECKING:
@@ -45,15 +53,25 @@ class LeadFilters:
     sort_by: SortBy = "name"
     sort_dir: Literal["ASC", "DESC"] = "ASC"
 
-    def query(self, page: int = 1, per_page: int = 25) -> LeadQuery:
-        """The listing's query: these filters, and a page of them."""
-        return LeadQuery(page=page, per_page=per_page, **asdict(self))
+    def query(self, page: int = 1, per_page: int = 25, cursor: str | None = None) -> LeadQuery:
+        """The listing's query: these filters, and a page of them (``cursor``: the one after the
+        page that cursor came with; ``page`` is then ignored)."""
+        return LeadQuery(page=page, per_page=per_page, cursor=cursor, **asdict(self))
 
 
 @dataclass(frozen=True)
 class LeadQuery(LeadFilters):
     page: int = 1
     per_page: int = 25
+    cursor: str | None = None
+
+    @property
+    def filters(self) -> dict[str, Any]:
+        """What a cursor is bound to: the filters, scope and sort (not the page or its size)."""
+        values = asdict(self)
+        for name in ("page", "per_page", "cursor"):
+            values.pop(name)
+        return values
 
     def __post_init__(self) -> None:
         if not 1 <= self.per_page <= MAX_PER_PAGE:  # the route refuses these first (422)
@@ -74,6 +92,13 @@ class LeadPageResult:
     total: int
     query: LeadQuery
     plan: str = field(default="")
+    # The leads listed before this page (its offset; with a cursor, as counted when it was made).
+    listed_before: int = 0
+    next_cursor: str | None = None
+
+    @property
+    def current_page(self) -> int:
+        return self.listed_before // self.query.per_page + 1
 
     @property
     def last_page(self) -> int:
@@ -155,24 +180,63 @@ def _described(order: LeadOrder) -> str:
 def list_leads(
     principal: Principal, query: LeadQuery, store: LeadStore, directory: DirectoryStore
 ) -> LeadPageResult:
+    """A page of leads: the ``page``-th, or the one after the page ``cursor`` came with."""
     tenant_id = principal.tenant_id
+    settings = get_settings()
+    bound_to = list_cursors.binding(tenant_id, principal.user_id, query.filters)
+    after = list_cursors.read(query.cursor, bound_to, settings) if query.cursor else None
+    listed_before = after.listed if after else query.offset
     assignees = _assignees(principal, query, directory)
     if assignees is not None and not assignees:
-        return LeadPageResult([], 0, query, plan="empty")
+        return LeadPageResult([], 0, query, plan="empty", listed_before=listed_before)
     forward = query.sort_dir == "ASC"
     order = _index_plan(query, assignees)
     if order is not None:
+        kind: Literal["sort", "creation"] = "creation" if order.by == "created_at" else "sort"
+        if after is not None and after.kind != kind:
+            raise ValidationFailed({"cursor": [list_cursors.ANOTHER_QUERY]})
         total = store.count(tenant_id, order)
-        if query.offset >= total:
-            return LeadPageResult([], total, query, plan=_described(order))
-        end = query.offset + query.per_page
-        leads = store.leads_in_order(tenant_id, order, forward=forward, start=query.offset, end=end)
-        return LeadPageResult(leads, total, query, plan=_described(order))
+        result = LeadPageResult([], total, query, plan=_described(order), listed_before=listed_before)
+        if after is None and query.offset >= total:
+            return result
+        page = store.page_in_order(
+            tenant_id,
+            order,
+            forward=forward,
+            count=query.per_page,
+            skip=0 if after else query.offset,
+            after=IndexPosition(after.sort_key, after.lead_id) if after else None,
+            read_ahead=after is not None,
+        )
+        result.leads = page.leads
+        # By page, whether another follows is what total says (as last_page); by cursor, what
+        # the index holds past this page (one item read ahead): leads come and go meanwhile.
+        more = page.more if after else listed_before + len(page.leads) < total
+        if more and page.last is not None:
+            last, listed = page.last, listed_before + len(page.leads)
+            position = ListPosition(kind, last.sort_key, last.lead_id, listed)
+            result.next_cursor = list_cursors.issue(position, bound_to, settings)
+        return result
 
+    if after is not None and after.kind != "sort":
+        raise ValidationFailed({"cursor": [list_cursors.ANOTHER_QUERY]})
+    sort_key = SORT_KEYS[query.sort_by]
     rows = [row for row in store.narrow_rows(tenant_id) if _matches(row, query, assignees)]
-    rows.sort(key=SORT_KEYS[query.sort_by], reverse=not forward)
-    page = rows[query.offset : query.offset + query.per_page]
-    return LeadPageResult(store.full_leads(tenant_id, page), len(rows), query, plan="narrow")
+    rows.sort(key=sort_key, reverse=not forward)
+    if after is None:
+        start = query.offset
+    else:  # right after the cursor's lead (keys are unique), wherever those before it went since
+        key = after.sort_key
+        start = sum(1 for row in rows if (sort_key(row) <= key if forward else sort_key(row) >= key))
+    page_rows = rows[start : start + query.per_page]
+    result = LeadPageResult(
+        store.full_leads(tenant_id, page_rows), len(rows), query, plan="narrow", listed_before=listed_before
+    )
+    if page_rows and start + len(page_rows) < len(rows):
+        final = page_rows[-1]
+        position = ListPosition("sort", sort_key(final), final["id"], listed_before + len(page_rows))
+        result.next_cursor = list_cursors.issue(position, bound_to, settings)
+    return result
 
 
 def all_leads(

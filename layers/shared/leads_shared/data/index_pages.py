@@ -17,9 +17,16 @@ PAGE_ITEMS = 5000
 
 
 def index_pages(
-    client: Any, table: str, partition: IndexPartition, *, forward: bool, count: int | None
+    client: Any,
+    table: str,
+    partition: IndexPartition,
+    *,
+    forward: bool,
+    count: int | None,
+    start: dict[str, str] | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
-    """Items of one index partition in index order, page by page: the first ``count``, or all."""
+    """Items of one index partition in index order, page by page: the first ``count``, or all
+    (after the key ``start``, when given: ``IndexPartition.start_after``)."""
     request: dict[str, Any] = {
         "TableName": table,
         "IndexName": partition.index,
@@ -29,6 +36,8 @@ def index_pages(
         "ScanIndexForward": forward,
         "Limit": count if count is not None else PAGE_ITEMS,
     }
+    if start is not None:
+        request["ExclusiveStartKey"] = {name: av(value) for name, value in start.items()}
     seen = 0
     with store_errors():
         for page in query_pages(client, **request):

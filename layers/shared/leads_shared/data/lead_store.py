@@ -31,6 +31,7 @@ from leads_shared.data.record_store import company_to_item, contact_to_item, dea
 from leads_shared.data.writes import ConditionFailed, VersionConflict, put_if_version, transient_retries
 from leads_shared.keys import (
     DirectoryKeys,
+    EmailLookup,
     IndexPartition,
     LeadKeys,
     LeadStatsKeys,
@@ -98,6 +99,22 @@ class LeadOrder:
         if self.assignee is not None:
             return LeadStatsKeys.assignee_counter(self.assignee)
         return LeadStatsKeys.TOTAL
+
+
+@dataclass(frozen=True)
+class IndexPosition:
+    """Where a page of a ``LeadOrder`` ended: the index sort key and the id of its last item (the
+    next page starts right after it, wherever the leads before it went meanwhile)."""
+
+    sort_key: str
+    lead_id: int
+
+
+@dataclass(frozen=True)
+class OrderPage:
+    leads: list[Lead]
+    last: IndexPosition | None  # of the page's last item read (None: the page is empty)
+    more: bool  # the order holds items after the page (known only when read ahead)
 
 
 class LeadStore(TableStore):
@@ -209,14 +226,34 @@ class LeadStore(TableStore):
         for page in self._pages(partition, forward, None):
             yield from (from_item(item) for item in page)
 
-    def ids_by_email(self, tenant_id: str) -> dict[str, int]:
-        """Each lower-cased email the tenant's leads have, with the id of a lead that has it, from
-        the narrow LIST rows (one paged Query; the index is eventually consistent)."""
-        return {
-            row["email"].strip().lower(): row["id"]
-            for row in self.iter_rows(LeadKeys.by_creation(tenant_id))
-            if row.get("email")
+    def ids_by_email(self, tenant_id: str, *, besides: range = range(0)) -> dict[str, int]:
+        """Each lower-cased email the tenant's leads have, with the id of its oldest lead that
+        has it (leads ``besides`` left out), from the narrow LIST rows: every lead of the tenant
+        (one Query page per ~5,000; the index is eventually consistent)."""
+        ids: dict[str, int] = {}
+        for row in self.iter_rows(LeadKeys.by_creation(tenant_id)):
+            if row.get("email") and row["id"] not in besides:
+                ids.setdefault(row["email"].strip().lower(), row["id"])
+        return ids
+
+    def id_with_email(self, tenant_id: str, email: str, *, besides: range = range(0)) -> int | None:
+        """The id of the tenant's oldest lead whose email is ``email`` (any case), leads
+        ``besides`` left out (at most one of them may have it): one Query of the email's LOOKUP
+        partition, its leads only, at most 2 items read (eventually consistent)."""
+        partition = EmailLookup.partition(tenant_id, email)
+        request: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": partition.index,
+            "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :lead)",
+            "ExpressionAttributeNames": {"#pk": partition.attribute, "#sk": "LOOKUPSK", "#id": "id"},
+            "ExpressionAttributeValues": {":pk": av(partition.value), ":lead": av(LeadKeys.LOOKUP_PREFIX)},
+            "ProjectionExpression": "#id",
+            "Limit": 2,
         }
+        with store_errors():
+            items = self.client.query(**request).get("Items", [])
+        ids = (int(item["id"]["N"]) for item in items)
+        return next((lead_id for lead_id in ids if lead_id not in besides), None)
 
     def query_leads(self, partition: IndexPartition, *, forward: bool, count: int) -> list[Lead]:
         """The first ``count`` leads of a partition of an index that projects whole leads."""
@@ -232,16 +269,36 @@ class LeadStore(TableStore):
         """How many leads ``order`` holds, from the tenant's counters (one GetItem)."""
         return self.stats(tenant_id).count(order.counter)
 
-    def leads_in_order(
-        self, tenant_id: str, order: LeadOrder, *, forward: bool, start: int, end: int
-    ) -> list[Lead]:
-        """Leads ``start`` to ``end`` (exclusive) of ``order``: one index Query that reads up to
-        ``end`` (and, for the narrow list, one BatchGetItem of the page's full leads)."""
+    def page_in_order(
+        self,
+        tenant_id: str,
+        order: LeadOrder,
+        *,
+        forward: bool,
+        count: int,
+        skip: int = 0,
+        after: IndexPosition | None = None,
+        read_ahead: bool = False,
+    ) -> OrderPage:
+        """``count`` leads of ``order`` after the first ``skip`` (an offset: what comes before
+        is read too) or right after the position ``after`` (a cursor: nothing before it is
+        read), in one index Query (and, for the narrow list, one BatchGetItem of the page's
+        full leads). ``read_ahead`` reads one item more, to tell whether the order goes on."""
         partition = order.partition(tenant_id)
+        start = None
+        if after is not None:
+            start = partition.start_after(LeadKeys.primary(tenant_id, after.lead_id), after.sort_key)
+        wanted = skip + count + (1 if read_ahead else 0)
+        pages = index_pages(self.client, self.table, partition, forward=forward, count=wanted, start=start)
+        items = [item for page in pages for item in page]
+        more = len(items) > skip + count
+        items = items[skip : skip + count]
+        last = None
+        if items:
+            last = IndexPosition(items[-1][partition.sort_attribute]["S"], int(items[-1]["id"]["N"]))
         if partition.projects_all:
-            return self.query_leads(partition, forward=forward, count=end)[start:]
-        rows = self.query_rows(partition, forward=forward, count=end)[start:]
-        return self.full_leads(tenant_id, rows)
+            return OrderPage([lead_from_item(item) for item in items], last, more)
+        return OrderPage(self.full_leads(tenant_id, [from_item(item) for item in items]), last, more)
 
     def iter_leads_in_order(self, tenant_id: str, order: LeadOrder, *, forward: bool) -> Iterator[Lead]:
         """Every lead of ``order``, a Query page at a time (the narrow list's full leads are

@@ -243,3 +243,8 @@ class LeadPage(Model):
     last_page: int
     per_page: int
     total: int
+    next_cursor: str | None = Field(
+        default=None,
+        description="Send it as `cursor` (with the same filters, scope and sort) for the next page; "
+        "null on the last page. Opaque, signed, valid for an hour.",
+    )
