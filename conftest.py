@@ -75,14 +75,15 @@ def pytest_configure(config: pytest.Config) -> None:
 LONGEST_FIRST = (
     "tests/e2e/test_contract_fuzz.py",
     "tests/integration/test_sam.py",
-    "tests/integration/test_csv_import.py",
-    "tests/integration/test_bench.py",
     "tests/integration/test_leads_list.py",
-    "devstack/tests/test_devstack_emulator.py",
-    "tests/integration/test_tenant_isolation.py",
+    "tests/integration/test_import_dedupe.py",
     "tests/integration/test_security_matrix.py",
+    "tests/integration/test_bench.py",
+    "tests/integration/test_tenant_isolation.py",
+    "tests/integration/test_csv_import.py",
+    "devstack/tests/test_devstack_emulator.py",
     "tests/e2e/test_scim_conformance.py",
-    "devstack/tests/test_devstack_stack.py",
+    "tests/e2e/test_forms_browser.py",
     "tests/e2e/test_readme.py",
 )
 

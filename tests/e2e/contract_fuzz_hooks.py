@@ -12,7 +12,9 @@ not on the request's shape, so no schema can rule them out beforehand:
 - ``422`` on ``Idempotency-Key`` alone: the key was used before with another body (the fuzzer
   draws the same keys again);
 - ``422`` on ``create_company`` alone when qualifying a lead that has no company name (the lead's
-  data, not the request, decides).
+  data, not the request, decides);
+- ``422`` on ``cursor`` alone: a list cursor is an opaque string the API signed for one tenant,
+  caller and query (any string fits its schema; only one we issued is valid).
 
 And one the schema cannot state: email-validator refuses addresses at the special-use domains of
 RFC 6761 (``.test``, ``.local``, ``.invalid``, ``.localhost``, ``.onion``, ``.arpa``), which JSON
@@ -43,6 +45,7 @@ SPECIAL_USE = re.compile(r"@\S*\.(arpa|invalid|local|localhost|onion|test)\.?\s*
 # The one 422 an Idempotency-Key gets for data, not shape: the key was used with another body.
 IDEMPOTENCY_KEY_REUSED = "This Idempotency-Key was already used with a different request body."
 NO_COMPANY_TO_CREATE = {"create_company": ["The lead has no company name to create a company from."]}
+NOT_OUR_CURSOR = {"cursor": ["The cursor is invalid."]}
 # A lead form's rules across its parts, which JSON Schema cannot state: each lead field once, the
 # first and last name present, a field's type fitting its lead field, a select with options, a
 # consent field with its consent text (errors on `fields`, one of them, or the body).
@@ -116,6 +119,7 @@ def answered_by_data(response: Any, case: Any) -> bool:
         _only_unknown_references(response)
         or _errors(response) == {"Idempotency-Key": [IDEMPOTENCY_KEY_REUSED]}
         or _errors(response) == NO_COMPANY_TO_CREATE
+        or _errors(response) == NOT_OUR_CURSOR
         or _form_rule(response, case)
         or _special_use_address(response, case)
     )
