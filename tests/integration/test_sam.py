@@ -26,6 +26,7 @@ META_ROUTES = {"/health", "/openapi.json", "/docs"}
 # bytecode written) whose path is only what Lambda gives the function: its code (/var/task) and
 # the layer (/opt/python). They import the handler's module as Lambda's runtime does, and report
 # every source file the import system had to compile to bytecode on the way (`compiled`).
+BARE_INTERPRETER = (sys.executable, "-I", "-S", "-B", "-c")
 COUNT_COMPILED = """
 import importlib, json, os, sys
 import _frozen_importlib_external as loaders
@@ -160,11 +161,7 @@ def run_built_handler(
     spec = Template.load().function(function_id)
     result = subprocess.run(
         [
-            sys.executable,
-            "-I",
-            "-S",
-            "-B",
-            "-c",
+            *BARE_INTERPRETER,
             INVOKE_BUILT_HANDLER,
             str(lambda_root / function_id),
             str(lambda_root / "opt" / "python"),
@@ -281,11 +278,7 @@ def test_every_handler_imports_from_the_zipped_artifact_without_compiling(lambda
     ]
     result = subprocess.run(
         [
-            sys.executable,
-            "-I",
-            "-S",
-            "-B",
-            "-c",
+            *BARE_INTERPRETER,
             IMPORT_EVERY_BUILT_HANDLER,
             str(lambda_root / "opt" / "python"),
         ],

@@ -12,6 +12,7 @@ from leads_shared.data.writes import VersionConflict
 from leads_shared.directory import check_assignable
 from leads_shared.errors import Conflict, NotFound
 from leads_shared.models.forms import FormCreate, FormUpdate, LeadForm, Submission
+from leads_shared.versioning import confirmed_write, next_version
 
 if TYPE_CHECKING:
     from leads_shared.auth import Principal
@@ -86,14 +87,15 @@ def update_form(
     changes: dict[str, object] = {
         **data.model_dump(exclude={"rotate_key"}),
         "consent_version": consent_version,
-        "updated_at": utc_now(),
-        "version": current.version + 1,
     }
     if data.rotate_key:
         changes.update(public_key=new_public_key(), token_secret=new_token_secret())
-    updated = LeadForm.model_validate({**current.model_dump(), **changes})
+    updated = next_version(current, LeadForm.model_validate({**current.model_dump(), **changes}))
     try:
-        forms.replace(current, updated)
+        # A lost answer of our own write (the SDK retried it) is recognised, not a 409.
+        confirmed_write(
+            lambda: forms.replace(current, updated), updated, lambda: forms.form(principal.tenant_id, form_id)
+        )
     except VersionConflict:
         raise Conflict("The form was changed by someone else. Please retry.") from None
     except KeyTaken:

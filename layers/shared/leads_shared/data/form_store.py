@@ -7,7 +7,13 @@ from typing import Any
 
 from leads_shared.data.dynamo import av, query_pages, store_errors, stored_values, to_item
 from leads_shared.data.sequences import SequenceStore
-from leads_shared.data.writes import ConditionFailed, VersionConflict, put_if_version, transient_retries
+from leads_shared.data.writes import (
+    ConditionFailed,
+    VersionConflict,
+    delete_if_version,
+    put_if_version,
+    transient_retries,
+)
 from leads_shared.keys import FormKeys, tenant_pk
 from leads_shared.models.forms import LeadForm, Submission
 
@@ -109,12 +115,9 @@ class FormStore(SequenceStore):
         submissions stay, unreachable, until a cleanup: they are the record of what arrived)."""
         items = [
             {
-                "Delete": {
-                    "TableName": self.table,
-                    "Key": to_item(FormKeys.form(form.tenant_id, form.id)),
-                    "ConditionExpression": "version = :expected",
-                    "ExpressionAttributeValues": {":expected": av(form.version)},
-                }
+                "Delete": delete_if_version(
+                    self.table, to_item(FormKeys.form(form.tenant_id, form.id)), form.version
+                )
             },
             {"Delete": {"TableName": self.table, "Key": to_item(FormKeys.public_key(form.public_key))}},
         ]

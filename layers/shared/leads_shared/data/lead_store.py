@@ -28,7 +28,13 @@ from leads_shared.data.dynamo import (
 from leads_shared.data.index_pages import index_pages
 from leads_shared.data.lead_counters import LeadStats, counter_deltas, stats_from_item, stats_update
 from leads_shared.data.record_store import company_to_item, contact_to_item, deal_to_item
-from leads_shared.data.writes import ConditionFailed, VersionConflict, put_if_version, transient_retries
+from leads_shared.data.writes import (
+    ConditionFailed,
+    VersionConflict,
+    delete_if_version,
+    put_if_version,
+    transient_retries,
+)
 from leads_shared.keys import (
     DirectoryKeys,
     EmailLookup,
@@ -446,12 +452,9 @@ class LeadStore(TableStore):
         """Delete the lead (if its version is still ``lead.version``) with its counters and, in
         the same transaction, up to ``CHILDREN_IN_DELETE`` of its ``children`` (keys of its notes,
         tasks, ...); then sweep its partition of everything left (``sweep``)."""
-        delete = {
-            "TableName": self.table,
-            "Key": to_item(LeadKeys.primary(lead.tenant_id, lead.id)),
-            "ConditionExpression": "version = :expected",
-            "ExpressionAttributeValues": {":expected": av(lead.version)},
-        }
+        delete = delete_if_version(
+            self.table, to_item(LeadKeys.primary(lead.tenant_id, lead.id)), lead.version
+        )
         with_it = [{"Delete": {"TableName": self.table, "Key": to_item(k)}} for k in children]
         self._write_with_counters(
             lead.tenant_id, {"Delete": delete}, counter_deltas(lead, None), with_it[:CHILDREN_IN_DELETE]

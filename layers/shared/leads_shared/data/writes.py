@@ -92,6 +92,17 @@ def put_if_version(table: str, item: dict[str, Any], version: int) -> dict[str, 
     }
 
 
+def delete_if_version(table: str, key: dict[str, Any], version: int) -> dict[str, Any]:
+    """The Delete of the item at ``key`` on condition that it still has ``version`` (a
+    transaction item as ``{"Delete": ...}``)."""
+    return {
+        "TableName": table,
+        "Key": key,
+        "ConditionExpression": "version = :expected",
+        "ExpressionAttributeValues": {":expected": av(version)},
+    }
+
+
 def replace_if_version(client: Any, table: str, item: dict[str, Any], version: int) -> None:
     """Write ``item`` if the stored one still has ``version`` (``VersionConflict`` otherwise)."""
     put = put_if_version(table, item, version)
