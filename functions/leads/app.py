@@ -107,6 +107,7 @@ def list_leads(
         per_page=query.per_page,
         total=result.total,
         next_cursor=result.next_cursor,
+        total_capped=result.total_capped,
     )
 
 

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.e2e
 
 TIMEOUT_S = 30
 LEAKS = ("PK", "SK", "GSI", "Traceback", "botocore")  # storage keys and internals
-PAGE_KEYS = {"data", "current_page", "last_page", "per_page", "total", "next_cursor"}
+PAGE_KEYS = {"data", "current_page", "last_page", "per_page", "total", "next_cursor", "total_capped"}
 
 NEW_LEAD = {  # the contract's "Create lead" example, filled in
     "first_name": "Ada",

@@ -23,6 +23,7 @@ import requests
 from leads_shared.csv_format import IMPORT_COLUMNS
 from leads_shared.data import get_lead_store
 from leads_shared.data.dynamo import meter
+from leads_shared.import_worker import CHUNK_ROWS
 from leads_shared.keys import LeadKeys
 from tests.support.clients import Caller, lead_body
 from tests.support.csv_files import ImportPath, csv_bytes
@@ -708,9 +709,10 @@ def test_two_thousand_rows_are_imported_in_batches(bulk_admin, path):
     assert (job["total_rows"], job["created"], job["failed"], job["skipped"]) == (count, count, 0, 0)
     assert total(bulk_admin) == count
     assert all(total(bulk_admin, status=s) == count // 4 for s in statuses)
-    # Leads go in with their counts, 97 a transaction: 21 requests, not 2,000 PutItem.
-    assert cost.get("TransactWriteItems") == -(-count // 97)
+    # Leads go in with their index entries and counts, CHUNK_ROWS (4) a transaction: 500
+    # requests, not 2,000 PutItem and 30,000 entries' writes.
+    assert cost.get("TransactWriteItems") == -(-count // CHUNK_ROWS)
     assert cost.get("PutItem", 0) == 0
-    assert sum(cost.values()) < count // 20
+    assert sum(cost.values()) < -(-count // CHUNK_ROWS) + 20  # the chunks, and a few reads and updates
     last = bulk_admin.get("/leads", query={"sort_by": "created_at", "sort_dir": "DESC", "per_page": 1}).json
     assert last["data"][0]["id"] == count

@@ -119,12 +119,12 @@ def test_a_redelivered_batch_changes_nothing(tenant: Tenant, stream: Stream) -> 
     bobs = [create(alice, f"Bob{i}", 2) for i in range(3)]
     rename(tenant, 2, "Robert Baker")
     event = stream.deliver()
-    assert stream.last_cost["by_operation"].get("UpdateItem") == 3
+    assert stream.last_cost["by_operation"].get("TransactWriteItems") == 3
     after = [shown(alice, lead_id) for lead_id in bobs]
 
     stream.invoke(event)
 
-    assert "UpdateItem" not in stream.last_cost["by_operation"]  # the Query filters them all out
+    assert "TransactWriteItems" not in stream.last_cost["by_operation"]  # the Query filters them all out
     assert [shown(alice, lead_id) for lead_id in bobs] == after
 
 
@@ -204,7 +204,11 @@ def test_the_cost_is_the_renamed_users_leads_not_the_tenants(tenant: Tenant, str
     stream.deliver()
 
     # The user (GetItem), their leads (one GSI3 page), one write per lead: at any tenant size.
-    expected = {"requests": 5, "items_read": 4, "by_operation": {"GetItem": 1, "Query": 1, "UpdateItem": 3}}
+    expected = {
+        "requests": 5,
+        "items_read": 4,
+        "by_operation": {"GetItem": 1, "Query": 1, "TransactWriteItems": 3},
+    }
     assert small_tenant == stream.last_cost == expected
 
 
@@ -232,6 +236,6 @@ def test_close_to_the_timeout_the_batch_fails_and_its_redelivery_finishes(
 
     stream.invoke({"Records": records})  # the same batch again, with the function's own time
 
-    assert stream.last_cost["by_operation"]["UpdateItem"] == 3
+    assert stream.last_cost["by_operation"]["TransactWriteItems"] == 3
     for lead_id in bobs:  # each written once over both deliveries: its version moved by one
         assert shown(alice, lead_id)[1:3] == ("Bob Later", next_version(before[lead_id]))

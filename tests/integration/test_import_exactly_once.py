@@ -11,6 +11,7 @@ import pytest
 from leads_shared import versioning
 from leads_shared.data import dynamo, get_lead_store
 from leads_shared.data.import_store import ImportStore
+from leads_shared.import_worker import CHUNK_ROWS
 from tests.support.clients import lead_body
 from tests.support.csv_files import ImportPath, csv_bytes
 
@@ -91,7 +92,7 @@ def test_the_same_upload_event_delivered_twice_imports_once(clean, alice):
 
 def test_a_worker_killed_after_its_first_batch_is_resumed_without_duplicates(clean, alice, monkeypatch):
     alice.post("/leads", lead_body(email="before@example.com"))  # lead 1, not the import's
-    import_id = start(alice, clean, csv_bytes(rows(300)))  # chunks of 97, 97, 97 and 9 rows
+    import_id = start(alice, clean, csv_bytes(rows(300)))  # chunks of CHUNK_ROWS (4) rows
     real_checkpoint = ImportStore.checkpoint
     calls = {"n": 0}
 
@@ -106,8 +107,8 @@ def test_a_worker_killed_after_its_first_batch_is_resumed_without_duplicates(cle
     message = receive_one(clean)
     deliver(clean, message)
     halfway = alice.get(f"/leads/imports/{import_id}").json
-    assert halfway["status"] == "processing" and halfway["created"] == 194  # two chunks, once
-    assert alice.get("/leads").json["total"] == 195  # every visible lead is counted
+    assert halfway["status"] == "processing" and halfway["created"] == 2 * CHUNK_ROWS  # two chunks, once
+    assert alice.get("/leads").json["total"] == 2 * CHUNK_ROWS + 1  # every visible lead is counted
     assert clean.messages() == []  # the failed message is invisible until its timeout...
 
     monkeypatch.setattr(ImportStore, "checkpoint", real_checkpoint)
@@ -123,7 +124,7 @@ def test_a_worker_killed_after_its_first_batch_is_resumed_without_duplicates(cle
 
 
 def test_what_users_did_between_a_crash_and_the_retry_stays_done(clean, alice, monkeypatch):
-    import_id = start(alice, clean, csv_bytes(rows(150)))  # chunks of 97 and 53 rows
+    import_id = start(alice, clean, csv_bytes(rows(150)))  # chunks of CHUNK_ROWS (4) rows
     real_checkpoint = ImportStore.checkpoint
     calls = {"n": 0}
 
@@ -219,7 +220,7 @@ def test_events_that_are_not_imports_are_dropped_not_retried(clean, alice):
 def test_a_chunk_another_attempt_committed_is_not_counted_twice(clean, alice, monkeypatch):
     """Two deliveries of the same event running at once: the one whose transaction comes second
     is told so (checkpoint answers False) and follows the job as stored."""
-    import_id = start(alice, clean, csv_bytes(rows(150)))  # chunks of 97 and 53 rows
+    import_id = start(alice, clean, csv_bytes(rows(150)))  # chunks of CHUNK_ROWS (4) rows
     real_checkpoint = ImportStore.checkpoint
     answers: list[tuple[int, bool]] = []
 
@@ -231,7 +232,7 @@ def test_a_chunk_another_attempt_committed_is_not_counted_twice(clean, alice, mo
 
     monkeypatch.setattr(ImportStore, "checkpoint", another_attempt_commits_first)
     deliver(clean, receive_one(clean))
-    assert answers == [(0, False), (1, True)]
+    assert answers == [(0, False)] + [(chunk, True) for chunk in range(1, -(-150 // CHUNK_ROWS))]
     job = alice.get(f"/leads/imports/{import_id}").json
     assert (job["status"], job["total_rows"], job["created"]) == ("completed", 150, 150)
     assert sorted(stored_lead_ids(alice.tenant_id)) == list(range(1, 151))
@@ -244,7 +245,8 @@ def test_a_reserved_id_found_taken_fails_the_job_with_the_reason(clean, alice, m
     real_checkpoint = ImportStore.checkpoint
 
     def an_id_is_taken(self, job, chunk, counts, deltas, new_leads):
-        self.client.put_item(TableName=self.table, Item=new_leads[1])  # a sequence behind the data
+        second = [item for item in new_leads if item["SK"]["S"] == "LEAD"][1]
+        self.client.put_item(TableName=self.table, Item=second)  # a sequence behind the data
         return real_checkpoint(self, job, chunk, counts, deltas, new_leads)
 
     monkeypatch.setattr(ImportStore, "checkpoint", an_id_is_taken)

@@ -127,8 +127,9 @@ def test_a_deleted_leads_id_is_never_reused(bob):
 
 
 class LostAnswerClient:
-    """The real client, except that the next put_item is applied and then reported as failed
-    by its (SDK) retry, as when the first answer is lost on the network."""
+    """The real client, except that the next write of a lead (a put_item, or the transaction of
+    the lead with its index entries) is applied and then reported as failed by its (SDK) retry,
+    as when the first answer is lost on the network."""
 
     def __init__(self, client: Any) -> None:
         self._client = client
@@ -140,6 +141,22 @@ class LostAnswerClient:
             self.lost -= 1
             raise ClientError(
                 {"Error": {"Code": "ConditionalCheckFailedException", "Message": "retry"}}, "PutItem"
+            )
+        return answer
+
+    def transact_write_items(self, **kwargs: Any) -> Any:
+        answer = self._client.transact_write_items(**kwargs)
+        if self.lost:
+            self.lost -= 1
+            reasons = [{"Code": "ConditionalCheckFailed"}] + [{"Code": "None"}] * (
+                len(kwargs["TransactItems"]) - 1
+            )
+            raise ClientError(
+                {
+                    "Error": {"Code": "TransactionCanceledException", "Message": "retry"},
+                    "CancellationReasons": reasons,
+                },
+                "TransactWriteItems",
             )
         return answer
 

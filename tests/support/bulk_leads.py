@@ -5,10 +5,13 @@ leads)."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
+from typing import Any
 
 from leads_shared.data import get_lead_store
 from leads_shared.data.lead_counters import counter_deltas
-from leads_shared.data.lead_store import lead_to_item
+from leads_shared.data.lead_entries import ENTRIES_MARKER
+from leads_shared.data.lead_store import lead_to_item, stored_items
 from leads_shared.keys import LeadStatsKeys
 from leads_shared.models.leads import Lead
 from tests.support.clients import NAMES
@@ -19,9 +22,22 @@ SOURCES = ["Website", "Referral", "LinkedIn"]
 STATUSES = ["new", "contacted", "qualified", "disqualified"]
 
 
-def bulk_leads(tenant_id: str, count: int, seed: int = 7) -> list[Lead]:
+def stored_before_entries(lead: Lead) -> list[dict[str, Any]]:
+    """A lead as a stack before the index entries stored it: its item alone, unmarked."""
+    item = lead_to_item(lead)
+    del item[ENTRIES_MARKER]
+    return [item]
+
+
+def bulk_leads(
+    tenant_id: str,
+    count: int,
+    seed: int = 7,
+    stored_as: Callable[[Lead], list[dict[str, Any]]] = stored_items,
+) -> list[Lead]:
     """``count`` varied leads written straight to the table (with their counters), created one
-    hour apart from 2026-01-01: the same items the API writes, without paying for the API."""
+    hour apart from 2026-01-01: the same items the API writes (``stored_as``), without paying
+    for the API."""
     rng = random.Random(seed)
     leads = []
     for i in range(1, count + 1):
@@ -47,10 +63,11 @@ def bulk_leads(tenant_id: str, count: int, seed: int = 7) -> list[Lead]:
         )
     store = get_lead_store()
     client = store.client
-    for start in range(0, len(leads), 25):
-        chunk = leads[start : start + 25]
+    items = [item for lead in leads for item in stored_as(lead)]
+    for start in range(0, len(items), 25):
+        chunk = items[start : start + 25]
         client.batch_write_item(
-            RequestItems={store.table: [{"PutRequest": {"Item": lead_to_item(lead)}} for lead in chunk]}
+            RequestItems={store.table: [{"PutRequest": {"Item": item}} for item in chunk]}
         )
     totals: dict[str, int] = {}
     for lead in leads:

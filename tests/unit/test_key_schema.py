@@ -40,6 +40,8 @@ PLACEHOLDERS = {
     "sha256": sha256("once"),
     "unix minute": "29000000",
     "ip": "203.0.113.9",
+    "field": "email",
+    "token": "doe",
 }
 # Each row of the table (its entity cell) -> the keys keys.py writes for it, one per SK variant.
 # None: the SK is not ours (Powertools' idempotency records), only the PK is checked.
@@ -47,6 +49,10 @@ ROWS: dict[str, list[dict[str, str | None]]] = {
     "lead": [keys.LeadKeys.primary(T, N)],
     "lead stats": [keys.LeadStatsKeys.primary(T)],
     "note / task": [keys.LeadKeys.note(T, N, N), keys.LeadKeys.task(T, N, N)],
+    "lead order entry / search token entry": [
+        keys.LeadIndexKeys.order_entry(T, N, "email"),
+        keys.LeadIndexKeys.token_entry(T, N, "doe"),
+    ],
     "contact": [keys.ContactKeys.primary(T, N)],
     "company": [keys.CompanyKeys.primary(T, N)],
     "deal": [keys.DealKeys.primary(T, N)],
@@ -89,6 +95,7 @@ COVERED = {
     keys.FormKeys,
     keys.IdempotencyKeys,
     keys.ImportKeys,
+    keys.LeadIndexKeys,
     keys.LeadKeys,
     keys.LeadStatsKeys,
     keys.MailKeys,

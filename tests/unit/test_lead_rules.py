@@ -8,8 +8,8 @@ import pytest
 
 from leads_shared.data.lead_counters import counter_deltas
 from leads_shared.errors import ValidationFailed
-from leads_shared.keys import LeadKeys, name_sort_key
-from leads_shared.lead_listing import SORT_KEYS, LeadQuery, _index_plan, _matches
+from leads_shared.keys import LeadKeys, name_sort_key, order_key
+from leads_shared.lead_listing import LeadQuery, _index_plan, _lead_matches
 from leads_shared.leads import matches_etag
 from leads_shared.models.leads import Lead
 
@@ -35,14 +35,14 @@ def test_name_key_orders_by_first_then_last_name_ignoring_case_then_id():
     assert ordered == expected
 
 
-def test_narrow_sort_keys_match_the_index_key():
-    rows = [
-        {"id": i, "first_name": random.choice("AbBa"), "last_name": random.choice("xYz"), "created_at": NOW}
+def test_the_name_order_of_the_entries_is_the_name_indexes_order():
+    leads = [
+        lead(id=i, first_name=random.choice(["A", "b", "B", "a"]), last_name=random.choice("xYz"))
         for i in range(1, 60)
     ]
-    by_rows = sorted(rows, key=SORT_KEYS["name"])
-    by_index = sorted(rows, key=lambda r: name_sort_key(r["first_name"], r["last_name"], r["id"]))
-    assert by_rows == by_index
+    by_entries = sorted(leads, key=lambda one: order_key("name", one))
+    by_index = sorted(leads, key=lambda one: LeadKeys.all_keys(one)["GSI1SK"])
+    assert by_entries == by_index
 
 
 def test_counter_deltas_follow_status_and_assignee():
@@ -117,28 +117,16 @@ def test_sort_keys_fit_dynamodb_limits_whatever_the_names():
     assert name_sort_key("名" * 255, "a", 1) < name_sort_key("名" * 255, "b", 1)
 
 
-def test_matches_search_filters_and_dates():
-    row = {
-        "id": 1,
-        "first_name": "John",
-        "last_name": "Doe",
-        "email": "JD@Example.test",
-        "company": "Doe Industries",
-        "phone": "+1 555",
-        "status": "new",
-        "source": "Website",
-        "assigned_to": 2,
-        "created_at": "2026-01-15T23:59:59.000000Z",
-    }
-    assert _matches(row, LeadQuery(search="john doe"), None)
-    assert _matches(row, LeadQuery(search="example"), None)
-    assert _matches(row, LeadQuery(search="555"), None)
-    assert not _matches(row, LeadQuery(search="zzz"), None)
-    assert _matches(row, LeadQuery(source="website"), None)
-    assert not _matches(row, LeadQuery(status="contacted"), None)
-    assert not _matches(row, LeadQuery(), frozenset({1}))
-    assert _matches(row, LeadQuery(date_from=_d("2026-01-15"), date_to=_d("2026-01-15")), None)
-    assert not _matches(row, LeadQuery(date_from=_d("2026-01-16")), None)
+def test_filters_on_a_lead_read():
+    one = lead(status="new", source="Website", assigned_to=2, created_at="2026-01-15T23:59:59.000000Z")
+    assert _lead_matches(one, LeadQuery(source="website"), None)
+    assert not _lead_matches(one, LeadQuery(source="web"), None)
+    assert not _lead_matches(one, LeadQuery(status="contacted"), None)
+    assert not _lead_matches(one, LeadQuery(), frozenset({1}))
+    assert _lead_matches(one, LeadQuery(), frozenset({1, 2}))
+    assert _lead_matches(one, LeadQuery(date_from=_d("2026-01-15"), date_to=_d("2026-01-15")), None)
+    assert not _lead_matches(one, LeadQuery(date_from=_d("2026-01-16")), None)
+    assert not _lead_matches(one, LeadQuery(date_to=_d("2026-01-14")), None)
 
 
 def test_query_refuses_oversized_pages_and_reversed_dates():

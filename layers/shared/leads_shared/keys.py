@@ -156,6 +156,112 @@ class LeadKeys:
         return {"PK": cls.pk(tenant_id, lead_id), "SK": f"{cls.EMAIL}{padded(email_id)}"}
 
 
+# The fields ``GET /leads`` sorts by (``sort_by``), each with an index entry per lead.
+ORDER_FIELDS = ("name", "email", "company_name", "status", "source", "assigned_to_name", "created_at")
+
+
+def order_key(field: str, lead: Lead) -> str:
+    """A lead's sort key for ``sort_by=field``: the name key, or the field's text (case-folded,
+    missing first), then the id; ``created_at`` keys start with the timestamp (dates are ranges)."""
+    if field == "name":
+        return name_sort_key(lead.first_name, lead.last_name, lead.id)
+    value = {
+        "email": lead.email,
+        "company_name": lead.company,
+        "status": lead.status,
+        "source": lead.source,
+        "assigned_to_name": lead.assigned_to_name,
+        "created_at": lead.created_at,
+    }[field]
+    return text_sort_key(value, lead.id)
+
+
+@dataclass(frozen=True)
+class OrderIndex:
+    """One of the four indexes of the order entries: every lead (``BYALL``), or the leads of one
+    status, one assignee or one source (any case), each partition in one field's order."""
+
+    name: str
+    dimension: str  # "" for every lead; else what the partition key names after the field
+
+    def partition(self, tenant_id: str, field: str, value: str = "") -> IndexPartition:
+        suffix = f"#{self.dimension}#{value}" if self.dimension else ""
+        return IndexPartition(self.name, f"{self.name}PK", f"TENANT#{tenant_id}#BY#{field}{suffix}", False)
+
+
+BY_ALL = OrderIndex("BYALL", "")
+BY_STATUS = OrderIndex("BYSTATUS", "STATUS")
+BY_USER = OrderIndex("BYUSER", "USER")
+BY_SOURCE = OrderIndex("BYSOURCE", "SOURCE")
+ORDER_INDEXES = (BY_ALL, BY_STATUS, BY_USER, BY_SOURCE)
+SEARCH_INDEX = "SEARCH"
+
+
+def source_key(source: str | None) -> str | None:
+    """What ``source`` is filtered by: exact, any case (None: no source)."""
+    return source.casefold()[: 2 * KEY_PART_CHARS] if source else None
+
+
+class LeadIndexKeys:
+    """A lead's index entries, in its own partition (its delete takes them): one per sort field
+    (``ORDER#<field>``: its keys in the four BY indexes, and the attributes filters read) and one
+    per search token (``TOKEN#<token>``: its key in SEARCH, partitioned by the token's first
+    character and a shard of the lead id, so a common first letter is not one hot partition)."""
+
+    ORDER = "ORDER#"
+    TOKEN = "TOKEN#"
+    SEARCH_SHARDS = 4
+
+    @classmethod
+    def order_entry(cls, tenant_id: str, lead_id: int, field: str) -> dict[str, str]:
+        return {"PK": LeadKeys.pk(tenant_id, lead_id), "SK": f"{cls.ORDER}{field}"}
+
+    @classmethod
+    def token_entry(cls, tenant_id: str, lead_id: int, token: str) -> dict[str, str]:
+        return {"PK": LeadKeys.pk(tenant_id, lead_id), "SK": f"{cls.TOKEN}{token}"}
+
+    @classmethod
+    def order_keys(cls, lead: Lead, field: str) -> dict[str, Any]:
+        """The order entry of ``lead`` for ``field``: its keys and what filters read."""
+        t, key = lead.tenant_id, order_key(field, lead)
+        entry: dict[str, Any] = {
+            **cls.order_entry(t, lead.id, field),
+            "id": lead.id,
+            "status": lead.status,
+            "created_at": lead.created_at,
+            "BYALLPK": BY_ALL.partition(t, field).value,
+            "BYALLSK": key,
+            "BYSTATUSPK": BY_STATUS.partition(t, field, lead.status).value,
+            "BYSTATUSSK": key,
+        }
+        if lead.assigned_to is not None:
+            entry.update(
+                assigned_to=lead.assigned_to,
+                BYUSERPK=BY_USER.partition(t, field, str(lead.assigned_to)).value,
+                BYUSERSK=key,
+            )
+        source = source_key(lead.source)
+        if source:
+            entry.update(
+                source_key=source, BYSOURCEPK=BY_SOURCE.partition(t, field, source).value, BYSOURCESK=key
+            )
+        return entry
+
+    @classmethod
+    def search_partition(cls, tenant_id: str, first: str, shard: int) -> IndexPartition:
+        return IndexPartition(SEARCH_INDEX, "SEARCHPK", f"TENANT#{tenant_id}#TOKEN#{first}#{shard}", False)
+
+    @classmethod
+    def token_keys(cls, tenant_id: str, lead_id: int, token: str) -> dict[str, Any]:
+        partition = cls.search_partition(tenant_id, token[0], lead_id % cls.SEARCH_SHARDS)
+        return {
+            **cls.token_entry(tenant_id, lead_id, token),
+            "id": lead_id,
+            "SEARCHPK": partition.value,
+            "SEARCHSK": f"{token}{_SEP}{padded(lead_id)}",
+        }
+
+
 LOOKUP_INDEX = "LOOKUP"
 
 
@@ -283,6 +389,9 @@ KEY_ATTRIBUTES = frozenset(
         "LISTSK",
         "LOOKUPPK",
         "LOOKUPSK",
+        *(f"{index.name}{part}" for index in ORDER_INDEXES for part in ("PK", "SK")),
+        "SEARCHPK",
+        "SEARCHSK",
     }
 )
 

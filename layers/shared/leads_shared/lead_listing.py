@@ -20,22 +20,26 @@ while others are created or deleted between pages; on an index, the Query starts
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
-from leads_shared import list_cursors
+from leads_shared import list_cursors, search_tokens
 from leads_shared.config import get_settings
-from leads_shared.data.lead_store import IndexPosition, LeadOrder, LeadStore
+from leads_shared.data.entry_reads import EntryFilter, KeyRange
+from leads_shared.data.lead_store import FULL_LEADS_BATCH, IndexPosition, LeadOrder, LeadStore
 from leads_shared.errors import ValidationFailed
-from leads_shared.keys import name_sort_key, text_sort_key
+from leads_shared.keys import BY_ALL, BY_SOURCE, BY_STATUS, BY_USER, LeadStatsKeys, order_key, source_key
 from leads_shared.list_cursors import ListPosition
 from leads_shared.models.leads import MAX_PER_PAGE, Lead, LeadStatus, Scope, SortBy
+from leads_shared.search_tokens import search_terms
 
 if TYPE_CHECKING:
     from leads_shared.auth import Principal
     from leads_shared.data.directory_store import DirectoryStore
+    from leads_shared.data.lead_counters import LeadStats
+    from leads_shared.keys import IndexPartition
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,8 @@ class LeadPageResult:
     # The leads listed before this page (its offset; with a cursor, as counted when it was made).
     listed_before: int = 0
     next_cursor: str | None = None
+    # ``total`` is a lower bound: the matches (or the entries counted) stopped at a cap.
+    total_capped: bool = False
 
     @property
     def current_page(self) -> int:
@@ -105,17 +111,12 @@ class LeadPageResult:
         return max(1, math.ceil(self.total / self.query.per_page))
 
 
-# Sort keys of the narrow path; ``name`` is the very key GSI1-3 are sorted by.
-SORT_KEYS: dict[str, Callable[[dict[str, Any]], str]] = {
-    "name": lambda r: name_sort_key(r["first_name"], r["last_name"], r["id"]),
-    "email": lambda r: text_sort_key(r.get("email"), r["id"]),
-    "company_name": lambda r: text_sort_key(r.get("company"), r["id"]),
-    "status": lambda r: text_sort_key(r.get("status"), r["id"]),
-    "source": lambda r: text_sort_key(r.get("source"), r["id"]),
-    "assigned_to_name": lambda r: text_sort_key(r.get("assigned_to_name"), r["id"]),
-    "created_at": lambda r: text_sort_key(r.get("created_at"), r["id"]),
-}
-SEARCHED_FIELDS = ("first_name", "last_name", "email", "company", "phone")
+# Most matches a search (or a date range sorted otherwise) reads and sorts in memory; past it, the
+# answer is the matches found first, sorted, with ``total`` capped and said so (as HubSpot does).
+MAX_MATCHES = 10_000
+# Most entries a count reads (``total`` when no counter holds it): past it, ``total`` is a lower
+# bound and ``total_capped`` says so.
+COUNT_CAP = 10_000
 
 
 def _assignees(principal: Principal, query: LeadQuery, directory: DirectoryStore) -> frozenset[int] | None:
@@ -135,25 +136,18 @@ def _assignees(principal: Principal, query: LeadQuery, directory: DirectoryStore
     return wanted
 
 
-def _matches(row: dict[str, Any], query: LeadQuery, assignees: frozenset[int] | None) -> bool:
-    if query.status and row.get("status") != query.status:
+def _lead_matches(lead: Lead, query: LeadQuery, assignees: frozenset[int] | None) -> bool:
+    """The filters of ``query`` but ``search``, on a lead read."""
+    if query.status and lead.status != query.status:
         return False
-    if query.source and (row.get("source") or "").casefold() != query.source.casefold():
+    if query.source and source_key(lead.source) != source_key(query.source):
         return False
-    if assignees is not None and row.get("assigned_to") not in assignees:
+    if assignees is not None and lead.assigned_to not in assignees:
         return False
-    day = (row.get("created_at") or "")[:10]
+    day = lead.created_at[:10]
     if query.date_from and day < query.date_from.isoformat():
         return False
-    if query.date_to and day > query.date_to.isoformat():
-        return False
-    if query.search:
-        term = query.search.casefold()
-        texts = [row.get(name) or "" for name in SEARCHED_FIELDS]
-        texts.append(f"{row.get('first_name', '')} {row.get('last_name', '')}")
-        if not any(term in text.casefold() for text in texts):
-            return False
-    return True
+    return not (query.date_to and day > query.date_to.isoformat())
 
 
 def _index_plan(query: LeadQuery, assignees: frozenset[int] | None) -> LeadOrder | None:
@@ -175,6 +169,130 @@ def _described(order: LeadOrder) -> str:
     """The plan's name in the logs."""
     within = "status" if order.status else "assignee" if order.assignee is not None else "all"
     return f"{within} by {order.by}"
+
+
+@dataclass(frozen=True)
+class EntryPlan:
+    """The order entries that answer a query: the partitions read (several: a team's
+    assignees, merged), the key range (dates, when sorted by creation) and the filters the
+    partitions do not answer (read as a FilterExpression: a page costs the page divided by the
+    share of entries they keep)."""
+
+    partitions: list[IndexPartition]
+    bounds: KeyRange
+    filters: EntryFilter
+    # The counters whose sum is the total, when they hold it exactly (else it is counted).
+    counters: list[str] | None
+    described: str
+
+
+def _entry_plan(
+    tenant_id: str, query: LeadQuery, assignees: frozenset[int] | None, field: str, stats: LeadStats
+) -> EntryPlan:
+    """The partitions to read for ``query`` in ``field``'s order: the most selective of its
+    status, assignees and source filters (by the tenant's counters; a source has none and is
+    chosen when it is the only one), the others as filters."""
+    source = source_key(query.source)
+    choices: list[tuple[int, str]] = []
+    if query.status:
+        choices.append((stats.count(LeadStatsKeys.status_counter(query.status)), "status"))
+    if assignees is not None:
+        choices.append((sum(stats.count(LeadStatsKeys.assignee_counter(u)) for u in assignees), "assignee"))
+    if source and not choices:
+        choices.append((0, "source"))
+    driver = min(choices)[1] if choices else "all"
+    counters: list[str] | None = None
+    if driver == "status" and query.status:
+        partitions = [BY_STATUS.partition(tenant_id, field, query.status)]
+        counters = [LeadStatsKeys.status_counter(query.status)]
+    elif driver == "assignee" and assignees is not None:
+        partitions = [BY_USER.partition(tenant_id, field, str(user)) for user in sorted(assignees)]
+        counters = [LeadStatsKeys.assignee_counter(user) for user in sorted(assignees)]
+    elif driver == "source" and source:
+        partitions = [BY_SOURCE.partition(tenant_id, field, source)]
+    else:
+        partitions = [BY_ALL.partition(tenant_id, field)]
+        counters = [LeadStatsKeys.TOTAL]
+    day_from = query.date_from.isoformat() if query.date_from else None
+    day_to = query.date_to.isoformat() if query.date_to else None
+    dated = field == "created_at" and (day_from or day_to)
+    bounds = KeyRange(day_from, f"{day_to}~" if day_to else None) if dated else KeyRange()
+    filters = EntryFilter(
+        status=query.status if driver != "status" else None,
+        assignees=assignees if driver != "assignee" else None,
+        source=source if driver != "source" else None,
+        created_from=None if dated else day_from,
+        created_to=None if dated else day_to,
+    )
+    if dated or filters.expression() is not None:
+        counters = None
+    return EntryPlan(partitions, bounds, filters, counters, f"entries: {driver} by {field}")
+
+
+def _total(store: LeadStore, plan: EntryPlan, stats: LeadStats) -> tuple[int, bool]:
+    """The plan's total: from the counters (no read), or counted (at most ``COUNT_CAP`` read)."""
+    if plan.counters is not None:
+        return sum(stats.count(name) for name in plan.counters), False
+    return store.count_entries(plan.partitions, cap=COUNT_CAP, bounds=plan.bounds, filters=plan.filters)
+
+
+def _page_of(
+    leads: list[Lead], query: LeadQuery, after: ListPosition | None, listed_before: int, bound_to: str
+) -> tuple[list[Lead], str | None]:
+    """A page of leads sorted in memory (a search's matches, a date range's leads), and the
+    cursor of the next one."""
+    field = query.sort_by
+    forward = query.sort_dir == "ASC"
+    leads.sort(key=lambda lead: order_key(field, lead), reverse=not forward)
+    if after is None:
+        start = query.offset
+    else:  # right after the cursor's lead (keys are unique), wherever those before it went since
+        key = after.sort_key
+        start = sum(
+            1
+            for lead in leads
+            if (order_key(field, lead) <= key if forward else order_key(field, lead) >= key)
+        )
+    page = leads[start : start + query.per_page]
+    cursor = None
+    if page and start + len(page) < len(leads):
+        position = ListPosition("sort", order_key(field, page[-1]), page[-1].id, listed_before + len(page))
+        cursor = list_cursors.issue(position, bound_to, get_settings())
+    return page, cursor
+
+
+def _in_memory(
+    store: LeadStore,
+    tenant_id: str,
+    ids: Iterable[int],
+    keep: Callable[[Lead], bool],
+) -> list[Lead]:
+    """The leads of ``ids`` that ``keep`` keeps (one BatchGetItem per 100)."""
+    return [lead for lead in store.get_many(tenant_id, ids).values() if keep(lead)]
+
+
+def _search(
+    principal: Principal,
+    query: LeadQuery,
+    store: LeadStore,
+    assignees: frozenset[int] | None,
+) -> tuple[list[Lead], bool]:
+    """The leads matching the search and the filters, and whether the matches were capped:
+    each term's leads from SEARCH (its matching entries), the fewest read whole, every term and
+    filter checked on them."""
+    terms = search_terms(query.search or "")
+    if terms is None:
+        return [], False
+    found = [store.search_ids(principal.tenant_id, term, cap=MAX_MATCHES) for term in terms]
+    ids, capped = min(found, key=lambda ids_capped: (ids_capped[1], len(ids_capped[0])))
+    if not capped:
+        for other, _ in found:
+            ids &= other
+
+    def keep(lead: Lead) -> bool:
+        return search_tokens.matches(lead, terms) and _lead_matches(lead, query, assignees)
+
+    return _in_memory(store, principal.tenant_id, sorted(ids)[:MAX_MATCHES], keep), capped
 
 
 def list_leads(
@@ -220,21 +338,50 @@ def list_leads(
 
     if after is not None and after.kind != "sort":
         raise ValidationFailed({"cursor": [list_cursors.ANOTHER_QUERY]})
-    sort_key = SORT_KEYS[query.sort_by]
-    rows = [row for row in store.narrow_rows(tenant_id) if _matches(row, query, assignees)]
-    rows.sort(key=sort_key, reverse=not forward)
-    if after is None:
-        start = query.offset
-    else:  # right after the cursor's lead (keys are unique), wherever those before it went since
-        key = after.sort_key
-        start = sum(1 for row in rows if (sort_key(row) <= key if forward else sort_key(row) >= key))
-    page_rows = rows[start : start + query.per_page]
-    result = LeadPageResult(
-        store.full_leads(tenant_id, page_rows), len(rows), query, plan="narrow", listed_before=listed_before
+    if query.search:
+        matching, capped = _search(principal, query, store, assignees)
+        found, cursor = _page_of(matching, query, after, listed_before, bound_to)
+        return LeadPageResult(found, len(matching), query, "search", listed_before, cursor, capped)
+
+    stats = store.stats(tenant_id)
+    plan = _entry_plan(tenant_id, query, assignees, query.sort_by, stats)
+    if plan.filters.created_from or plan.filters.created_to:
+        # Dates, sorted by another field: the range's leads, from the creation-time entries,
+        # when they are few enough to sort in memory; else the field's order, dates filtered.
+        dated = _entry_plan(tenant_id, query, assignees, "created_at", stats)
+        count, capped = _total(store, dated, stats)
+        if not capped and count <= MAX_MATCHES:
+            ids = [
+                lead_id
+                for _, lead_id in store.iter_entries(
+                    dated.partitions, forward=True, bounds=dated.bounds, filters=dated.filters
+                )
+            ]
+            leads = _in_memory(store, tenant_id, ids, lambda lead: _lead_matches(lead, query, assignees))
+            shown, cursor = _page_of(leads, query, after, listed_before, bound_to)
+            return LeadPageResult(
+                shown, len(leads), query, f"{dated.described}, sorted", listed_before, cursor
+            )
+        total, total_capped = count, capped
+    else:
+        total, total_capped = _total(store, plan, stats)
+    result = LeadPageResult([], total, query, plan.described, listed_before, total_capped=total_capped)
+    if after is None and query.offset >= total and not total_capped:
+        return result
+    read = store.read_entries(
+        plan.partitions,
+        forward=forward,
+        count=query.per_page + (0 if after else query.offset),
+        bounds=plan.bounds,
+        filters=plan.filters,
+        after=after.sort_key if after else None,
     )
-    if page_rows and start + len(page_rows) < len(rows):
-        final = page_rows[-1]
-        position = ListPosition("sort", sort_key(final), final["id"], listed_before + len(page_rows))
+    keys = read.keys if after else read.keys[query.offset :]
+    by_id = store.get_many(tenant_id, (lead_id for _, lead_id in keys))
+    result.leads = [by_id[lead_id] for _, lead_id in keys if lead_id in by_id]
+    if read.more and keys:
+        last_key, last_id = keys[-1]
+        position = ListPosition("sort", last_key, last_id, listed_before + len(keys))
         result.next_cursor = list_cursors.issue(position, bound_to, settings)
     return result
 
@@ -243,9 +390,9 @@ def all_leads(
     principal: Principal, query: LeadQuery, store: LeadStore, directory: DirectoryStore
 ) -> Iterator[Lead]:
     """Every lead ``GET /leads`` would list with these filters, scope and sort (``page`` and
-    ``per_page`` ignored), streamed: an index that holds the order is read a page at a time
-    (memory stays flat); otherwise the narrow list's matching rows are sorted in memory (about
-    200 bytes a lead) and the full leads fetched 100 at a time."""
+    ``per_page`` ignored), streamed: the index or entries that hold the order are read a page at
+    a time and their leads fetched 100 at a time (memory stays flat); a search's matches (at
+    most ``MAX_MATCHES``) are sorted in memory."""
     tenant_id = principal.tenant_id
     assignees = _assignees(principal, query, directory)
     if assignees is not None and not assignees:
@@ -255,6 +402,19 @@ def all_leads(
     if order is not None:
         yield from store.iter_leads_in_order(tenant_id, order, forward=forward)
         return
-    matching = [row for row in store.iter_narrow_rows(tenant_id) if _matches(row, query, assignees)]
-    matching.sort(key=SORT_KEYS[query.sort_by], reverse=not forward)
-    yield from store.iter_full_leads(tenant_id, matching)
+    if query.search:
+        matching, _ = _search(principal, query, store, assignees)
+        matching.sort(key=lambda lead: order_key(query.sort_by, lead), reverse=not forward)
+        yield from matching
+        return
+    plan = _entry_plan(tenant_id, query, assignees, query.sort_by, store.stats(tenant_id))
+    entries = store.iter_entries(plan.partitions, forward=forward, bounds=plan.bounds, filters=plan.filters)
+    batch: list[int] = []
+    for _, lead_id in entries:
+        batch.append(lead_id)
+        if len(batch) == FULL_LEADS_BATCH:
+            found = store.get_many(tenant_id, batch)
+            yield from (found[i] for i in batch if i in found)
+            batch = []
+    found = store.get_many(tenant_id, batch)
+    yield from (found[i] for i in batch if i in found)

@@ -3,8 +3,8 @@
 The worker's progress is applied with conditions, so a redelivered event or a retried worker
 never writes or counts a row twice: a chunk's new leads, its counts and the tenant's lead
 counters go in one transaction that also moves the job's ``next_chunk`` on, on condition that it
-still is that chunk (a chunk is at most 97 rows: the transaction's 100 items hold its leads, the
-job and the counters).
+still is that chunk (a chunk is at most ``import_worker.CHUNK_ROWS`` rows: the transaction's 100
+items hold its leads with their index entries, the job and the counters).
 """
 
 from __future__ import annotations

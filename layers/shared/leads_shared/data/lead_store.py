@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from leads_shared.data.directory_store import deal_added, user_from_item
 from leads_shared.data.dynamo import (
-    TableStore,
     av,
     from_item,
     query_pages,
@@ -25,8 +24,17 @@ from leads_shared.data.dynamo import (
     stored_values,
     to_item,
 )
+from leads_shared.data.entry_reads import EntryReads
 from leads_shared.data.index_pages import index_pages
 from leads_shared.data.lead_counters import LeadStats, counter_deltas, stats_from_item, stats_update
+from leads_shared.data.lead_entries import (
+    ENTRIES_MARKER,
+    ENTRIES_VERSION,
+    MAX_ENTRIES,
+    entries,
+    entry_writes,
+    is_entry,
+)
 from leads_shared.data.record_store import company_to_item, contact_to_item, deal_to_item
 from leads_shared.data.writes import (
     ConditionFailed,
@@ -36,12 +44,15 @@ from leads_shared.data.writes import (
     transient_retries,
 )
 from leads_shared.keys import (
+    ORDER_INDEXES,
     DirectoryKeys,
     EmailLookup,
     IndexPartition,
+    LeadIndexKeys,
     LeadKeys,
     LeadStatsKeys,
     MailKeys,
+    text_sort_key,
 )
 from leads_shared.models.activities import Note
 from leads_shared.models.leads import Lead
@@ -51,8 +62,9 @@ if TYPE_CHECKING:
     from leads_shared.models.records import Company, Contact, Deal
 
 # A lead's delete takes this many of its children into its own transaction (DynamoDB's limit is
-# 100 items: the lead, its counters, and these); the rest go right after, in batches.
-CHILDREN_IN_DELETE = 96
+# 100 items: the lead, its counters, its index entries, and these); the rest go right after, in
+# batches.
+CHILDREN_IN_DELETE = 98 - MAX_ENTRIES
 # Full leads of narrow rows fetched per BatchGetItem (its limit).
 FULL_LEADS_BATCH = 100
 # Leads of one assignee read per Query when their new name is written (``assigned_not_showing``):
@@ -72,7 +84,14 @@ class IdTaken(Exception):
 
 
 def lead_to_item(lead: Lead) -> dict[str, Any]:
-    return to_item({**lead.model_dump(), **LeadKeys.all_keys(lead), "entity": "lead"})
+    return to_item(
+        {**lead.model_dump(), **LeadKeys.all_keys(lead), "entity": "lead", ENTRIES_MARKER: ENTRIES_VERSION}
+    )
+
+
+def stored_items(lead: Lead) -> list[dict[str, Any]]:
+    """Everything a new lead is stored as: the lead item, then its index entries."""
+    return [lead_to_item(lead), *entries(lead).values()]
 
 
 def lead_from_item(item: dict[str, Any]) -> Lead:
@@ -123,7 +142,7 @@ class OrderPage:
     more: bool  # the order holds items after the page (known only when read ahead)
 
 
-class LeadStore(TableStore):
+class LeadStore(EntryReads):
     # ------------------------------------------------------------------ reads
     def get(self, tenant_id: str, lead_id: int) -> Lead | None:
         with store_errors():
@@ -372,6 +391,50 @@ class LeadStore(TableStore):
         leads = (lead_from_item(item) for item in self.batch_get(keys, consistent=False))
         return {lead.id: lead for lead in leads}
 
+    def page_without_entries(
+        self, tenant_id: str, start: dict[str, Any] | None, limit: int
+    ) -> tuple[int, list[Lead], dict[str, Any] | None]:
+        """A page of the tenant's leads (``limit`` from its LIST index, after the key ``start``):
+        how many were read, those stored without their index entries (read consistently), and
+        the key the next page starts after (None: the last page)."""
+        partition = LeadKeys.by_creation(tenant_id)
+        request: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": partition.index,
+            "KeyConditionExpression": "#pk = :pk",
+            "ExpressionAttributeNames": {"#pk": partition.attribute, "#id": "id"},
+            "ExpressionAttributeValues": {":pk": av(partition.value)},
+            "ProjectionExpression": "#id",
+            "Limit": limit,
+        }
+        if start is not None:
+            request["ExclusiveStartKey"] = start
+        with store_errors():
+            page = self.client.query(**request)
+        ids = [int(item["id"]["N"]) for item in page.get("Items", [])]
+        found = self.batch_get([LeadKeys.primary(tenant_id, lead_id) for lead_id in ids], consistent=True)
+        without = [lead_from_item(item) for item in found if ENTRIES_MARKER not in item]
+        return len(ids), sorted(without, key=lambda lead: lead.id), page.get("LastEvaluatedKey")
+
+    def write_entries(self, lead: Lead) -> bool:
+        """Write a stored lead's index entries and mark it so, in one transaction, on condition
+        that it is still at ``lead.version`` and has none: False when it was written (with its
+        entries) or deleted meanwhile, or has them already."""
+        mark = {
+            "TableName": self.table,
+            "Key": to_item(LeadKeys.primary(lead.tenant_id, lead.id)),
+            "UpdateExpression": "SET #entries = :entries",
+            "ConditionExpression": "#version = :version AND attribute_not_exists(#entries)",
+            "ExpressionAttributeNames": {"#entries": ENTRIES_MARKER, "#version": "version"},
+            "ExpressionAttributeValues": {":entries": av(ENTRIES_VERSION), ":version": av(lead.version)},
+        }
+        items = [{"Update": mark}, *entry_writes(self.table, None, lead)]
+        try:
+            transient_retries(lambda: self.transact(items))
+        except ConditionFailed:
+            return False
+        return True
+
     # ------------------------------------------------------------------ writes
     def reserve_ids(self, tenant_id: str, count: int = 1) -> int:
         """Take ``count`` ids atomically; returns the last one (the first is ``last - count + 1``)."""
@@ -403,7 +466,7 @@ class LeadStore(TableStore):
             "Item": lead_to_item(lead),
             "ConditionExpression": "attribute_not_exists(PK)",
         }
-        items = [{"Update": stats}, {"Put": put}]
+        items = [{"Update": stats}, {"Put": put}, *entry_writes(self.table, None, lead)]
         try:
             transient_retries(lambda: self.transact(items))
         except ConditionFailed as failed:
@@ -412,7 +475,12 @@ class LeadStore(TableStore):
     def replace(self, before: Lead, after: Lead) -> None:
         """Write ``after`` over ``before`` if the stored version is still ``before.version``."""
         put = put_if_version(self.table, lead_to_item(after), before.version)
-        self._write_with_counters(before.tenant_id, {"Put": put}, counter_deltas(before, after))
+        self._write_with_counters(
+            before.tenant_id,
+            {"Put": put},
+            counter_deltas(before, after),
+            entry_writes(self.table, before, after),
+        )
 
     def convert(
         self,
@@ -446,6 +514,7 @@ class LeadStore(TableStore):
         ]
         if deal:
             with_it.append(deal_added(self.table, deal.tenant_id, deal.stage_id))
+        with_it += entry_writes(self.table, before, after)
         self._write_with_counters(before.tenant_id, {"Put": put}, counter_deltas(before, after), with_it)
 
     def delete(self, lead: Lead, children: Sequence[dict[str, str]] = ()) -> None:
@@ -455,11 +524,14 @@ class LeadStore(TableStore):
         delete = delete_if_version(
             self.table, to_item(LeadKeys.primary(lead.tenant_id, lead.id)), lead.version
         )
-        with_it = [{"Delete": {"TableName": self.table, "Key": to_item(k)}} for k in children]
-        self._write_with_counters(
-            lead.tenant_id, {"Delete": delete}, counter_deltas(lead, None), with_it[:CHILDREN_IN_DELETE]
-        )
-        self.batch_delete([to_item(key) for key in children[CHILDREN_IN_DELETE:]])
+        # Its index entries go with it (whichever exist); the other children, as many as fit.
+        others = [key for key in children if not is_entry(key["SK"])]
+        with_it = entry_writes(self.table, lead, None)
+        with_it += [
+            {"Delete": {"TableName": self.table, "Key": to_item(k)}} for k in others[:CHILDREN_IN_DELETE]
+        ]
+        self._write_with_counters(lead.tenant_id, {"Delete": delete}, counter_deltas(lead, None), with_it)
+        self.batch_delete([to_item(key) for key in others[CHILDREN_IN_DELETE:]])
         self.sweep(lead.tenant_id, lead.id)
 
     def show_assignee_name(self, tenant_id: str, lead_id: int, user_id: int, name: str) -> bool:
@@ -469,22 +541,31 @@ class LeadStore(TableStore):
         UpdateItem of those two attributes only, so an edit written just before it is kept, and
         a read-then-write of the lead that started before it fails its version condition and
         reads again. False when the condition failed: the lead was reassigned or deleted
-        meanwhile, or an earlier delivery wrote the name already."""
+        meanwhile, or an earlier delivery wrote the name already.
+
+        In the same transaction, the lead's ``assigned_to_name`` order entry takes the name's
+        sort key in each BY index (an index ignores the key of a partition the entry is not in)."""
+        lead = {
+            "TableName": self.table,
+            "Key": to_item(LeadKeys.primary(tenant_id, lead_id)),
+            "UpdateExpression": "SET #shown = :name, #version = #version + :one",
+            "ConditionExpression": f"#assignee = :user AND {_NOT_SHOWING}",
+            "ExpressionAttributeNames": {
+                "#shown": "assigned_to_name",
+                "#version": "version",
+                "#assignee": "assigned_to",
+            },
+            "ExpressionAttributeValues": {":name": av(name), ":one": av(1), ":user": av(user_id)},
+        }
+        sort_keys = [f"{index.name}SK" for index in ORDER_INDEXES]
+        entry = {
+            "TableName": self.table,
+            "Key": to_item(LeadIndexKeys.order_entry(tenant_id, lead_id, "assigned_to_name")),
+            "UpdateExpression": "SET " + ", ".join(f"{name} = :key" for name in sort_keys),
+            "ExpressionAttributeValues": {":key": av(text_sort_key(name, lead_id))},
+        }
         try:
-            transient_retries(
-                lambda: self.client.update_item(
-                    TableName=self.table,
-                    Key=to_item(LeadKeys.primary(tenant_id, lead_id)),
-                    UpdateExpression="SET #shown = :name, #version = #version + :one",
-                    ConditionExpression=f"#assignee = :user AND {_NOT_SHOWING}",
-                    ExpressionAttributeNames={
-                        "#shown": "assigned_to_name",
-                        "#version": "version",
-                        "#assignee": "assigned_to",
-                    },
-                    ExpressionAttributeValues={":name": av(name), ":one": av(1), ":user": av(user_id)},
-                )
-            )
+            transient_retries(lambda: self.transact([{"Update": lead}, {"Update": entry}]))
         except ConditionFailed:
             return False
         return True

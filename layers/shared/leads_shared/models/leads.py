@@ -248,3 +248,10 @@ class LeadPage(Model):
         description="Send it as `cursor` (with the same filters, scope and sort) for the next page; "
         "null on the last page. Opaque, signed, valid for an hour.",
     )
+    total_capped: bool = Field(
+        default=False,
+        description="True when `total` is a lower bound: a search matched more than 10,000 leads "
+        "(the page then lists the first 10,000 found, in the order asked), or a filter with no "
+        "counter (a source, dates, combined filters) was counted to 10,000 and stopped. Narrow "
+        "the query for an exact count.",
+    )

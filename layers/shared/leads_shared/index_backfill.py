@@ -1,0 +1,76 @@
+"""The backfill of the leads' index entries: a stack deployed before the entries existed has leads
+without them (a lead written since has them: every write writes all of its lead's entries). The
+backfill writes them, so a deployed stack upgrades in place.
+
+- **Idempotent.** A lead is written with its entries in one transaction on condition that its
+  version is still the one read and that it has no entries yet (the lead item's ``entries``
+  marker): a lead written meanwhile (it has its entries then) or deleted is left alone, and a
+  second run writes nothing.
+- **Resumable.** A tenant's leads are read a page of its LIST index at a time; a run stops at
+  its deadline and answers where the next one starts (the page's last key). Runs are SQS
+  messages (``functions/index_backfill``), each sending the next until the tenant is done.
+- **Cost.** Per lead without entries: its read (a BatchGetItem per 100), and one transaction of
+  up to 25 items (the lead's marker and its entries: 2 write units each, a transaction's price).
+  At 1,000,000 leads: ~10,000 LIST pages of 100 rows, 10,000 BatchGetItem, 1,000,000
+  transactions, ~40 M write units (docs/data-model.md).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from leads_shared.data.lead_store import LeadStore
+
+# Leads read per LIST page (and per BatchGetItem).
+PAGE_LEADS = 100
+
+
+@dataclass
+class BackfillRun:
+    """What one run did, and where the next starts (None: the tenant is done)."""
+
+    tenant_id: str
+    read: int = 0
+    written: int = 0
+    skipped: int = 0  # written or deleted meanwhile, or indexed already
+    next_start: dict[str, Any] | None = field(default=None)
+
+
+def backfill_tenant(
+    leads: LeadStore,
+    tenant_id: str,
+    start: dict[str, Any] | None = None,
+    *,
+    time_left: Callable[[], float] = lambda: float("inf"),
+    stop_below: float = 60.0,
+) -> BackfillRun:
+    """Write the entries of the tenant's leads that have none, from ``start`` (a LIST key, as a
+    previous run answered) until done or until ``time_left()`` (seconds) is under
+    ``stop_below``."""
+    run = BackfillRun(tenant_id)
+    position = start
+    while True:
+        read, without, position = leads.page_without_entries(tenant_id, position, PAGE_LEADS)
+        run.read += read
+        run.skipped += read - len(without)
+        for lead in without:
+            if leads.write_entries(lead):
+                run.written += 1
+            else:
+                run.skipped += 1
+        if position is None:
+            return run
+        if time_left() < stop_below:
+            run.next_start = position
+            return run
+
+
+def deadline_in(seconds: float) -> Callable[[], float]:
+    """A ``time_left`` for a run outside Lambda (a script, a test)."""
+    end = time.monotonic() + seconds
+    return lambda: end - time.monotonic()
