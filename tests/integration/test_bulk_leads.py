@@ -11,6 +11,7 @@ from typing import Any
 
 from devstack.emulator import Emulator
 from devstack.stream_poller import StreamReader
+from tests.support import bulk_leads as seeding
 from tests.support.bulk_leads import bulk_leads, stored_items, varied_leads, write_items
 
 LEADS = 60  # two batches of 25 and some; unassigned leads (not in GSI3), leads without an email
@@ -69,8 +70,9 @@ def _records(reader: StreamReader) -> list[list[Any]]:
     ]
 
 
-def test_seeding_straight_into_moto_stores_what_batch_write_item_stores(emulator):
+def test_seeding_straight_into_moto_stores_what_batch_write_item_stores(emulator, monkeypatch):
     through_http, direct, unstreamed = (f"t-{uuid.uuid4().hex[:12]}" for _ in range(3))
+    monkeypatch.setattr(seeding, "DIRECT_BATCH", 7)  # several times the emulator's lock, as 20,000 take
 
     reader = StreamReader(emulator, "LeadsTable")
     bulk_leads(through_http, LEADS, through_http=True)

@@ -21,6 +21,7 @@ import json
 import random
 from typing import Any
 
+from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import validate_put_has_empty_keys
 
 from devstack.emulator import direct_dynamodb
@@ -36,6 +37,9 @@ LASTS = ["Smith", "adams", "Adams", "O'Neil", "zed"]
 SOURCES = ["Website", "Referral", "LinkedIn"]
 STATUSES = ["new", "contacted", "qualified", "disqualified"]
 BATCH = 25  # BatchWriteItem's most items
+# Items put straight into moto's backend at once: the emulator answers no request meanwhile
+# (a DynamoDB request of another thread waits for at most this many).
+DIRECT_BATCH = 1000
 
 
 def stored_items(lead: Lead) -> list[dict[str, Any]]:
@@ -105,27 +109,35 @@ def write_items(items: list[dict[str, Any]], *, stream: bool = False, through_ht
     a batch refuses them, and across batches the later one would silently replace the earlier."""
     store = get_lead_store()
     _refuse_repeated_keys(items)
-    with direct_dynamodb(None if through_http else store.client.meta.endpoint_url) as backend:
-        if backend is not None:
-            table = backend.get_table(store.table)
-            shard = table.stream_shard
-            if not stream:
-                table.stream_shard = None
-            try:
-                for item in items:
-                    # What moto reads off the wire: fresh values, binary ones base64-encoded.
-                    wire_item = json.loads(json.dumps(item, default=_base64))
-                    validate_put_has_empty_keys(wire_item, table)
-                    table.put_item(wire_item)
-            finally:
-                table.stream_shard = shard
-            return
+    endpoint = None if through_http else store.client.meta.endpoint_url
+    for start in range(0, len(items), DIRECT_BATCH):
+        # What moto reads off the wire: fresh values, binary ones base64-encoded.
+        wire = [json.loads(json.dumps(item, default=_base64)) for item in items[start : start + DIRECT_BATCH]]
+        with direct_dynamodb(endpoint) as backend:
+            if backend is None:
+                break
+            _put(backend.get_table(store.table), wire, stream)
+    else:
+        return
     for start in range(0, len(items), BATCH):
         chunk = items[start : start + BATCH]
         answer = store.client.batch_write_item(
             RequestItems={store.table: [{"PutRequest": {"Item": item}} for item in chunk]}
         )
         assert not answer.get("UnprocessedItems"), answer["UnprocessedItems"]
+
+
+def _put(table: Table, items: list[dict[str, Any]], stream: bool) -> None:
+    """What moto's BatchWriteItem does with each item (``stream``: and the record it adds)."""
+    shard = table.stream_shard
+    if not stream:
+        table.stream_shard = None
+    try:
+        for item in items:
+            validate_put_has_empty_keys(item, table)
+            table.put_item(item)
+    finally:
+        table.stream_shard = shard
 
 
 def _refuse_repeated_keys(items: list[dict[str, Any]]) -> None:
