@@ -6,19 +6,21 @@ Moto keeps its state per process: starting an emulator resets that state, so run
 from __future__ import annotations
 
 import collections
+import contextlib
 import copy
 import json
 import logging
 import threading
 import time
 import types
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 import moto.dynamodb.models as moto_dynamodb
 import requests
-from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
 from moto.dynamodb.models.dynamo_type import Item
 from moto.dynamodb.models.table import StreamShard, Table
 from moto.dynamodbstreams.models import DynamoDBStreamsBackend
@@ -27,7 +29,7 @@ from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
 from devstack import moto_speed
-from devstack.template import REGION, LocalResource, Template, TemplateError
+from devstack.template import ACCOUNT_ID, REGION, LocalResource, Template, TemplateError
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +58,12 @@ _QUEUE_ATTRIBUTES = (
 # of records, iterators valid 15 minutes); moto keeps both forever.
 STREAM_RECORDS_KEPT = 10_000
 SHARD_ITERATOR_LIFETIME_S = 15 * 60
+
+# DynamoDB requests are applied one at a time (`_AtomicDynamoDB`), and so are the writes this
+# process makes straight to moto's backend (`direct_dynamodb`): one lock, as moto's backends are
+# one per process (one emulator runs at a time).
+_DYNAMODB_LOCK = threading.Lock()
+_IN_PROCESS: set[str] = set()  # the endpoint URLs of the emulators running in this process
 
 
 @dataclass
@@ -93,6 +101,7 @@ class Emulator:
         return self._clients[key]
 
     def stop(self) -> None:
+        _IN_PROCESS.discard(self.endpoint_url)
         self._server.stop()
 
 
@@ -104,7 +113,7 @@ class _AtomicDynamoDB:
 
     def __init__(self, app: Any) -> None:
         self._app = app
-        self._lock = threading.Lock()
+        self._lock = _DYNAMODB_LOCK
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         # DynamoDB, and its streams (which read the same tables' records).
@@ -258,7 +267,26 @@ def start_emulator(template: Template) -> Emulator:
     except BaseException:
         server.stop()
         raise
+    _IN_PROCESS.add(endpoint_url)
     return emulator
+
+
+@contextlib.contextmanager
+def direct_dynamodb(endpoint_url: str | None, region: str = REGION) -> Iterator[DynamoDBBackend | None]:
+    """moto's DynamoDB backend behind ``endpoint_url``, to write to without HTTP, when an emulator
+    of this process serves it (None otherwise: a remote emulator, or AWS): what the block does is
+    applied as one request (no request runs meanwhile), and counts as a write for `moto_speed`
+    (a Query after it finds the items it wrote). Make no request to the emulator inside the
+    block: it would wait for the block to end."""
+    if endpoint_url is None or endpoint_url.rstrip("/") not in _IN_PROCESS:
+        yield None
+        return
+    with _DYNAMODB_LOCK:
+        moto_speed.note_direct_write()
+        try:
+            yield dynamodb_backends[ACCOUNT_ID][region]
+        finally:
+            moto_speed.note_direct_write()  # and whatever a Query kept inside the block is stale
 
 
 def _create_resources(emulator: Emulator, only_missing: bool = False) -> None:

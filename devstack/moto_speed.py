@@ -92,6 +92,13 @@ def note_request(target: str) -> None:
         _writes += 1
 
 
+def note_direct_write() -> None:
+    """Called when this process writes to moto's tables without a request
+    (`devstack.emulator.direct_dynamodb`): the kept index partitions are stale."""
+    global _writes
+    _writes += 1
+
+
 def _json_value(value: Any) -> Any:
     if isinstance(value, bytes):
         return base64.b64encode(value).decode("ascii")

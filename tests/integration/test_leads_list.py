@@ -6,18 +6,21 @@ import base64
 import itertools
 import json
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from devstack.emulator import Emulator
 from leads_shared import list_cursors
 from leads_shared.config import get_settings
 from leads_shared.data import get_directory_store
+from leads_shared.keys import LeadKeys, tenant_pk
 from leads_shared.lead_listing import LeadFilters
 from leads_shared.models.directory import User
 from leads_shared.models.leads import Lead
 from tests.support.bulk_leads import bulk_leads
-from tests.support.clients import Caller, Tenant
+from tests.support.clients import Caller, Tenant, make_tenant
 
 PAGE_KEYS = {"data", "current_page", "last_page", "per_page", "total", "next_cursor", "total_capped"}
 
@@ -42,8 +45,52 @@ def expected_order(leads: list[Lead], sort_by: str, descending: bool) -> list[in
     return [lead.id for lead in sorted(leads, key=key, reverse=descending)]
 
 
+def _tenant_items(emulator: Emulator, tenant_id: str) -> list[dict[str, Any]]:
+    """The tenant's own items (users, teams, counters) and its leads, as stored."""
+    dynamodb = emulator.client("dynamodb")
+    table = emulator.resources["LeadsTable"].name
+    items = []
+    for index, key, value in (
+        (None, "PK", tenant_pk(tenant_id)),
+        ("GSI1", "GSI1PK", LeadKeys.all_leads(tenant_id)),
+    ):
+        request: dict[str, Any] = {
+            "TableName": table,
+            "KeyConditionExpression": "#k = :v",
+            "ExpressionAttributeNames": {"#k": key},
+            "ExpressionAttributeValues": {":v": {"S": value}},
+            **({"IndexName": index} if index else {}),
+        }
+        while True:
+            page = dynamodb.query(**request)
+            items += page["Items"]
+            if "LastEvaluatedKey" not in page:
+                break
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return items
+
+
+@pytest.fixture(scope="module")
+def shared_seed(gateway, emulator) -> tuple[Tenant, list[Lead], list[dict[str, Any]]]:
+    """120 leads in a tenant of their own, seeded once for the module's tests that only read
+    them; and the tenant's items as stored then."""
+    tenant = make_tenant(gateway)
+    leads = bulk_leads(tenant.tenant_id, 120)
+    return tenant, leads, _tenant_items(emulator, tenant.tenant_id)
+
+
 @pytest.fixture
-def seeded(tenant: Tenant) -> tuple[Tenant, list[Lead]]:
+def seeded(shared_seed, emulator) -> Iterator[tuple[Tenant, list[Lead]]]:
+    """The module's 120 leads, shared by the tests that only read them: each must leave the
+    tenant as it found it (a test that writes takes ``own_seeded``)."""
+    tenant, leads, stored = shared_seed
+    yield tenant, leads
+    assert _tenant_items(emulator, tenant.tenant_id) == stored, "a test wrote to the shared tenant"
+
+
+@pytest.fixture
+def own_seeded(tenant: Tenant) -> tuple[Tenant, list[Lead]]:
+    """120 leads in the test's own tenant, for a test that writes."""
     return tenant, bulk_leads(tenant.tenant_id, 120)
 
 
@@ -198,10 +245,10 @@ def test_a_page_asked_by_number_carries_the_cursor_of_the_next(seeded):
 
 
 @pytest.mark.parametrize("query", [{}, {"sort_by": "created_at"}, {"sort_by": "email", "sort_dir": "desc"}])
-def test_cursors_neither_repeat_nor_skip_while_leads_come_and_go(seeded, query):
+def test_cursors_neither_repeat_nor_skip_while_leads_come_and_go(own_seeded, query):
     """Between pages a lead is created (sorting anywhere) and two are deleted (one listed
     already, one not yet): every lead that existed throughout is listed exactly once."""
-    tenant, _ = seeded
+    tenant, _ = own_seeded
     bob, alice = tenant.as_user(2), tenant.as_user(1)
     order = [lead["id"] for lead in all_pages(bob, 100, **query)]
     deleted: set[int] = set()
@@ -290,10 +337,10 @@ def test_an_expired_cursor_is_422(first_page):
     )
 
 
-def test_a_cursor_carries_on_when_the_plan_changes_with_the_team(seeded):
+def test_a_cursor_carries_on_when_the_plan_changes_with_the_team(own_seeded):
     """Carol is alone in team 2: her team's list by name is one assignee's index. A colleague
     joins between pages: the rest comes from the narrow list, after the same position."""
-    tenant, leads = seeded
+    tenant, leads = own_seeded
     carol = tenant.as_user(3)
     first = carol.get("/leads", query={"scope": "team", "per_page": 10}).json
     get_directory_store().put_user(
