@@ -15,7 +15,10 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import requests
 
-from leads_shared import export_worker
+from devstack.runtime import LambdaFunction
+from devstack.template import REPO_ROOT
+from leads_shared import export_jobs, export_worker
+from leads_shared.auth import Principal
 from leads_shared.config import get_settings
 from leads_shared.data import (
     get_blob_store,
@@ -25,7 +28,11 @@ from leads_shared.data import (
     get_lead_store,
 )
 from leads_shared.data.blob_store import BlobStore
-from leads_shared.errors import StoreFailure
+from leads_shared.data.export_store import ExportStore
+from leads_shared.data.job_queue import JobQueue
+from leads_shared.errors import ServiceUnavailable, StoreFailure
+from leads_shared.export_worker import ExportRequest
+from leads_shared.lead_listing import LeadFilters
 from leads_shared.models.exports import ExportJob
 from tests.support.bulk_leads import bulk_leads
 from tests.support.clients import Caller, Tenant
@@ -293,3 +300,42 @@ def test_past_its_limit_the_synchronous_export_names_the_export_job(alice, leads
     job = start(alice)  # the job takes them all
     path.drain()
     assert status(alice, job["export_id"])["row_count"] == leads_of
+
+
+# ------------------------------------------------------------------ the API's side
+class RecordingStore(ExportStore):
+    """The real store, keeping the jobs it created (their ids are not answered on a 503)."""
+
+    def __init__(self) -> None:
+        super().__init__(get_export_store().table)
+        self.created: list[ExportJob] = []
+
+    def create(self, job: ExportJob) -> None:
+        super().create(job)
+        self.created.append(job)
+
+
+def test_a_job_whose_message_cannot_be_queued_is_failed_and_the_post_is_a_503(alice, tenant):
+    store = RecordingStore()
+    principal = Principal(user_id=1, tenant_id=tenant.tenant_id, role="admin")
+    with pytest.raises(ServiceUnavailable):
+        export_jobs.start_export(principal, LeadFilters(), store, JobQueue(""))
+    (job,) = store.created
+    failed = status(alice, job.export_id)
+    assert failed["status"] == "failed" and failed["failure_reason"] == export_jobs.NOT_QUEUED
+    assert run(ExportRequest(tenant.tenant_id, job.export_id).message()) == stored(tenant, job.export_id)
+
+
+def test_location_keeps_the_stage_the_caller_called_through(emulator, alice):
+    """On API Gateway's own domain the path has the stage first (`/dev/leads/exports`)."""
+    event = json.loads((REPO_ROOT / "events" / "transfers" / "start_export.json").read_text())
+    event["headers"]["Authorization"] = f"Bearer {alice.token}"
+    event["multiValueHeaders"]["Authorization"] = [f"Bearer {alice.token}"]
+    answer = LambdaFunction(emulator.template.function("TransfersFunction")).invoke(event)
+    assert answer["statusCode"] == 202, answer
+    export_id = json.loads(answer["body"])["export_id"]
+    headers = {
+        **(answer.get("headers") or {}),
+        **{k: v[0] for k, v in (answer.get("multiValueHeaders") or {}).items()},
+    }
+    assert headers["Location"] == f"/dev/leads/exports/{export_id}"
