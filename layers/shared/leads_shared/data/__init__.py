@@ -144,4 +144,4 @@ def get_export_store() -> ExportStore:
 def get_export_queue() -> JobQueue:
     from leads_shared.data.job_queue import JobQueue
 
-    return JobQueue(get_settings().export_queue_url or "")
+    return JobQueue(get_settings().export_queue_name or "")

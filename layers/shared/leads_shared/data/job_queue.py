@@ -24,18 +24,24 @@ def sqs_client() -> Any:
 
 
 class JobQueue:
-    def __init__(self, queue_url: str, client: Any | None = None) -> None:
-        self.queue_url = queue_url
+    """A queue known by its name (what the template can give every function, here and on AWS);
+    its URL is asked for once, on the first message."""
+
+    def __init__(self, queue_name: str, client: Any | None = None) -> None:
+        self.queue_name = queue_name
         self._client = client
+        self._url: str | None = None
 
     @property
     def client(self) -> Any:
         return self._client or sqs_client()
 
     def send(self, body: dict[str, Any]) -> None:
-        if not self.queue_url:
+        if not self.queue_name:
             raise ServiceUnavailable("Background jobs are not configured here.")
         try:
-            self.client.send_message(QueueUrl=self.queue_url, MessageBody=json.dumps(body))
+            if self._url is None:
+                self._url = str(self.client.get_queue_url(QueueName=self.queue_name)["QueueUrl"])
+            self.client.send_message(QueueUrl=self._url, MessageBody=json.dumps(body))
         except (ClientError, BotoCoreError) as exc:
             raise ServiceUnavailable("The job queue is unavailable. Please retry shortly.") from exc
