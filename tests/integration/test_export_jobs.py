@@ -181,6 +181,10 @@ def test_the_filters_are_validated_as_the_exports(alice, path):
     refused = alice.post("/leads/exports", query={"status": "gone", "sort_by": "x"})
     assert refused.status_code == 422
     assert set(refused.json["errors"]) == {"status", "sort_by"}
+    backwards = {"date_from": "2026-02-01", "date_to": "2026-01-01"}
+    assert alice.get("/leads/export", query=backwards).status_code == 422
+    refused = alice.post("/leads/exports", query=backwards)
+    assert refused.status_code == 422 and set(refused.json["errors"]) == {"date_to"}
     assert path.pending() == 0
 
 

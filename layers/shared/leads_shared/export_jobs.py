@@ -48,7 +48,9 @@ def new_job(principal: Principal, filters: LeadFilters, export_id: str | None = 
 def start_export(
     principal: Principal, filters: LeadFilters, store: ExportStore, queue: JobQueue
 ) -> ExportJobOut:
-    """Store the job, then queue its message (a job whose message could not be sent is failed)."""
+    """Store the job, then queue its message (a job whose message could not be sent is failed).
+    Filters the export refuses (``date_to`` before ``date_from``) are refused here too (422)."""
+    filters.query()
     job = new_job(principal, filters)
     store.create(job)
     try:
