@@ -164,23 +164,25 @@ class ExportRun:
         buffer = io.BytesIO()
         if not job.parts:
             buffer.write(writer.header())
-        rows, last = job.rows_written, job.last_sort_key
+        rows, latest = job.rows_written, None
         for lead in leads:
             values = lead.model_dump()
-            key = sort_key(values)
-            if resume_after is not None and (key <= resume_after if forward else key >= resume_after):
-                continue  # in a part a run before this one uploaded
+            if resume_after is not None:
+                key = sort_key(values)
+                if key <= resume_after if forward else key >= resume_after:
+                    continue  # in a part a run before this one uploaded
+                resume_after = None  # the leads come in order: every later one is after it too
             buffer.write(writer.row(values))
-            rows, last = rows + 1, key
+            rows, latest = rows + 1, values
             if buffer.tell() >= self.part_bytes:
-                self._upload(buffer.getvalue(), rows, last)
+                self._upload(buffer.getvalue(), rows, sort_key(latest))
                 buffer = io.BytesIO()
                 if self.out_of_time():
                     return False
             elif rows % PROGRESS_EVERY == 0 and not self.store.progress(self.job, self.claim, rows):
                 raise LostClaim()
         if buffer.tell() or not self.job.parts:
-            self._upload(buffer.getvalue(), rows, last)
+            self._upload(buffer.getvalue(), rows, sort_key(latest) if latest else job.last_sort_key)
         return True
 
     def complete(self) -> ExportJob:
