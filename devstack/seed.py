@@ -29,7 +29,17 @@ from email.message import EmailMessage
 import boto3
 
 from devstack.tokens import mint_token
-from leads_shared import dropbox, email_capture, notes, qualify, scim_tokens, tasks, tenants
+from leads_shared import (
+    dropbox,
+    email_capture,
+    export_jobs,
+    export_worker,
+    notes,
+    qualify,
+    scim_tokens,
+    tasks,
+    tenants,
+)
 from leads_shared.auth import Principal
 from leads_shared.clock import format_timestamp
 from leads_shared.config import get_settings
@@ -37,6 +47,8 @@ from leads_shared.data import (
     get_activity_store,
     get_blob_store,
     get_directory_store,
+    get_export_queue,
+    get_export_store,
     get_form_store,
     get_import_store,
     get_lead_store,
@@ -47,6 +59,7 @@ from leads_shared.data import (
 )
 from leads_shared.directory import DEFAULT_PIPELINE
 from leads_shared.keys import ImportKeys
+from leads_shared.lead_listing import LeadFilters
 from leads_shared.models.activities import NoteCreate, TaskCreate
 from leads_shared.models.directory import DealStage, Team, User
 from leads_shared.models.forms import FormField, LeadForm
@@ -246,6 +259,7 @@ def seed_demo_data() -> None:
         if DEMO_LEADS[tenant_id]:
             seed_activities(admin)
             seed_import(admin)
+            seed_export(admin)
             seed_emails(tenant_id)
 
 
@@ -303,6 +317,24 @@ def seed_import(admin: Principal) -> None:
         started_at=when, finished_at=when, total_rows=0,
     )  # fmt: skip
     get_import_store().create(job)
+
+
+DEMO_EXPORT_ID = "fedcba9876543210fedcba9876543210"
+
+
+def seed_export(admin: Principal) -> None:
+    """A finished export job of every lead (its sample events read it), written by the worker's
+    own code: the job, then its run."""
+    job = export_jobs.new_job(admin, LeadFilters(), DEMO_EXPORT_ID)
+    store = get_export_store()
+    store.create(job)
+    message = export_worker.ExportRequest(job.tenant_id, job.export_id).message()
+    done = export_worker.run_message(
+        message, store, get_lead_store(), get_directory_store(), get_blob_store(), get_export_queue(),
+        lambda: 900_000,
+    )  # fmt: skip
+    if done is None or done.status != "done":
+        raise RuntimeError(f"the demo export did not finish: {done!r}")
 
 
 def seed_activities(admin: Principal) -> None:

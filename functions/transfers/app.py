@@ -7,7 +7,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from leads_shared import csv_export, csv_import
+from leads_shared import csv_export, csv_import, export_jobs
 from leads_shared.api import (
     BODY_ERRORS,
     admin_only,
@@ -18,10 +18,18 @@ from leads_shared.api import (
     responses,
     use_api_conventions,
 )
-from leads_shared.data import get_blob_store, get_directory_store, get_import_store, get_lead_store
+from leads_shared.data import (
+    get_blob_store,
+    get_directory_store,
+    get_export_queue,
+    get_export_store,
+    get_import_store,
+    get_lead_store,
+)
 from leads_shared.lead_listing import LeadFilters
 from leads_shared.list_params import takes_lead_filters
 from leads_shared.models.common import BlankMeans
+from leads_shared.models.exports import ExportJobOut
 from leads_shared.models.imports import ExportOut, ImportOut, ImportStarted
 from leads_shared.observability import logger, metrics, tracer
 
@@ -61,10 +69,12 @@ def download_template() -> Response[str]:
     description="Admin only. Every lead matching the same filters, scope and sort as `GET /leads` "
     "(`page`/`per_page` ignored), written to S3 and answered as a presigned download valid 15 "
     "minutes; `redirect=true` answers 303 to it. UTF-8 with BOM, RFC 4180, cells that a spreadsheet "
-    "would run as a formula start with `'`.",
+    "would run as a formula start with `'`. More leads than fit in one answer (100,000 by "
+    "default): 409, naming `POST /leads/exports`, the export job.",
     responses=responses(
         (200, ExportOut, "Where to download the CSV."),
         403,
+        409,
         also=[(303, ExportOut, "`redirect=true`: the same, with `Location` the download URL.")],
     ),
     middlewares=[admin_only],
@@ -85,6 +95,51 @@ def export_leads(
         return Response(status_code=303, content_type=content_types.APPLICATION_JSON, body=export,
                         headers={"Location": export.download_url})  # fmt: skip
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=export)
+
+
+@app.post(
+    "/leads/exports",
+    summary="Start an export job",
+    tags=TAGS,
+    description="Admin only. The export of `GET /leads/export` (the same filters, scope and sort, "
+    "the same file) for any number of leads: 202 with the job, queued, and `Location` its "
+    "`GET /leads/exports/{export_id}`; a worker writes the file in the background.",
+    responses=responses((202, ExportJobOut, "The job, queued; `Location`: where to follow it."), 403),
+    middlewares=[admin_only],
+)
+@tracer.capture_method
+@takes_lead_filters
+def start_export(filters: LeadFilters) -> Response[ExportJobOut]:
+    job = export_jobs.start_export(caller(app), filters, get_export_store(), get_export_queue())
+    logger.info("export queued", extra={"export_id": job.export_id})
+    location = f"{_api_root()}/leads/exports/{job.export_id}"
+    return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=job,
+                    headers={"Location": location})  # fmt: skip
+
+
+def _api_root() -> str:
+    """The path the caller reached the API at, before its routes (the stage, on API Gateway's
+    own domain): what a Location made of a route's path starts with."""
+    event = app.current_event
+    called = event.request_context.path or event.path
+    return called.removesuffix(event.path)
+
+
+@app.get(
+    "/leads/exports/<export_id>",
+    summary="Export job status",
+    tags=TAGS,
+    description="Admin only. Status (`queued`, `running`, `done`, `failed`), progress (leads "
+    "written) and, once done, a presigned download of the CSV made by this request (valid 15 "
+    "minutes) and its row count. A job of another tenant is not found.",
+    responses=responses((200, ExportJobOut, "The job."), 403, 404),
+    middlewares=[admin_only],
+)
+@tracer.capture_method
+def export_status(
+    export_id: Annotated[str, Path(max_length=64, description="From `POST /leads/exports`.")],
+) -> ExportJobOut:
+    return export_jobs.get_export(caller(app), export_id, get_export_store(), get_blob_store())
 
 
 @app.post(

@@ -46,6 +46,7 @@ FIRST_REQUESTS = {
     "DirectoryFunction": EVENTS / "directory" / "me.json",
     "TransfersFunction": EVENTS / "transfers" / "import_status.json",
     "ImportWorkerFunction": EVENTS / "import_worker" / "s3_upload.json",  # a finished import
+    "ExportWorkerFunction": EVENTS / "export_worker" / "sqs_export_job.json",  # a finished export
     "MetaFunction": EVENTS / "meta" / "health.json",
     "LinkedEmailsFunction": EVENTS / "linked_emails" / "list.json",
     "EmailIngestFunction": EVENTS / "email_ingest" / "sqs_s3_put.json",  # an email already captured

@@ -201,10 +201,12 @@ class BenchTenant:
             {"create_company": True, "create_deal": True, "deal_value": 1},
         )
         job = self.call("POST", "/leads/import", {"filename": "bench.csv", "mode": "skip"})
+        export = self.call("POST", "/leads/exports")
         form = self.call("POST", "/lead-forms", FORM)
         self.ids.update(
             lead=lead, task=tasks[0]["id"], email=email["id"], contact=records["contact_id"],
             company=records["company_id"], deal=records["deal_id"], job=job["import_id"],
+            export=export["export_id"],
             form=form["id"], form_key=form["public_key"],
         )  # fmt: skip
 
@@ -359,6 +361,8 @@ ROUTES: dict[str, RequestMaker] = {
     "GET /leads/export": _same("GET", "/leads/export"),
     "POST /leads/import": _same("POST", "/leads/import", body={"filename": "bench.csv", "mode": "skip"}),
     "GET /leads/imports/{import_id}": _same("GET", "/leads/imports/{job}"),
+    "POST /leads/exports": _same("POST", "/leads/exports", {"status": "new"}),
+    "GET /leads/exports/{export_id}": _same("GET", "/leads/exports/{export}"),
     "GET /health": _same("GET", "/health"),
     "GET /openapi.json": _same("GET", "/openapi.json"),
     "GET /docs": _same("GET", "/docs"),

@@ -70,3 +70,30 @@ def test_curl_form_upload_is_queued_and_imported(base_url, csv_admin):
     assert answer.json()["status"] == "queued" and answer.json()["upload"] is None
     job = wait_for_import(base_url, csv_admin, answer.json()["import_id"])
     assert (job["status"], job["created"]) == ("completed", 1)
+
+
+def test_an_export_job_is_run_by_the_local_worker(base_url, csv_admin):
+    """POST /leads/exports queues the job; the local stack's poller runs the export worker on its
+    message, as Lambda's event source would; the file is the synchronous export's."""
+    for name in ("Ada", "Grace"):
+        lead = {"first_name": name, "last_name": "Test", "status": "new"}
+        assert requests.post(f"{base_url}/leads", json=lead, headers=csv_admin, timeout=10).status_code == 201
+    started = requests.post(
+        f"{base_url}/leads/exports", params={"status": "new"}, headers=csv_admin, timeout=10
+    )
+    assert started.status_code == 202, started.text
+    location = started.headers["Location"]
+    assert location == f"/leads/exports/{started.json()['export_id']}"
+
+    deadline = time.monotonic() + 30
+    while (job := requests.get(f"{base_url}{location}", headers=csv_admin, timeout=10).json())["status"] in (
+        "queued",
+        "running",
+    ) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert (job["status"], job["row_count"], job["progress"]) == ("done", 2, 2), job
+    exported = requests.get(
+        f"{base_url}/leads/export", params={"status": "new"}, headers=csv_admin, timeout=10
+    )
+    synchronous = requests.get(exported.json()["download_url"], timeout=10).content
+    assert requests.get(job["download_url"], timeout=10).content == synchronous

@@ -34,6 +34,8 @@ PUBLIC = {("GET", "/health"), ("GET", "/openapi.json"), ("GET", "/docs"), *PUBLI
 ADMIN_ONLY = {
     ("GET", "/leads/template"),
     ("GET", "/leads/export"),
+    ("POST", "/leads/exports"),
+    ("GET", "/leads/exports/{export_id}"),
     *((method, path) for path in ("/users", "/teams", "/deal-stages") for method in ("POST",)),
     *(
         (method, f"{path}/{{id}}")
@@ -111,6 +113,12 @@ class World:
 
     def import_id(self) -> str:
         return str(self._made(self.admin.post("/leads/import", {"filename": "leads.csv"}), "import_id"))
+
+    def export_id(self) -> str:
+        """A queued export job of the tenant (no worker runs it here)."""
+        response = self.admin.post("/leads/exports")
+        assert response.status_code == 202, response.json
+        return str(response.json["export_id"])
 
     def user(self) -> int:
         return int(self._made(self.admin.post("/users", _user_body("dana"))))
@@ -237,6 +245,8 @@ ROWS: dict[tuple[str, str], Row] = {
     ("GET", "/leads/export"): lambda w, c: Call("GET", "/leads/export"),
     ("POST", "/leads/import"): lambda w, c: Call("POST", "/leads/import", {"filename": "x.csv"}, status=201),
     ("GET", "/leads/imports/{import_id}"): lambda w, c: Call("GET", f"/leads/imports/{w.import_id()}"),
+    ("POST", "/leads/exports"): lambda w, c: Call("POST", "/leads/exports", status=202),
+    ("GET", "/leads/exports/{export_id}"): lambda w, c: Call("GET", f"/leads/exports/{w.export_id()}"),
     ("GET", "/me"): lambda w, c: Call("GET", "/me"),
     ("GET", "/users"): lambda w, c: Call("GET", "/users"),
     ("POST", "/users"): lambda w, c: Call("POST", "/users", _user_body("eve"), status=201),

@@ -356,3 +356,29 @@ def test_the_export_documents_the_lists_filters_as_the_list_does(document: dict[
     assert len(shared) == 9 and shared <= set(exported)
     for name in shared:
         assert exported[name] == listed[name], name
+
+
+def test_the_export_job_documents_the_exports_filters(document: dict[str, Any]) -> None:
+    """`POST /leads/exports` takes the query parameters of `GET /leads/export` (but `redirect`)."""
+    exported = {p["name"]: p for p in document["paths"]["/leads/export"]["get"]["parameters"]}
+    queued = {p["name"]: p for p in document["paths"]["/leads/exports"]["post"]["parameters"]}
+    assert set(queued) == set(exported) - {"redirect"}
+    for name in queued:
+        assert queued[name] == exported[name], name
+
+
+def test_the_export_jobs_answers_are_what_the_document_says(document: dict[str, Any], alice: Caller) -> None:
+    started = alice.post("/leads/exports", query={"status": "new", "date_from": "2026-01-15"})
+    assert started.status_code == 202
+    operation = document["paths"]["/leads/exports"]["post"]
+    validate_body(document, response_schema(document, operation, "202"), started.get_json())
+    assert started.get_json()["filters"]["date_from"] == "2026-01-15"
+
+    status = alice.get(f"/leads/exports/{started.get_json()['export_id']}")
+    operation = document["paths"]["/leads/exports/{export_id}"]["get"]
+    validate_body(document, response_schema(document, operation, "200"), status.get_json())
+    missing = alice.get("/leads/exports/" + "0" * 32)
+    assert missing.status_code == 404
+    validate_body(document, response_schema(document, operation, "404"), missing.get_json())
+    refused = document["paths"]["/leads/export"]["get"]["responses"]["409"]
+    assert refused["content"]["application/json"]

@@ -1,6 +1,7 @@
-"""The real upload path in integration tests: presigned POST to the emulator's S3, whose bucket
-notifies the import queue, drained into the import worker's handler (Lambda's SQS event source,
-run synchronously so that a test can look at the result right after)."""
+"""The real queue paths in integration tests. Imports: presigned POST to the emulator's S3, whose
+bucket notifies the import queue, drained into the import worker's handler. Exports: the job's
+message on the export queue, drained into the export worker's handler. Both as Lambda's SQS event
+source does, run synchronously so that a test can look at the result right after."""
 
 from __future__ import annotations
 
@@ -14,25 +15,18 @@ from devstack.emulator import Emulator
 from devstack.poller import SqsPoller
 from devstack.runtime import LambdaFunction
 
-WORKER = "ImportWorkerFunction"
 
+class QueueWorker:
+    """A queue-fed function of the template and its queue."""
 
-class ImportPath:
-    def __init__(self, emulator: Emulator) -> None:
+    def __init__(self, emulator: Emulator, function_id: str) -> None:
         self.emulator = emulator
-        self.sources = [s for s in emulator.template.sqs_sources() if s.function_id == WORKER]
-        self.worker = LambdaFunction(emulator.template.function(WORKER))
+        self.sources = [s for s in emulator.template.sqs_sources() if s.function_id == function_id]
+        self.worker = LambdaFunction(emulator.template.function(function_id))
         self.worker.load()
-        self.poller = SqsPoller(emulator, self.sources, {WORKER: self.worker})
+        self.poller = SqsPoller(emulator, self.sources, {function_id: self.worker})
         self.sqs = emulator.client("sqs")
         self.queue = emulator.resources[self.sources[0].queue_id]
-
-    def upload(self, started: dict[str, Any], content: bytes) -> requests.Response:
-        """What a client does with the answer of POST /leads/import: post the form to S3."""
-        upload = started["upload"]
-        return requests.post(
-            upload["url"], data=upload["fields"], files={"file": ("leads.csv", content)}, timeout=10
-        )
 
     def messages(self) -> list[dict[str, Any]]:
         return self.sqs.receive_message(
@@ -52,7 +46,7 @@ class ImportPath:
         return sum(int(count) for count in attributes.values())
 
     def drain(self, limit: int = 20) -> int:
-        """Deliver every queued upload event to the worker; how many batches ran."""
+        """Deliver every queued message to the worker; how many batches ran."""
         batches = 0
         while batches < limit and (messages := self.messages()):
             self.poller._process_batch(self.sources[0], messages, self.queue.arn, self.sqs)
@@ -67,6 +61,23 @@ class ImportPath:
                 QueueUrl=self.queue.url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
             )
+
+
+class ImportPath(QueueWorker):
+    def __init__(self, emulator: Emulator) -> None:
+        super().__init__(emulator, "ImportWorkerFunction")
+
+    def upload(self, started: dict[str, Any], content: bytes) -> requests.Response:
+        """What a client does with the answer of POST /leads/import: post the form to S3."""
+        upload = started["upload"]
+        return requests.post(
+            upload["url"], data=upload["fields"], files={"file": ("leads.csv", content)}, timeout=10
+        )
+
+
+class ExportPath(QueueWorker):
+    def __init__(self, emulator: Emulator) -> None:
+        super().__init__(emulator, "ExportWorkerFunction")
 
 
 def csv_bytes(rows: list[dict[str, Any]], columns: list[str] | None = None, *, delimiter: str = ",",

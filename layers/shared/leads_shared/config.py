@@ -41,6 +41,10 @@ class Settings(BaseModel):
     # How long a DynamoDB answer may take before the SDK retries (the local emulator, slower than
     # DynamoDB with 100k+ items or on a loaded machine, is given more: the tests and the benchmark).
     dynamodb_read_timeout_seconds: float = 5.0
+    # Exports: GET /leads/export writes at most this many leads (within API Gateway's 29 s; more
+    # is a 409 that names POST /leads/exports); export jobs are queued on the queue so named.
+    sync_export_max_leads: int = Field(default=100_000, ge=0)
+    export_queue_name: str | None = None
     # Lifetime of presigned upload and download URLs.
     url_expiry_seconds: int = 15 * 60
     # The domain of the drop-box addresses, leads+<tenant_id>.<token>@<inbound_domain> (capture
@@ -77,6 +81,8 @@ ENVIRONMENT = {
     "role_claim": "JWT_ROLE_CLAIM",
     "cors_allow_origin": "CORS_ALLOW_ORIGIN",
     "import_max_bytes": "IMPORT_MAX_BYTES",
+    "sync_export_max_leads": "SYNC_EXPORT_MAX_LEADS",
+    "export_queue_name": "EXPORT_QUEUE_NAME",
     "dynamodb_read_timeout_seconds": "DYNAMODB_READ_TIMEOUT_SECONDS",
     "inbound_domain": "INBOUND_DOMAIN",
     "trace_calls": "TRACE_CALLS",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +13,7 @@ from leads_shared import lead_listing
 from leads_shared.clock import format_timestamp
 from leads_shared.config import get_settings
 from leads_shared.csv_format import EXPORT_COLUMNS, chunks, template_csv
+from leads_shared.errors import Conflict
 from leads_shared.models.imports import ExportOut
 
 if TYPE_CHECKING:
@@ -21,6 +23,11 @@ if TYPE_CHECKING:
     from leads_shared.data.lead_store import LeadStore
 
 TEMPLATE_FILENAME = "leads_template.csv"
+TOO_MANY = (
+    "This export would hold {count} leads, more than the {limit} an export answered at once can "
+    "(GET /leads/export). Start an export job instead: POST /leads/exports with the same query "
+    "parameters, then follow GET /leads/exports/{{export_id}}."
+)
 
 
 def template() -> str:
@@ -36,7 +43,9 @@ def export_leads(
     blobs: BlobStore,
 ) -> ExportOut:
     """Write every lead matching ``query`` to ``tmp/exports/`` (deleted by the bucket's
-    lifecycle after 7 days) and answer a presigned download."""
+    lifecycle after 7 days) and answer a presigned download. More leads than the settings'
+    ``sync_export_max_leads`` is a ``Conflict`` that names the export job (``fits_at_once``)."""
+    fits_at_once(principal, query, leads, directory)
     now = datetime.now(UTC)
     filename = f"leads_{now:%Y%m%d_%H%M%S}.csv"
     key = f"tmp/exports/{principal.tenant_id}/{uuid.uuid4().hex}.csv"
@@ -56,3 +65,20 @@ def export_leads(
         row_count=count,
         filename=filename,
     )
+
+
+def fits_at_once(
+    principal: Principal, query: lead_listing.LeadQuery, leads: LeadStore, directory: DirectoryStore
+) -> None:
+    """Refuse (409) an export of more leads than ``sync_export_max_leads``: one GetItem of the
+    tenant's counters when the tenant has no more leads than that; else the listing's total (the
+    counters when an index serves the query; the narrow list otherwise, which the export reads
+    anyway)."""
+    limit = get_settings().sync_export_max_leads
+    if leads.stats(principal.tenant_id).total <= limit:
+        return
+    count = lead_listing.list_leads(
+        principal, replace(query, page=1, per_page=1, cursor=None), leads, directory
+    ).total
+    if count > limit:
+        raise Conflict(TOO_MANY.format(count=f"{count:,}", limit=f"{limit:,}"))

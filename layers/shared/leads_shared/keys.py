@@ -353,6 +353,21 @@ class ImportKeys:
         return f"tmp/reports/{tenant_id}/{import_id}.csv"
 
 
+class ExportKeys:
+    """An export job's item, and the file it writes (under ``tmp/``, which the bucket's lifecycle
+    empties after 7 days; the item's TTL goes with it)."""
+
+    SK = "EXPORT"
+
+    @classmethod
+    def primary(cls, tenant_id: str, export_id: str) -> dict[str, str]:
+        return {"PK": f"TENANT#{tenant_id}#EXPORT#{export_id}", "SK": cls.SK}
+
+    @staticmethod
+    def file(tenant_id: str, export_id: str) -> str:
+        return f"tmp/exports/{tenant_id}/{export_id}.csv"
+
+
 class IdempotencyKeys:
     """Powertools' idempotency records: one partition per tenant, its sort key the hashed key."""
 

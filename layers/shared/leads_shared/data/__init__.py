@@ -17,8 +17,10 @@ if TYPE_CHECKING:
     from leads_shared.data.blob_store import BlobStore
     from leads_shared.data.capture_store import CaptureStore
     from leads_shared.data.directory_store import DirectoryStore
+    from leads_shared.data.export_store import ExportStore
     from leads_shared.data.form_store import FormStore
     from leads_shared.data.import_store import ImportStore
+    from leads_shared.data.job_queue import JobQueue
     from leads_shared.data.lead_store import LeadStore
     from leads_shared.data.mail_store import MailStore
     from leads_shared.data.record_store import RecordStore
@@ -33,8 +35,10 @@ STORE_MODULES = tuple(
         "blob_store",
         "capture_store",
         "directory_store",
+        "export_store",
         "form_store",
         "import_store",
+        "job_queue",
         "lead_store",
         "mail_store",
         "record_store",
@@ -127,3 +131,17 @@ def get_secret_store() -> SecretStore:
     from leads_shared.data.secret_store import SecretStore
 
     return SecretStore()
+
+
+@lru_cache(maxsize=1)
+def get_export_store() -> ExportStore:
+    from leads_shared.data.export_store import ExportStore
+
+    return ExportStore(get_settings().table_name)
+
+
+@lru_cache(maxsize=1)
+def get_export_queue() -> JobQueue:
+    from leads_shared.data.job_queue import JobQueue
+
+    return JobQueue(get_settings().export_queue_name or "")

@@ -188,6 +188,61 @@ class BlobStore:
             raise
         return size
 
+    # A multipart upload written over several runs (an export job resumes one): each call is
+    # one S3 request; the caller keeps the upload id and the parts' ETags.
+    def start_upload(self, key: str, content_type: str = "text/csv") -> str:
+        """A new multipart upload to ``key``: its id."""
+        try:
+            upload = self.client.create_multipart_upload(
+                Bucket=self.bucket, Key=key, ContentType=content_type
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise _failed(exc) from exc
+        return str(upload["UploadId"])
+
+    def upload_part(self, key: str, upload_id: str, number: int, data: bytes) -> str:
+        """Part ``number`` (1…10,000; at least 5 MiB but the last): its ETag. Uploading a number
+        again replaces that part."""
+        try:
+            answer = self.client.upload_part(
+                Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=data
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise _failed(exc) from exc
+        return str(answer["ETag"])
+
+    def complete_upload(self, key: str, upload_id: str, parts: Iterable[tuple[int, str]]) -> None:
+        """Make the object of the uploaded ``(number, ETag)`` parts. An upload completed already
+        (a retry whose first answer was lost) is done when its object exists."""
+        listed = [{"PartNumber": number, "ETag": etag} for number, etag in parts]
+        try:
+            self.client.complete_multipart_upload(
+                Bucket=self.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": listed}
+            )
+        except ClientError as exc:
+            if _code(exc) == "NoSuchUpload" and self._exists(key):
+                return
+            raise _failed(exc) from exc
+        except BotoCoreError as exc:
+            raise _failed(exc) from exc
+
+    def abort_upload(self, key: str, upload_id: str) -> None:
+        """Drop the upload and its parts (best effort: the bucket's lifecycle rule aborts an
+        incomplete upload after a day)."""
+        try:
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+        except (ClientError, BotoCoreError):
+            pass
+
+    def _exists(self, key: str) -> bool:
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if _code(exc) in MISSING_CODES:
+                return False
+            raise
+        return True
+
 
 def _chain(first: bytes, second: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
     yield first
