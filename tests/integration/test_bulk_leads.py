@@ -14,7 +14,7 @@ from devstack.stream_poller import StreamReader
 from tests.support import bulk_leads as seeding
 from tests.support.bulk_leads import bulk_leads, stored_items, varied_leads, write_items
 
-LEADS = 20  # with their index entries, several batches of 25; unassigned leads (not in GSI3), leads without an email
+LEADS = 20  # several batches of 25 with their entries; unassigned leads (not in GSI3), leads without an email
 
 
 def _pages(dynamodb: Any, operation: str, **request: Any) -> list[dict[str, Any]]:

@@ -23,6 +23,7 @@ same way. Any other failure marks the job failed with its reason and aborts the 
 
 from __future__ import annotations
 
+import functools
 import io
 import time
 import uuid
@@ -35,6 +36,7 @@ from leads_shared.auth import Principal
 from leads_shared.clock import utc_now
 from leads_shared.csv_format import EXPORT_COLUMNS, CsvWriter
 from leads_shared.errors import ServiceUnavailable
+from leads_shared.keys import order_key
 from leads_shared.models.exports import ExportJob, UploadedPart
 from leads_shared.observability import logger, metrics
 
@@ -104,8 +106,9 @@ def principal_of(job: ExportJob) -> Principal:
     return Principal(user_id=job.created_by, tenant_id=job.tenant_id, role=job.role, team_id=job.team_id)  # type: ignore[arg-type]
 
 
-def sort_key_of(job: ExportJob) -> Callable[[dict[str, Any]], str]:
-    return lead_listing.SORT_KEYS[job.filters.sort_by]
+def sort_key_of(job: ExportJob) -> Callable[[Lead], str]:
+    """A lead's key in the job's order (``keys.order_key``: the list's)."""
+    return functools.partial(order_key, job.filters.sort_by)
 
 
 class ExportRun:
@@ -166,14 +169,13 @@ class ExportRun:
             buffer.write(writer.header())
         rows, latest = job.rows_written, None
         for lead in leads:
-            values = lead.model_dump()
             if resume_after is not None:
-                key = sort_key(values)
+                key = sort_key(lead)
                 if key <= resume_after if forward else key >= resume_after:
                     continue  # in a part a run before this one uploaded
                 resume_after = None  # the leads come in order: every later one is after it too
-            buffer.write(writer.row(values))
-            rows, latest = rows + 1, values
+            buffer.write(writer.row(lead.model_dump()))
+            rows, latest = rows + 1, lead
             if buffer.tell() >= self.part_bytes:
                 self._upload(buffer.getvalue(), rows, sort_key(latest))
                 buffer = io.BytesIO()
