@@ -24,8 +24,10 @@ requests through moto's own code and compares).
 from __future__ import annotations
 
 import base64
+import bisect
 import copy
 import functools
+import itertools
 import json
 import threading
 from collections import defaultdict
@@ -166,6 +168,89 @@ def _index_partitions(table: Table, index_name: str, attribute: str) -> dict[Dyn
     return kept[(index_name, attribute)]
 
 
+def _ordered_partition(
+    table: Table, index: SecondaryIndex, attribute: str, value: DynamoType, candidates: list[Item]
+) -> tuple[list[Item], list[DynamoType]] | None:
+    """The items of one index partition in moto's own index order, and their index sort keys
+    (kept like the partitions, until the next write); None when moto's order is not the sort
+    key's alone (no single range key, or two items with the same sort key)."""
+    ranges = [key["AttributeName"] for key in index.schema if key["KeyType"] == "RANGE"]
+    hashes = [key["AttributeName"] for key in index.schema if key["KeyType"] == "HASH"]
+    if len(ranges) != 1 or len(hashes) != 1:
+        return None
+    kept: dict[tuple[str, str, Any], tuple[list[Item], list[DynamoType]] | None]
+    writes, kept = getattr(table, "_speed_orders", (-1, {}))
+    if writes != _writes:
+        kept = {}
+        table._speed_orders = (_writes, kept)  # type: ignore[attr-defined]
+    slot = (
+        index.name,
+        attribute,
+        value.cast_value if value.type in ("S", "N") else json.dumps(value.to_json()),
+    )
+    if slot not in kept:
+        present = [item for item in candidates if item.attrs.get(ranges[0])]
+        ordered = table.sorted_items(
+            [hashes[0], table.hash_key_attr], [ranges[0], table.range_key_attr], present
+        )
+        sort_keys = [item.attrs[ranges[0]] for item in ordered]
+        unique = all(a != b for a, b in itertools.pairwise(sort_keys))
+        kept[slot] = (ordered, sort_keys) if unique and {key.type for key in sort_keys} <= {"S"} else None
+    return kept[slot]
+
+
+def _window(
+    ordered: list[Item],
+    sort_keys: list[DynamoType],
+    range_comparison: str | None,
+    range_objs: list[DynamoType],
+    exclusive_start_key: dict[str, Any] | None,
+    range_attribute: str,
+    forward: bool,
+    limit: int | None,
+) -> list[Item] | None:
+    """The items a Query can reach, in index order: those its sort-key condition keeps, after
+    its start key, and (its ``Limit`` counting every item evaluated) one more than the limit, so
+    moto still sees that more follow. None: a condition this does not narrow (moto does)."""
+    keys = [key.value for key in sort_keys]
+    low, high = 0, len(ordered)
+    values = [obj.value for obj in range_objs]
+    if range_comparison:
+        if any(obj.type != "S" for obj in range_objs):
+            return None
+        bounds = {
+            "EQ": lambda: (bisect.bisect_left(keys, values[0]), bisect.bisect_right(keys, values[0])),
+            "LT": lambda: (0, bisect.bisect_left(keys, values[0])),
+            "LE": lambda: (0, bisect.bisect_right(keys, values[0])),
+            "GT": lambda: (bisect.bisect_right(keys, values[0]), len(keys)),
+            "GE": lambda: (bisect.bisect_left(keys, values[0]), len(keys)),
+            "BETWEEN": lambda: (bisect.bisect_left(keys, values[0]), bisect.bisect_right(keys, values[1])),
+            "BEGINS_WITH": lambda: (
+                bisect.bisect_left(keys, values[0]),
+                bisect.bisect_left(keys, values[0] + "\U0010ffff"),
+            ),
+        }.get(range_comparison)
+        if bounds is None:
+            return None
+        low, high = bounds()
+        high = max(low, high)
+    if exclusive_start_key:
+        start = exclusive_start_key.get(range_attribute, {}).get("S")
+        if start is None:
+            return None
+        if forward:
+            low = max(low, bisect.bisect_right(keys, start))
+        else:
+            high = min(high, bisect.bisect_left(keys, start))
+    # moto answers a LastEvaluatedKey when the limit is reached before its last candidate, in the
+    # window or not: the item right past the window (never returned) keeps that so.
+    if forward:
+        end = min(high, low + limit) if limit else high
+        return ordered[low : end + 1]
+    start = max(low, high - limit) if limit else low
+    return ordered[max(0, start - 1) : high]
+
+
 def all_items(self: Table) -> list[Item]:
     candidates = getattr(_partitions, "items", None)
     if candidates is not None and candidates[0] is self:
@@ -191,6 +276,9 @@ def query(
     if index_name and hash_conditions:
         attribute, value = hash_conditions[0]
         candidates: list[Item] = _index_partitions(self, index_name, attribute).get(value, [])
+        narrowed = _narrowed(self, index_name, attribute, value, candidates, positional, kwargs)
+        if narrowed is not None:
+            candidates = narrowed
     elif not index_name and hash_key is not None:
         partition = self.items.get(hash_key)
         if partition is None:
@@ -204,6 +292,40 @@ def query(
         return moto_query(self, hash_key, *positional, projection_expressions, index_name, *args, **kwargs)
     finally:
         _partitions.items = None
+
+
+def _narrowed(
+    table: Table,
+    index_name: str,
+    attribute: str,
+    value: DynamoType,
+    candidates: list[Item],
+    positional: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> list[Item] | None:
+    """An index Query's candidates cut to what it can reach (``_window``), or None."""
+    range_comparison, range_objs, limit, exclusive_start_key, forward = positional
+    conditions = kwargs.get("range_key_conditions") or []
+    others = set(kwargs) - {
+        "consistent_read",
+        "filter_expression",
+        "hash_key_conditions",
+        "range_key_conditions",
+    }
+    if len(kwargs.get("hash_key_conditions") or []) != 1 or len(conditions) > 1 or others:
+        return None
+    index = next((i for i in table.all_indexes() if i.name == index_name), None)
+    if index is None:
+        return None
+    ordered = _ordered_partition(table, index, attribute, value, candidates)
+    if ordered is None:
+        return None
+    range_attribute = next(key["AttributeName"] for key in index.schema if key["KeyType"] == "RANGE")
+    if conditions and conditions[0][0] != range_attribute:
+        return None
+    return _window(
+        *ordered, range_comparison, range_objs, exclusive_start_key, range_attribute, forward, limit
+    )
 
 
 def apply() -> None:
