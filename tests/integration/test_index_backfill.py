@@ -4,9 +4,11 @@ meanwhile is left alone (``leads_shared.index_backfill``)."""
 
 from __future__ import annotations
 
+import json
+
 from leads_shared.data import get_lead_store
 from leads_shared.data.dynamo import meter
-from leads_shared.index_backfill import PAGE_LEADS, backfill_tenant
+from leads_shared.index_backfill import PAGE_LEADS, backfill_tenant, main
 from tests.support.bulk_leads import bulk_leads, stored_before_entries
 from tests.support.clients import Tenant
 
@@ -57,3 +59,19 @@ def test_the_backfill_indexes_old_leads_once_resuming_where_it_stopped(tenant):
     again = backfill_tenant(store, tenant.tenant_id)
     assert (again.written, again.skipped, again.read) == (0, COUNT - 1, COUNT - 1)
     assert meter.snapshot()["by_operation"].get("TransactWriteItems") is None  # reads only
+
+
+def test_the_command_backfills_every_tenant_and_says_what_it_did(tenant, capsys):
+    bulk_leads(tenant.tenant_id, 30, stored_as=stored_before_entries)
+    table = get_lead_store().table
+    main(["--table", table])
+    said = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert {"tenant": tenant.tenant_id, "read": 30, "written": 30, "skipped": 0} in said
+    main(["--table", table, "--tenant", tenant.tenant_id])
+    assert json.loads(capsys.readouterr().out) == {
+        "tenant": tenant.tenant_id,
+        "read": 30,
+        "written": 0,
+        "skipped": 30,
+    }
+    assert tenant.as_user(1).get("/leads", query={"sort_by": "source"}).json["total"] == 30

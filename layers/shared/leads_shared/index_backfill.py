@@ -74,3 +74,43 @@ def deadline_in(seconds: float) -> Callable[[], float]:
     """A ``time_left`` for a run outside Lambda (a script, a test)."""
     end = time.monotonic() + seconds
     return lambda: end - time.monotonic()
+
+
+def tenants(leads: LeadStore) -> list[str]:
+    """Every tenant with leads (its counters item), by a Scan of the table: a one-off's read."""
+    return leads.tenants_with_leads()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m leads_shared.index_backfill --table <LeadsTable> [--tenant t] [--start JSON]``:
+    backfill every tenant (or one), printing each run's outcome and, when a deadline stops it,
+    the ``--tenant``/``--start`` to resume with."""
+    import argparse
+    import json
+
+    from leads_shared.data.lead_store import LeadStore
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--table", required=True, help="the stack's LeadsTable name")
+    parser.add_argument("--tenant", help="only this tenant")
+    parser.add_argument("--start", help="where a stopped run stopped (JSON, as it printed)")
+    parser.add_argument("--minutes", type=float, default=0, help="stop after this long (0: no limit)")
+    options = parser.parse_args(argv)
+    store = LeadStore(options.table)
+    time_left = deadline_in(options.minutes * 60) if options.minutes else (lambda: float("inf"))
+    start = json.loads(options.start) if options.start else None
+    for tenant_id in [options.tenant] if options.tenant else tenants(store):
+        run = backfill_tenant(store, tenant_id, start, time_left=time_left, stop_below=0)
+        start = None
+        print(
+            json.dumps(
+                {"tenant": run.tenant_id, "read": run.read, "written": run.written, "skipped": run.skipped}
+            )
+        )
+        if run.next_start is not None:
+            print(f"stopped: resume with --tenant {tenant_id} --start '{json.dumps(run.next_start)}'")
+            return
+
+
+if __name__ == "__main__":
+    main()

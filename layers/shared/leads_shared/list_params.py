@@ -32,7 +32,12 @@ from leads_shared.models.leads import (
 Search = Annotated[
     SearchText | None,
     BlankMeans(None),
-    Query(description="Case-insensitive substring of first, last or full name, email, company or phone."),
+    Query(
+        description="Word prefixes, any case and accent: every term (split at spaces) must start a "
+        "word of the first or last name or company, the email, its local part or its pieces, its "
+        "domain, or the phone's digits (or their last 7 or 4). More than 10,000 matches: the first "
+        "10,000 found, `total_capped` true."
+    ),
 ]
 Status = Annotated[LeadStatus | None, BlankMeans(None), Query()]
 Source = Annotated[SearchText | None, BlankMeans(None), Query(description="Exact source, any case.")]

@@ -416,6 +416,24 @@ class LeadStore(EntryReads):
         without = [lead_from_item(item) for item in found if ENTRIES_MARKER not in item]
         return len(ids), sorted(without, key=lambda lead: lead.id), page.get("LastEvaluatedKey")
 
+    def tenants_with_leads(self) -> list[str]:
+        """The tenants that have a lead counters item, by a Scan of the whole table (a one-off
+        job's read: the backfill's; never a request's)."""
+        request: dict[str, Any] = {
+            "TableName": self.table,
+            "FilterExpression": "SK = :stats",
+            "ExpressionAttributeValues": {":stats": av(LeadStatsKeys.SK)},
+            "ProjectionExpression": "PK",
+        }
+        found: list[str] = []
+        with store_errors():
+            while True:
+                page = self.client.scan(**request)
+                found += [item["PK"]["S"].removeprefix("TENANT#") for item in page.get("Items", [])]
+                if not page.get("LastEvaluatedKey"):
+                    return sorted(found)
+                request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     def write_entries(self, lead: Lead) -> bool:
         """Write a stored lead's index entries and mark it so, in one transaction, on condition
         that it is still at ``lead.version`` and has none: False when it was written (with its
