@@ -114,6 +114,8 @@ class LeadPageResult:
 # Most matches a search (or a date range sorted otherwise) reads and sorts in memory; past it, the
 # answer is the matches found first, sorted, with ``total`` capped and said so (as HubSpot does).
 MAX_MATCHES = 10_000
+# Most values of one IN of a FilterExpression (DynamoDB's limit).
+MAX_FILTER_VALUES = 100
 # Most entries a count reads (``total`` when no counter holds it): past it, ``total`` is a lower
 # bound and ``total_capped`` says so.
 COUNT_CAP = 10_000
@@ -201,6 +203,8 @@ def _entry_plan(
     if source and not choices:
         choices.append((0, "source"))
     driver = min(choices)[1] if choices else "all"
+    if assignees is not None and len(assignees) > MAX_FILTER_VALUES:
+        driver = "assignee"  # a FilterExpression's IN takes at most 100 values: merge them instead
     counters: list[str] | None = None
     if driver == "status" and query.status:
         partitions = [BY_STATUS.partition(tenant_id, field, query.status)]
