@@ -15,6 +15,8 @@ not on the request's shape, so no schema can rule them out beforehand:
   data, not the request, decides);
 - ``422`` on ``cursor`` alone: a list cursor is an opaque string the API signed for one tenant,
   caller and query (any string fits its schema; only one we issued is valid).
+- ``422`` on ``date_to`` alone when the request's ``date_to`` is before its ``date_from`` (a rule
+  across two query parameters, which JSON Schema cannot state).
 
 And one the schema cannot state: email-validator refuses addresses at the special-use domains of
 RFC 6761 (``.test``, ``.local``, ``.invalid``, ``.localhost``, ``.onion``, ``.arpa``), which JSON
@@ -46,6 +48,7 @@ SPECIAL_USE = re.compile(r"@\S*\.(arpa|invalid|local|localhost|onion|test)\.?\s*
 IDEMPOTENCY_KEY_REUSED = "This Idempotency-Key was already used with a different request body."
 NO_COMPANY_TO_CREATE = {"create_company": ["The lead has no company name to create a company from."]}
 NOT_OUR_CURSOR = {"cursor": ["The cursor is invalid."]}
+DATES_REVERSED = {"date_to": ["The date to field must be a date after or equal to date from."]}
 # A lead form's rules across its parts, which JSON Schema cannot state: each lead field once, the
 # first and last name present, a field's type fitting its lead field, a select with options, a
 # consent field with its consent text (errors on `fields`, one of them, or the body).
@@ -109,6 +112,12 @@ def _special_use_address(response: Any, case: Any) -> bool:
     )
 
 
+def _dates_reversed(case: Any) -> bool:
+    query = case.query or {}
+    low, high = str(query.get("date_from") or "").strip(), str(query.get("date_to") or "").strip()
+    return bool(low and high and high < low)
+
+
 def answered_by_data(response: Any, case: Any) -> bool:
     """A rejection that depends on the tenant's data (or on a rule JSON Schema cannot state)."""
     if response.status_code == 412:
@@ -120,6 +129,7 @@ def answered_by_data(response: Any, case: Any) -> bool:
         or _errors(response) == {"Idempotency-Key": [IDEMPOTENCY_KEY_REUSED]}
         or _errors(response) == NO_COMPANY_TO_CREATE
         or _errors(response) == NOT_OUR_CURSOR
+        or (_errors(response) == DATES_REVERSED and _dates_reversed(case))
         or _form_rule(response, case)
         or _special_use_address(response, case)
     )

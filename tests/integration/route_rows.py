@@ -351,3 +351,15 @@ def hidden_in(value: Any) -> set[str]:
     if isinstance(value, list):
         return set().union(*map(hidden_in, value))
     return set()
+
+
+# The routes that read a JSON body: every POST and PUT but those that read none (issuing a SCIM
+# token; starting an export job, whose filters are query parameters as GET /leads/export's) and
+# a public form's post (it also takes browser forms, needs no token, and has its own limits:
+# test_lead_forms.py).
+READS_NO_BODY = {("POST", "/tenant/scim-token"), ("POST", "/leads/exports")}
+WITH_JSON_BODY = [
+    route
+    for route in ROWS
+    if route[0] in ("POST", "PUT") and route not in READS_NO_BODY and route not in PUBLIC_FORM
+]

@@ -8,7 +8,7 @@ import json
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from tests.integration.route_rows import PUBLIC_FORM, ROWS, World
+from tests.integration.route_rows import ROWS, WITH_JSON_BODY, World
 from tests.support.clients import lead_body
 
 LEAKS = ("Traceback", "botocore", "ClientError", "boto3", "secret-detail", "TENANT#", "PK")
@@ -81,13 +81,9 @@ def test_a_date_at_the_edge_of_the_calendar_is_a_422_not_a_500(bob, sent_at):
     assert response.status_code == 422 and "sent_at" in response.json["errors"]
 
 
-# The routes that read a JSON body (SCIM's read SCIM documents whatever their media type: 400
-# invalidSyntax when they are not JSON; issuing a SCIM token reads no body).
-WITH_BODY = [
-    route
-    for route in ROWS
-    if route[0] in ("POST", "PUT") and route != ("POST", "/tenant/scim-token") and route not in PUBLIC_FORM
-]  # (a public form's post also takes browser forms, and needs no token: test_lead_forms.py)
+# (SCIM's routes read SCIM documents whatever their media type: 400 invalidSyntax when they are
+# not JSON.)
+WITH_BODY = WITH_JSON_BODY
 NOT_JSON = {"message": "The request body must be JSON (Content-Type: application/json)."}
 
 

@@ -9,17 +9,10 @@ from typing import Any
 
 import pytest
 
-from tests.integration.route_rows import PUBLIC_FORM, ROWS, SCIM_ROWS, World
+from tests.integration.route_rows import ROWS, SCIM_ROWS, WITH_JSON_BODY, World
 from tests.support.clients import lead_body
 
-# The JSON routes that read a body (issuing a SCIM token and starting an export job read none:
-# the job's filters are query parameters, as GET /leads/export's); SCIM's below.
-WITHOUT_BODY = {("POST", "/tenant/scim-token"), ("POST", "/leads/exports")}
-WITH_BODY = [
-    route
-    for route in ROWS
-    if route[0] in ("POST", "PUT") and route not in WITHOUT_BODY and route not in PUBLIC_FORM
-]  # (a public form's post has its own limits, 64 KB: test_lead_forms.py)
+WITH_BODY = WITH_JSON_BODY  # SCIM's below
 ROUTE_IDS = [f"{m} {p}" for m, p in WITH_BODY]
 SCIM_WITH_BODY = [route for route in SCIM_ROWS if route[0] in ("POST", "PUT", "PATCH")]
 SCIM_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
