@@ -17,6 +17,13 @@ written was built an attribute at a time, each step summing the size of all the 
 so far. The item is built at once and its size checked once, against the same limit (sizes are
 never negative, so the whole item is over it exactly when some step was).
 
+The index entries of issue 15 showed a fifth: moto sorts an index partition for every Query and
+walks it from its start, so a page of 25 from a partition of 20,000 leads cost the partition.
+Each partition is kept sorted (until the next write), and a Query is given only the items it can
+reach: the sort-key condition and the start key found by bisection, then its ``Limit`` and one
+item past it (so that moto still answers a LastEvaluatedKey where it would). What DynamoDB
+counts (items read, ``ScannedCount``) is unchanged: the tests' counts are DynamoDB's.
+
 Each keeps moto's answers as they were (`devstack/tests/test_moto_speed.py` runs the same
 requests through moto's own code and compares).
 """
@@ -329,7 +336,7 @@ def _narrowed(
 
 
 def apply() -> None:
-    """Install the four (once per process)."""
+    """Install them (once per process)."""
     DynamoHandler.serialized = serialized  # type: ignore[method-assign]
     Item.__init__ = item_init  # type: ignore[method-assign]
     SecondaryIndex.project = project  # type: ignore[method-assign]

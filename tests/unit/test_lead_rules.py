@@ -140,3 +140,27 @@ def _d(text):
     from datetime import date
 
     return date.fromisoformat(text)
+
+
+class _SearchStore:
+    """search_ids and get_many of a store: 'jo' matches more leads than the cap (its ids are
+    some of them), 'doe' matches lead 3 alone."""
+
+    def __init__(self, leads: list[Lead]) -> None:
+        self.leads = {one.id: one for one in leads}
+
+    def search_ids(self, tenant_id: str, term: str, *, cap: int) -> tuple[set[int], bool]:
+        return ({1, 2}, True) if term == "jo" else ({3}, False)
+
+    def get_many(self, tenant_id: str, ids) -> dict[int, Lead]:
+        return {i: self.leads[i] for i in ids if i in self.leads}
+
+
+def test_a_search_reads_its_rarest_term_and_checks_the_others_on_the_leads():
+    from leads_shared.auth import Principal
+    from leads_shared.lead_listing import _search
+
+    leads = [lead(id=1, last_name="Smith"), lead(id=2, last_name="Smith"), lead(id=3, first_name="Joan")]
+    caller = Principal(user_id=1, tenant_id="acme", role="admin", team_id=1)
+    found, capped = _search(caller, LeadQuery(search="jo doe"), _SearchStore(leads), None)  # type: ignore[arg-type]
+    assert [one.id for one in found] == [3] and capped is False  # exact: every "doe" lead is known

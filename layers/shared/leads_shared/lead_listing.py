@@ -289,9 +289,9 @@ def _search(
         return [], False
     found = [store.search_ids(principal.tenant_id, term, cap=MAX_MATCHES) for term in terms]
     ids, capped = min(found, key=lambda ids_capped: (ids_capped[1], len(ids_capped[0])))
-    if not capped:
-        for other, _ in found:
-            ids &= other
+    for other, other_capped in found:
+        if not other_capped:  # a capped term's ids are some of its matches: the leads are checked
+            ids = ids & other
 
     def keep(lead: Lead) -> bool:
         return search_tokens.matches(lead, terms) and _lead_matches(lead, query, assignees)
