@@ -197,9 +197,13 @@ def _ordered_partition(
     )
     if slot not in kept:
         present = [item for item in candidates if item.attrs.get(ranges[0])]
-        ordered = table.sorted_items(
-            [hashes[0], table.hash_key_attr], [ranges[0], table.range_key_attr], present
-        )
+        hash_names, range_names = [hashes[0], table.hash_key_attr], [ranges[0], table.range_key_attr]
+        by = table._generate_attr_to_sort_by(hash_names, range_names)
+        if all(item.attrs[name].type == "S" for item in present for name in by):
+            # moto's order (its sorted_items) by the strings themselves, which DynamoType compares
+            ordered = sorted(present, key=lambda item: tuple(item.attrs[name].value for name in by))
+        else:
+            ordered = table.sorted_items(hash_names, range_names, present)
         sort_keys = [item.attrs[ranges[0]] for item in ordered]
         unique = all(a != b for a, b in itertools.pairwise(sort_keys))
         kept[slot] = (ordered, sort_keys) if unique and {key.type for key in sort_keys} <= {"S"} else None

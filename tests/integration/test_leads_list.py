@@ -274,18 +274,18 @@ def test_cursors_neither_repeat_nor_skip_while_leads_come_and_go(own_seeded, que
         )
         created.add(new.json["id"])
 
-    pages = [bob.get("/leads", query={**query, "per_page": 5}).json]
+    pages = [bob.get("/leads", query={**query, "per_page": 7}).json]
     listed.extend(lead["id"] for lead in pages[0]["data"])
     while pages[-1]["next_cursor"]:
         churn(len(pages))
-        page = bob.get("/leads", query={**query, "per_page": 5, "cursor": pages[-1]["next_cursor"]}).json
+        page = bob.get("/leads", query={**query, "per_page": 7, "cursor": pages[-1]["next_cursor"]}).json
         pages.append(page)
         listed.extend(lead["id"] for lead in page["data"])
     assert len(listed) == len(set(listed)), "a lead was listed twice"
     throughout = set(order) - deleted
     assert throughout <= set(listed), f"skipped: {sorted(throughout - set(listed))}"
     assert set(listed) <= set(order) | created
-    assert len(deleted) > 10
+    assert len(deleted) >= 8
 
 
 @pytest.fixture
