@@ -285,7 +285,7 @@ def test_cursors_neither_repeat_nor_skip_while_leads_come_and_go(own_seeded, que
     throughout = set(order) - deleted
     assert throughout <= set(listed), f"skipped: {sorted(throughout - set(listed))}"
     assert set(listed) <= set(order) | created
-    assert len(deleted) >= 8
+    assert len(deleted) >= len(pages) - 1 >= 4  # a lead deleted (at least) between any two pages
 
 
 @pytest.fixture
