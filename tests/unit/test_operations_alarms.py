@@ -18,6 +18,7 @@ from devstack.template import REPO_ROOT, Template
 ALARM = "AWS::CloudWatch::Alarm"
 RUNBOOK = REPO_ROOT / "docs" / "operations.md"
 IMPORT_FAILED_METRIC = "ImportFailed"  # what leads_shared.csv_import publishes for a failed job
+EXPORT_FAILED_METRIC = "ExportFailed"  # what leads_shared.export_worker publishes for a failed job
 # A Metrics Insights query over one resource: SELECT SUM(Metric) FROM SCHEMA("Ns", ...) WHERE Dim = 'v'
 INSIGHTS_QUERY = re.compile(
     r"""SELECT\s+\w+\((?P<metric>\w+)\)\s+FROM\s+SCHEMA\("(?P<namespace>[^"]+)"[^)]*\)\s+"""
@@ -81,15 +82,12 @@ def required_alarms(template: Template) -> Iterator[tuple[str, Watched]]:
         for metric in ("5XXError", "Latency"):
             yield api, ("AWS/ApiGateway", metric, "ApiName", name)
     environment = template.environment(next(iter(template.resources_of_type("AWS::Serverless::Function"))))
-    yield (
-        "failed imports",
-        (
+    for what, metric in (("failed imports", IMPORT_FAILED_METRIC), ("failed exports", EXPORT_FAILED_METRIC)):
+        namespace, service = (
             environment["POWERTOOLS_METRICS_NAMESPACE"],
-            IMPORT_FAILED_METRIC,
-            "service",
             environment["POWERTOOLS_SERVICE_NAME"],
-        ),
-    )
+        )
+        yield what, (namespace, metric, "service", service)
 
 
 def missing_alarms(template: Template) -> list[str]:
