@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from leads_shared.config import get_settings
+from leads_shared import identity
 from leads_shared.keys import ORDER_FIELDS
 from tests.support.bulk_leads import bulk_leads
 from tests.support.clients import Caller, Tenant, lead_body, make_tenant
@@ -30,8 +30,9 @@ def callers_remembered_throughout() -> Iterator[None]:
     """A container remembers a caller for 60 s (``identity_cache_seconds``), then looks the user
     up again: in this module's minutes, that lookup would land in a measured request now and
     then. The costs compared are the list's: callers stay remembered while it runs."""
+    remember = identity.remembered.put
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(get_settings(), "identity_cache_seconds", 3600.0)
+        patch.setattr(identity.remembered, "put", lambda caller, user, ttl: remember(caller, user, 3600.0))
         yield
 
 
