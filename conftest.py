@@ -73,7 +73,6 @@ def pytest_configure(config: pytest.Config) -> None:
 # the longest first (measured: docs/tests.md), so that no long file starts last while the other
 # workers have nothing left to do. The others follow in their usual order.
 LONGEST_FIRST = (
-    "tests/integration/test_list_scale.py",
     "tests/e2e/test_contract_fuzz.py",
     "tests/integration/test_sam.py",
     "tests/integration/test_leads_list.py",
