@@ -77,11 +77,10 @@ class EntryQuery:
 
 @dataclass
 class EntryRead:
-    """What a read of entries found, and what it cost in items read (``scanned``)."""
+    """What a read of entries found."""
 
     keys: list[tuple[str, int]] = field(default_factory=list)  # (sort key, lead id), in order
     more: bool = False
-    scanned: int = 0
 
 
 class EntryReads(TableStore):
@@ -131,7 +130,7 @@ class EntryReads(TableStore):
         return request
 
     def _entries(
-        self, partition: IndexPartition, wanted: int | None, read: EntryQuery, tally: list[int]
+        self, partition: IndexPartition, wanted: int | None, read: EntryQuery
     ) -> Iterator[tuple[str, int]]:
         """The (sort key, id) of a partition's entries in order, a Query page at a time, each
         Query asking only for what is still ``wanted`` (None: all); the entry at ``read.after``
@@ -151,7 +150,6 @@ class EntryReads(TableStore):
             while True:
                 request["Limit"] = PAGE_ITEMS if wanted is None else min(max(wanted - found, 1), PAGE_ITEMS)
                 page = self.client.query(**request)
-                tally[0] += int(page.get("ScannedCount", 0))
                 for item in page.get("Items", []):
                     found += 1
                     key = item[sort_attribute]["S"]
@@ -163,11 +161,11 @@ class EntryReads(TableStore):
                 request["ExclusiveStartKey"] = last
 
     def _merged(
-        self, partitions: Sequence[IndexPartition], wanted: int | None, read: EntryQuery, tally: list[int]
+        self, partitions: Sequence[IndexPartition], wanted: int | None, read: EntryQuery
     ) -> Iterator[tuple[str, int]]:
         """The entries of ``partitions`` merged in order (sort keys are unique: they end in the
         lead id), read lazily: each partition no further than what is taken from it."""
-        streams = [self._entries(partition, wanted, read, tally) for partition in partitions]
+        streams = [self._entries(partition, wanted, read) for partition in partitions]
         return streams[0] if len(streams) == 1 else heapq.merge(*streams, reverse=not read.forward)
 
     def iter_entries(
@@ -179,7 +177,7 @@ class EntryReads(TableStore):
         filters: EntryFilter = EntryFilter(),
     ) -> Iterator[tuple[str, int]]:
         """Every entry of ``partitions`` that holds ``filters``, in order."""
-        return self._merged(partitions, None, EntryQuery(forward, bounds, filters), [0])
+        return self._merged(partitions, None, EntryQuery(forward, bounds, filters))
 
     def read_entries(
         self,
@@ -193,14 +191,12 @@ class EntryReads(TableStore):
     ) -> EntryRead:
         """The first ``count`` entries (and whether more follow: one read ahead)."""
         read = EntryRead()
-        tally = [0]
-        merged = self._merged(partitions, count + 1, EntryQuery(forward, bounds, filters, after), tally)
+        merged = self._merged(partitions, count + 1, EntryQuery(forward, bounds, filters, after))
         for key in merged:
             if len(read.keys) == count:
                 read.more = True
                 break
             read.keys.append(key)
-        read.scanned = tally[0]
         return read
 
     def count_entries(

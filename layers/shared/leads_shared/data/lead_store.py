@@ -334,14 +334,6 @@ class LeadStore(EntryReads):
         else:
             yield from self.iter_full_leads(tenant_id, self.iter_rows(partition, forward=forward))
 
-    def narrow_rows(self, tenant_id: str) -> list[dict[str, Any]]:
-        """Every row of the tenant's narrow list (what filters and sorts read), by creation."""
-        return self.query_rows(LeadKeys.by_creation(tenant_id))
-
-    def iter_narrow_rows(self, tenant_id: str) -> Iterator[dict[str, Any]]:
-        """The rows of ``narrow_rows``, a Query page at a time."""
-        return self.iter_rows(LeadKeys.by_creation(tenant_id))
-
     def full_leads(self, tenant_id: str, rows: Sequence[Mapping[str, Any]]) -> list[Lead]:
         """The leads of narrow ``rows``, in their order (one BatchGetItem per 100); a lead
         deleted since its row was read is left out rather than failing the page."""
