@@ -16,10 +16,15 @@ import types
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
+import botocore.handlers
 import moto.dynamodb.models as moto_dynamodb
 import requests
+from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+from moto.core.botocore_stubber import MockRawResponse
+from moto.core.model_instances import model_data
 from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
 from moto.dynamodb.models.dynamo_type import Item
 from moto.dynamodb.models.table import StreamShard, Table
@@ -27,6 +32,7 @@ from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
+from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from devstack import moto_speed
 from devstack.template import ACCOUNT_ID, REGION, LocalResource, Template, TemplateError
@@ -64,6 +70,7 @@ SHARD_ITERATOR_LIFETIME_S = 15 * 60
 # one per process (one emulator runs at a time).
 _DYNAMODB_LOCK = threading.Lock()
 _IN_PROCESS: set[str] = set()  # the endpoint URLs of the emulators running in this process
+_APPS: dict[str, Any] = {}  # endpoint URL -> the emulator's app, for requests made in-process
 
 
 @dataclass
@@ -102,6 +109,7 @@ class Emulator:
 
     def stop(self) -> None:
         _IN_PROCESS.discard(self.endpoint_url)
+        _APPS.pop(self.endpoint_url, None)
         self._server.stop()
 
 
@@ -124,6 +132,43 @@ class _AtomicDynamoDB:
             moto_speed.note_request(target)
             # Consume the whole response inside the lock: the request is applied by then.
             return list(self._app(environ, start_response))
+
+
+def _serve_in_process(endpoint_url: str, app: Any) -> None:
+    """boto3 clients of this process (the functions', the tests', the local stack's pollers) reach
+    the emulator without a socket: their request goes to the same WSGI app as the server's, as
+    the bytes and headers it would have sent (signed, serialized), and botocore parses the answer
+    as it would parse the server's. A request costs about half (no HTTP client, server thread or
+    connection; measured: a GetItem 7 ms, 4 ms in-process). Anything else (curl on a presigned
+    URL, another process) still comes through the socket."""
+    _APPS[endpoint_url] = app
+    if not any(entry[1] is _send_in_process for entry in botocore.handlers.BUILTIN_HANDLERS):
+        botocore.handlers.BUILTIN_HANDLERS.append(("before-send", _send_in_process))
+    # Sessions get the built-in handlers when made: the default one is made again on next use.
+    boto3.DEFAULT_SESSION = None
+
+
+def _send_in_process(request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
+    """botocore's ``before-send``: an answer ends the request there; None sends it as usual."""
+    url = urlsplit(request.url)
+    app = _APPS.get(f"{url.scheme}://{url.netloc}")
+    if app is None:
+        return None
+    body = request.body
+    if hasattr(body, "read"):
+        body = body.read()
+    environ = EnvironBuilder(
+        path=url.path or "/",
+        base_url=f"{url.scheme}://{url.netloc}",
+        query_string=url.query,
+        method=request.method,
+        headers={k: v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()},
+        data=body or b"",
+    ).get_environ()
+    chunks, status, headers = run_wsgi_app(app, environ, buffered=True)
+    return AWSResponse(
+        request.url, int(status.split(" ", 1)[0]), dict(headers.items()), MockRawResponse(b"".join(chunks))
+    )
 
 
 def _snapshot_only_touched_items() -> None:
@@ -242,10 +287,14 @@ def _streams_as_dynamodb_keeps_them() -> None:
 
 
 class _EmulatorServer(ThreadedMotoServer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The one app behind both ways in: the socket, and boto3 clients of this process.
+        self.app = _AtomicDynamoDB(DomainDispatcherApplication(create_backend_app))
+
     def _server_entry(self) -> None:
-        app = _AtomicDynamoDB(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(
-            self._ip_address, self._port, app, threaded=True, request_handler=MotoRequestHandler
+            self._ip_address, self._port, self.app, threaded=True, request_handler=MotoRequestHandler
         )
         self._server_ready_event.set()
         self._server.serve_forever()
@@ -260,6 +309,7 @@ def start_emulator(template: Template) -> Emulator:
     server.start()
     host, port = server.get_host_and_port()
     endpoint_url = f"http://{host}:{port}"
+    _serve_in_process(endpoint_url, server.app)
     try:
         requests.post(f"{endpoint_url}/moto-api/reset", timeout=10).raise_for_status()
         emulator = Emulator(endpoint_url, template.with_endpoint(endpoint_url), {}, server)
@@ -331,6 +381,11 @@ def empty_tables(emulator: Emulator) -> None:
         if name in dynamodb.list_tables()["TableNames"]:
             dynamodb.delete_table(TableName=name)
         _create_table(emulator, emulator.template, logical_id)
+    # moto keeps every table it ever made (and their streams' shards, which name them), for its
+    # dashboard (unused here): the dropped ones, with all their items, would stay in memory (a test
+    # process's millions of objects, each garbage collection walking them all).
+    for model in model_data["dynamodb"].values():
+        model.instances_tracked = []  # type: ignore[attr-defined]
 
 
 def _create_table(emulator: Emulator, template: Template, logical_id: str) -> LocalResource:
