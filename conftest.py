@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from tests.support.caches import clear_process_caches
 from tests.support.progress import FileProgress
 
 TEST_ENV = {
@@ -35,33 +36,9 @@ os.environ.update(TEST_ENV)
 def fresh_settings():
     """Settings and clients are cached per process (as on Lambda); tests that change the
     environment get fresh ones."""
-    from leads_shared import config, data
-    from leads_shared.data import blob_store, dynamo, idempotency, secret_store
-
-    caches = (
-        config.get_settings,
-        dynamo.dynamodb_client,
-        data.get_lead_store,
-        data.get_directory_store,
-        data.get_record_store,
-        data.get_activity_store,
-        data.get_mail_store,
-        data.get_import_store,
-        data.get_tenant_store,
-        data.get_blob_store,
-        data.get_scim_token_store,
-        data.get_form_store,
-        data.get_capture_store,
-        data.get_secret_store,
-        blob_store.s3_client,
-        secret_store.ssm_client,
-        idempotency._persistence,
-    )
-    for cache in caches:
-        cache.cache_clear()
+    clear_process_caches()
     yield
-    for cache in caches:
-        cache.cache_clear()
+    clear_process_caches()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -73,18 +50,23 @@ def pytest_configure(config: pytest.Config) -> None:
 # the longest first (measured: docs/tests.md), so that no long file starts last while the other
 # workers have nothing left to do. The others follow in their usual order.
 LONGEST_FIRST = (
+    "tests/integration/test_list_scale.py",
     "tests/e2e/test_contract_fuzz.py",
-    "tests/integration/test_sam.py",
-    "tests/integration/test_leads_list.py",
-    "tests/integration/test_import_dedupe.py",
+    "tests/integration/test_csv_import.py",
     "tests/integration/test_security_matrix.py",
+    "tests/integration/test_leads_list.py",
     "tests/integration/test_bench.py",
     "tests/integration/test_tenant_isolation.py",
-    "tests/integration/test_csv_import.py",
-    "devstack/tests/test_devstack_emulator.py",
+    "tests/integration/test_import_dedupe.py",
+    "tests/integration/test_import_exactly_once.py",
+    "tests/integration/test_sam.py",
+    "tests/integration/test_csv_export.py",
+    "tests/unit/test_export_streaming.py",
+    "tests/integration/test_bulk_leads.py",
     "tests/e2e/test_scim_conformance.py",
-    "tests/e2e/test_forms_browser.py",
+    "devstack/tests/test_devstack_emulator.py",
     "tests/e2e/test_readme.py",
+    "tests/e2e/test_forms_browser.py",
 )
 
 

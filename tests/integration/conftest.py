@@ -22,6 +22,7 @@ from devstack.seed import seed_demo_data
 from devstack.stack import LOCAL_PARAMETERS, RUNTIME_ENVIRONMENT, functions_environment
 from devstack.template import Template
 from leads_shared.data import get_directory_store
+from tests.support.caches import clear_process_caches
 from tests.support.clients import Caller, Tenant, make_tenant
 
 
@@ -53,6 +54,9 @@ def empty_table_per_module(emulator: Emulator) -> None:
     each test would otherwise pay for what every earlier module wrote (2,000 leads of
     test_leads_list)."""
     os.environ.update(emulator_environment(emulator))
+    # Module fixtures run before the first test's fresh settings: what this process cached
+    # before (at collection, or in another environment) must not reach them.
+    clear_process_caches()
     restore_resources(emulator)
     empty_tables(emulator)
 
