@@ -82,7 +82,9 @@ dev: $(VENV)/.installed-$(PYTHON_VERSION)
 
 ## Install everything and run the whole suite (unit, integration, e2e, SAM validate/build).
 test: install lint
-	$(PY) -m pytest -q -n auto --dist loadfile --no-loadscope-reorder
+	# Bytecode is written (the machine may say otherwise: PYTHONDONTWRITEBYTECODE): each worker and
+	# each process a test starts would compile the layer and the tests again (about 2 s each).
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -n auto --dist loadfile --no-loadscope-reorder
 
 # checkov: the template's resources against its AWS checks. A failed check fails the lint; the
 # few we accept are skipped in template.yaml on the resource itself, each with its reason
