@@ -48,6 +48,7 @@ def fresh_settings():
         data.get_mail_store,
         data.get_import_store,
         data.get_tenant_store,
+        data.get_trash_store,
         data.get_blob_store,
         data.get_scim_token_store,
         data.get_form_store,

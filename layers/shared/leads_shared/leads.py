@@ -156,20 +156,3 @@ def update_lead(
     if new_address:
         _link_captured_emails(updated, mail)
     return updated
-
-
-def delete_lead(principal: Principal, lead_id: int, store: LeadStore, if_match: str | None = None) -> None:
-    """Read the lead with the keys of its notes and tasks (one Query), delete it with its counts
-    and its children in one transaction if it did not change, then sweep its partition of any
-    child beyond what a transaction holds (one Query, and batch deletes when there are any).
-    A lead that is gone but left children (its delete died half-way) is a 404, and the retried
-    DELETE removes them."""
-
-    def attempt() -> None:
-        found, children = store.get_with_children(principal.tenant_id, lead_id)
-        if found is None and children:
-            store.remove_leftovers(children)
-        current = current_or_404(found, if_match)
-        store.delete(current, children)
-
-    without_lost_updates(attempt, if_match)
