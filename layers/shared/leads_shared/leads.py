@@ -25,11 +25,11 @@ if TYPE_CHECKING:
     from leads_shared.models.directory import User
 
 
-def _link_captured_emails(lead: Lead, mail: MailStore) -> None:
-    """After a lead got an email (created with one, or changed to another): link the emails
-    already captured for that address. One Query when there are none. The lead is written by
-    then, so a failure here is logged, not answered: a client retrying the create would make a
-    second lead (the next capture or email change links them)."""
+def link_captured_emails(lead: Lead, mail: MailStore) -> None:
+    """After a lead got an email (created with one, changed to another, or restored from the
+    recycle bin): link the emails already captured for that address. One Query when there are
+    none. The lead is written by then, so a failure here is logged, not answered: a client
+    retrying the create would make a second lead (the next capture or email change links them)."""
     # Imported here: the capture module (mail parsing, drop-box addresses) is the email worker's;
     # a leads cold start whose first request writes no lead does not import it.
     from leads_shared.email_capture import link_captured
@@ -83,7 +83,7 @@ def insert_lead(
             # A reserved id that exists already means the sequence is behind the data.
             raise Conflict("The lead could not be given an id. Please retry.") from None
     if lead.email:
-        _link_captured_emails(lead, mail)
+        link_captured_emails(lead, mail)
     return lead
 
 
@@ -154,5 +154,5 @@ def update_lead(
 
     updated = without_lost_updates(attempt, if_match)
     if new_address:
-        _link_captured_emails(updated, mail)
+        link_captured_emails(updated, mail)
     return updated

@@ -33,7 +33,7 @@ from leads_shared.clock import format_timestamp
 from leads_shared.data.trash_store import NotInTrash
 from leads_shared.errors import Forbidden, NotFound
 from leads_shared.keys import TrashKeys
-from leads_shared.leads import current_or_404
+from leads_shared.leads import current_or_404, link_captured_emails
 from leads_shared.models.leads import TrashedLead
 from leads_shared.versioning import next_version, without_lost_updates
 
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from leads_shared.auth import Principal
     from leads_shared.config import Settings
     from leads_shared.data.lead_store import LeadStore
+    from leads_shared.data.mail_store import MailStore
     from leads_shared.data.trash_store import TrashStore
     from leads_shared.models.leads import Lead
 
@@ -141,9 +142,10 @@ def restorable_until(trashed: TrashedLead) -> str:
     return format_timestamp(datetime.fromtimestamp(trashed.expires_at, UTC))
 
 
-def restore_lead(principal: Principal, lead_id: int, trash: TrashStore) -> Lead:
+def restore_lead(principal: Principal, lead_id: int, trash: TrashStore, mail: MailStore) -> Lead:
     """Two requests: read the trashed lead, then the transaction that puts it back (if it is
-    still in the trash)."""
+    still in the trash). With an email, one more: emails captured for its address while it was
+    in the trash (when nothing could link them to it) are linked now, as for a new lead."""
     trashed = trash.trashed(principal.tenant_id, lead_id)
     if (
         trashed is None
@@ -156,4 +158,6 @@ def restore_lead(principal: Principal, lead_id: int, trash: TrashStore) -> Lead:
         trash.restore(trashed, lead)
     except NotInTrash:
         raise NotFound(NOT_IN_TRASH) from None
+    if lead.email:
+        link_captured_emails(lead, mail)
     return lead
