@@ -209,7 +209,9 @@ def delete_lead(
 )
 @tracer.capture_method
 def restore_lead(id: LeadId) -> Response[LeadOut]:
-    return _lead_response(recycle_bin.restore_lead(caller(app), id, get_trash_store(), get_mail_store()))
+    return _lead_response(
+        recycle_bin.restore_lead(caller(app), id, get_trash_store(), get_directory_store(), get_mail_store())
+    )
 
 
 # Static paths are declared before /leads/<id>, which would otherwise take them as an id.

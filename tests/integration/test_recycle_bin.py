@@ -15,7 +15,7 @@ from devstack.event_filter import passes
 from devstack.runtime import LambdaFunction
 from devstack.seed import dropbox_address as dropbox
 from devstack.stream_poller import StreamReader
-from leads_shared.data import get_lead_store, get_mail_store
+from leads_shared.data import get_directory_store, get_lead_store, get_mail_store
 from leads_shared.keys import LeadKeys, TrashKeys
 from tests.support.clients import Caller, Tenant, lead_body
 from tests.support.csv_files import ImportPath, csv_bytes
@@ -151,6 +151,23 @@ def test_restore_brings_back_the_lead_its_children_counts_and_search(alice: Call
     assert bob.delete(f"/leads/{lead}", headers={"If-Match": '"2"'}).status_code == 200
     assert alice.post(f"/leads/{lead}/restore").json["id"] == lead
     assert counts(bob) == (2, 1, 1, 1)
+
+
+def test_a_restored_lead_shows_its_assignees_name_as_it_is_now(tenant: Tenant, bob: Caller) -> None:
+    """A rename reaches the leads assigned to the user (the stream's sync), not those in the trash."""
+    lead = new_lead(bob, assigned_to=2)
+    assert bob.delete(f"/leads/{lead}").status_code == 200
+    store = get_directory_store()
+    user = store.user(tenant.tenant_id, 2)
+    assert user is not None
+    store.put_user(user.model_copy(update={"name": "Robert Baker"}))
+
+    restored = bob.post(f"/leads/{lead}/restore").json
+
+    assert (restored["assigned_to"], restored["assigned_to_name"]) == (2, "Robert Baker")
+    assert bob.get("/leads", query={"sort_by": "assigned_to_name"}).json["data"][0]["assigned_to_name"] == (
+        "Robert Baker"
+    )
 
 
 def test_the_trash_lists_newest_first_by_cursor_a_users_own_deletions_an_admins_all(

@@ -203,15 +203,15 @@ def test_restore_brings_back_the_lead_its_notes_and_counts_for_its_deleter_or_an
     add_note(ALICE, 1, NoteCreate(content="hello"), stores.activities, stores.records, stores.directory)
     delete_lead(ALICE, 1, stores.leads, stores.trash)
     with pytest.raises(NotFound):
-        restore_lead(BOB, 1, stores.trash, stores.mail)  # not his deletion
-    restored = restore_lead(ALICE, 1, stores.trash, stores.mail)
+        restore_lead(BOB, 1, stores.trash, stores.directory, stores.mail)  # not his deletion
+    restored = restore_lead(ALICE, 1, stores.trash, stores.directory, stores.mail)
     assert restored.version == 2 and counts(stores) == (1, 1, 1)
     lead, notes = get_lead(ALICE, 1, stores.leads)
     assert lead == restored and [note.content for note in notes] == ["hello"]
     with pytest.raises(NotFound):
-        restore_lead(ALICE, 1, stores.trash, stores.mail)  # live: not in the trash
+        restore_lead(ALICE, 1, stores.trash, stores.directory, stores.mail)  # live: not in the trash
     delete_lead(BOB, 1, stores.leads, stores.trash)
-    assert restore_lead(BOB, 1, stores.trash, stores.mail).version == 3
+    assert restore_lead(BOB, 1, stores.trash, stores.directory, stores.mail).version == 3
 
 
 def test_only_an_admin_removes_for_good_a_live_or_a_trashed_lead(stores):
@@ -226,7 +226,7 @@ def test_only_an_admin_removes_for_good_a_live_or_a_trashed_lead(stores):
     assert (stores.table.leads, stores.table.trash, stores.table.notes) == ({}, {}, {})
     assert stores.leads.stats("acme").total == 0
     with pytest.raises(NotFound):
-        restore_lead(ALICE, 2, stores.trash, stores.mail)
+        restore_lead(ALICE, 2, stores.trash, stores.directory, stores.mail)
 
 
 def test_another_tenant_finds_nothing(stores):

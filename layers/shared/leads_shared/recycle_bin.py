@@ -12,10 +12,11 @@
 - **Restore** (``POST /leads/{id}/restore``): the one who deleted it, or an admin; anyone else
   gets the 404 of a lead that is not in their trash. One transaction puts the lead back as it
   was (its version one more, ``updated_at`` now), with its index entries and counts, on
-  condition that it is still in the trash. A live lead, another tenant's, an expired or purged
-  one: 404. Duplicates: a restore is never refused for its email today (a tenant cannot refuse
-  duplicates yet); when it can, the check of the email's LOOKUP partition belongs right before
-  the restore's write, answering 409 with the live lead's id.
+  condition that it is still in the trash (its assignee's name as it is now). A live lead,
+  another tenant's, an expired or purged one: 404. Duplicates: a restore is never refused for
+  its email today (a tenant cannot refuse duplicates yet); when it can, the check of the email's
+  LOOKUP partition belongs right before the restore's write, answering 409 with the live lead's
+  id.
 - **For good** (``DELETE /leads/{id}?permanent=true``, admins only): a live lead goes with every
   child at once (the delete as it was before the recycle bin: a transaction, then a sweep); a
   trashed one too (its children, then its trashed item).
@@ -40,6 +41,7 @@ from leads_shared.versioning import next_version, without_lost_updates
 if TYPE_CHECKING:
     from leads_shared.auth import Principal
     from leads_shared.config import Settings
+    from leads_shared.data.directory_store import DirectoryStore
     from leads_shared.data.lead_store import LeadStore
     from leads_shared.data.mail_store import MailStore
     from leads_shared.data.trash_store import TrashStore
@@ -142,10 +144,14 @@ def restorable_until(trashed: TrashedLead) -> str:
     return format_timestamp(datetime.fromtimestamp(trashed.expires_at, UTC))
 
 
-def restore_lead(principal: Principal, lead_id: int, trash: TrashStore, mail: MailStore) -> Lead:
+def restore_lead(
+    principal: Principal, lead_id: int, trash: TrashStore, directory: DirectoryStore, mail: MailStore
+) -> Lead:
     """Two requests: read the trashed lead, then the transaction that puts it back (if it is
-    still in the trash). With an email, one more: emails captured for its address while it was
-    in the trash (when nothing could link them to it) are linked now, as for a new lead."""
+    still in the trash). With an assignee, one more before the write: the assignee's name now
+    (a rename while the lead was in the trash reached no lead of the trash). With an email, one
+    more after it: emails captured for its address while it was in the trash (when nothing
+    could link them to it) are linked now, as for a new lead."""
     trashed = trash.trashed(principal.tenant_id, lead_id)
     if (
         trashed is None
@@ -154,6 +160,10 @@ def restore_lead(principal: Principal, lead_id: int, trash: TrashStore, mail: Ma
     ):
         raise NotFound(NOT_IN_TRASH)
     lead = next_version(trashed.lead, trashed.lead)
+    if lead.assigned_to is not None:
+        assignee = directory.user(principal.tenant_id, lead.assigned_to)
+        if assignee is not None:  # a user no longer in the directory: the name as it was
+            lead.assigned_to_name = assignee.name
     try:
         trash.restore(trashed, lead)
     except NotInTrash:
