@@ -1,5 +1,6 @@
-"""Leads: list, create, read, update, delete, qualify, disqualify, and matching companies and
-contacts. Routes only; the rules live in the layer."""
+"""Leads: list, create, read, update, delete (into the recycle bin), the trash and restore,
+qualify, disqualify, and matching companies and contacts. Routes only; the rules live in the
+layer."""
 
 from typing import Annotated
 
@@ -7,7 +8,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
 from pydantic import Field, StringConstraints
 
-from leads_shared import lead_listing, leads, matching, qualify
+from leads_shared import lead_listing, leads, matching, qualify, recycle_bin
 from leads_shared.api import (
     BODY_ERRORS,
     LeadId,
@@ -18,7 +19,14 @@ from leads_shared.api import (
     responses,
     use_api_conventions,
 )
-from leads_shared.data import get_directory_store, get_lead_store, get_mail_store, get_record_store
+from leads_shared.config import get_settings
+from leads_shared.data import (
+    get_directory_store,
+    get_lead_store,
+    get_mail_store,
+    get_record_store,
+    get_trash_store,
+)
 from leads_shared.data.idempotency import HEADER as IDEMPOTENCY_HEADER
 from leads_shared.lead_listing import LeadFilters
 from leads_shared.list_params import takes_lead_filters
@@ -32,6 +40,8 @@ from leads_shared.models.leads import (
     LeadPage,
     LeadUpdate,
     RequiredSearch,
+    TrashedLeadOut,
+    TrashPage,
 )
 from leads_shared.models.records import (
     CompanyMatches,
@@ -65,6 +75,10 @@ IdempotencyKey = Annotated[
 ]
 TAGS = ["Leads"]
 MAX_CURSOR_CHARS = 2048
+PageSize = Annotated[
+    Annotated[int, Field(ge=1, le=MAX_PER_PAGE)], BlankMeans(25), Query(description="Page size.")
+]
+CursorText = Annotated[str, StringConstraints(max_length=MAX_CURSOR_CHARS)] | None
 
 
 def _lead_response(lead: leads.Lead, status: int = 200) -> Response[LeadOut]:
@@ -84,11 +98,9 @@ def list_leads(
     page: Annotated[
         Annotated[int, Field(ge=1, le=MAX_PAGE)], BlankMeans(1), Query(description="Page number.")
     ] = 1,
-    per_page: Annotated[
-        Annotated[int, Field(ge=1, le=MAX_PER_PAGE)], BlankMeans(25), Query(description="Page size.")
-    ] = 25,
+    per_page: PageSize = 25,
     cursor: Annotated[
-        Annotated[str, StringConstraints(max_length=MAX_CURSOR_CHARS)] | None,
+        CursorText,
         BlankMeans(None),
         Query(
             description="The `next_cursor` of the page before, sent with the same filters, scope and "
@@ -165,15 +177,71 @@ def update_lead(
     "/leads/<id>",
     summary="Delete lead",
     tags=TAGS,
-    responses=responses((200, SuccessBody, "The lead is deleted."), 404, 412),
+    description="Into the recycle bin: the lead leaves every list, search, count and match, and can be "
+    "restored (`POST /leads/{id}/restore`) with its notes, tasks and emails for 30 days. With "
+    "`permanent=true` (admins only), the lead, in the trash or not, is removed for good at once.",
+    responses=responses((200, SuccessBody, "The lead is deleted."), 403, 404, 412),
 )
 @tracer.capture_method
-def delete_lead(id: LeadId, if_match: IfMatch = None) -> SuccessBody:
-    leads.delete_lead(caller(app), id, get_lead_store(), if_match=if_match)
+def delete_lead(
+    id: LeadId,
+    if_match: IfMatch = None,
+    permanent: Annotated[
+        bool,
+        BlankMeans(False),
+        Query(description="`true`: remove it for good, with its notes, tasks and emails (admins only)."),
+    ] = False,
+) -> SuccessBody:
+    recycle_bin.delete_lead(
+        caller(app), id, get_lead_store(), get_trash_store(), if_match=if_match, permanent=permanent
+    )
     return SuccessBody()
 
 
+@app.post(
+    "/leads/<id>/restore",
+    summary="Restore lead",
+    tags=TAGS,
+    description="Bring a deleted lead back from the recycle bin with its notes, tasks and emails, in "
+    "every list and count again. Its deleter or an admin; a lead not in the caller's trash (live, "
+    "expired, another user's for a user) is a 404.",
+    responses=responses((200, LeadOut, "The restored lead (ETag: its new version)."), 404),
+)
+@tracer.capture_method
+def restore_lead(id: LeadId) -> Response[LeadOut]:
+    return _lead_response(
+        recycle_bin.restore_lead(caller(app), id, get_trash_store(), get_directory_store(), get_mail_store())
+    )
+
+
 # Static paths are declared before /leads/<id>, which would otherwise take them as an id.
+@app.get(
+    "/leads/trash",
+    summary="List deleted leads",
+    tags=TAGS,
+    description="The recycle bin, newest deletion first: the leads the caller deleted (an admin: every "
+    "deleted lead of the tenant), each restorable until `restorable_until`.",
+    responses=responses((200, TrashPage, "A page of deleted leads.")),
+)
+@tracer.capture_method
+def list_trash(
+    limit: PageSize = 25,
+    cursor: Annotated[
+        CursorText,
+        BlankMeans(None),
+        Query(
+            description="The `next_cursor` of the page before: the page right after it. Altered or "
+            "expired (an hour): 422."
+        ),
+    ] = None,
+) -> TrashPage:
+    listing = recycle_bin.list_trash(caller(app), limit, cursor, get_trash_store(), get_settings())
+    return TrashPage(
+        data=[TrashedLeadOut.of_trashed(t, recycle_bin.restorable_until(t)) for t in listing.leads],
+        next_cursor=listing.next_cursor,
+    )
+
+
 @app.get(
     "/leads/match-company",
     summary="Match lead to company",

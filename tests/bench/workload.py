@@ -259,6 +259,14 @@ def _each_lead(method: str, suffix: str, body: Any = None) -> RequestMaker:
     return make
 
 
+def _restores(tenant: BenchTenant, n: int) -> list[ApiCall]:
+    """A restore of each of ``n`` new leads, deleted first."""
+    leads = tenant._leads(n)
+    for lead in leads:
+        tenant.call("DELETE", f"/leads/{lead}")
+    return [ApiCall("POST", f"/leads/{lead}/restore") for lead in leads]
+
+
 def _each_child(kind: str, body: dict[str, Any]) -> RequestMaker:
     def make(tenant: BenchTenant, n: int) -> list[ApiCall]:
         lead, children = tenant._children(kind, body, n)
@@ -343,6 +351,8 @@ ROUTES: dict[str, RequestMaker] = {
     "GET /leads/{id}": _same("GET", "/leads/{lead}"),
     "PUT /leads/{id}": _edits("/leads/{lead}", {**LEAD, "email": "john.doe@example.com"}, "notes"),
     "DELETE /leads/{id}": _each_lead("DELETE", ""),
+    "GET /leads/trash": _same("GET", "/leads/trash"),
+    "POST /leads/{id}/restore": _restores,
     "POST /leads/{id}/qualify": _each_lead("POST", "/qualify", {"create_company": True, "create_deal": True}),
     "PUT /leads/{id}/disqualify": _each_lead("PUT", "/disqualify", {"reason": "No budget this year."}),
     "GET /leads/match-company": _same("GET", "/leads/match-company", {"company": "Doe"}),

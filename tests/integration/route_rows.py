@@ -101,6 +101,12 @@ class World:
     def lead(self, **fields: Any) -> int:
         return int(self._made(self.admin.post("/leads", lead_body(**fields))))
 
+    def trashed(self, deleter: Caller) -> int:
+        """A lead of the tenant in the recycle bin, deleted by ``deleter`` (who may restore it)."""
+        lead = self.lead()
+        assert deleter.delete(f"/leads/{lead}").status_code == 200
+        return lead
+
     def note(self, lead: int, author: Caller) -> int:
         return int(self._made(author.post(f"/leads/{lead}/notes", {"content": "Called."})))
 
@@ -225,6 +231,8 @@ ROWS: dict[tuple[str, str], Row] = {
     ("DELETE", "/leads/{id}"): _lead("", "DELETE"),
     ("POST", "/leads/{id}/qualify"): _lead("/qualify", "POST", {}),
     ("PUT", "/leads/{id}/disqualify"): _lead("/disqualify", "PUT", {"reason": "No budget"}),
+    ("GET", "/leads/trash"): lambda w, c: Call("GET", "/leads/trash"),
+    ("POST", "/leads/{id}/restore"): lambda w, c: Call("POST", f"/leads/{w.trashed(c)}/restore"),
     ("GET", "/leads/match-company"): lambda w, c: Call("GET", "/leads/match-company", query={"company": "D"}),
     ("GET", "/leads/match-contact"): lambda w, c: Call("GET", "/leads/match-contact", query={"email": "a@b"}),
     ("GET", "/leads/{id}/notes"): _lead("/notes", "GET"),
@@ -354,10 +362,11 @@ def hidden_in(value: Any) -> set[str]:
 
 
 # The routes that read a JSON body: every POST and PUT but those that read none (issuing a SCIM
-# token; starting an export job, whose filters are query parameters as GET /leads/export's) and
+# token; starting an export job, whose filters are query parameters as GET /leads/export's;
+# restoring a deleted lead) and
 # a public form's post (it also takes browser forms, needs no token, and has its own limits:
 # test_lead_forms.py).
-READS_NO_BODY = {("POST", "/tenant/scim-token"), ("POST", "/leads/exports")}
+READS_NO_BODY = {("POST", "/tenant/scim-token"), ("POST", "/leads/exports"), ("POST", "/leads/{id}/restore")}
 WITH_JSON_BODY = [
     route
     for route in ROWS

@@ -138,7 +138,8 @@ def test_sample_stream_event_is_processed(
 ) -> None:
     """The handler takes it without raising (a raise fails the batch: the stream delivers it again).
     The directory sync writes a user's *current* name, so against the demo data (where the
-    sample's user has the name it had) it reads the user and their leads, and writes nothing."""
+    sample's user has the name it had) it reads the user and their leads, and writes nothing; the
+    expired trashed lead's partition is empty there: it is read, nothing is removed."""
     event = load_event(path)
     (function_id,) = [
         source.function_id
@@ -148,8 +149,12 @@ def test_sample_stream_event_is_processed(
     meter.reset()
 
     assert functions[function_id].invoke(event) is None
-    if function_id == "DirectorySyncFunction":  # the user and their leads read, nothing written
-        assert meter.snapshot()["by_operation"] == {"GetItem": 1, "Query": 1}
+    expected = {
+        "user_renamed.json": {"GetItem": 1, "Query": 1},  # the user and their leads read
+        "trash_expired.json": {"Query": 1},  # the expired lead's partition read
+    }
+    if function_id == "DirectorySyncFunction":  # nothing written
+        assert meter.snapshot()["by_operation"] == expected[path.name]
 
 
 @pytest.mark.parametrize("path", API_EVENT_FILES, ids=lambda p: str(p.relative_to(EVENTS_DIR)))

@@ -382,13 +382,15 @@ def test_another_tenants_lead_or_email_is_a_404(emulator, ingest, tenant, other_
     assert linked(bob, lead["id"]) == [email]  # untouched
 
 
-def test_deleting_a_lead_deletes_its_email_links_not_the_emails(emulator, ingest, tenant, bob):
+def test_removing_a_lead_for_good_deletes_its_email_links_not_the_emails(
+    emulator, ingest, tenant, alice, bob
+):
     lead = bob.post("/leads", lead_body(email="gone@client-co.com")).json
     assert deliver(emulator, ingest, alternative("gone@client-co.com", [dropbox(tenant.tenant_id)])) == OK
     (email,) = linked(bob, lead["id"])
 
-    assert bob.delete(f"/leads/{lead['id']}").status_code == 200
-    assert bob.last_cost["by_operation"] == {"Query": 2, "TransactWriteItems": 1}  # link in the transaction
+    assert alice.delete(f"/leads/{lead['id']}", query={"permanent": "true"}).status_code == 200
+    assert alice.last_cost["by_operation"] == {"Query": 2, "TransactWriteItems": 1}  # link in the transaction
 
     store = get_lead_store()
     left = store.client.query(
@@ -444,7 +446,9 @@ def test_what_capture_and_the_routes_cost(emulator, ingest, tenant, bob):
     assert bob.last_cost["by_operation"] == {"BatchGetItem": 1, "Query": 1, "TransactWriteItems": 2}
 
 
-def test_deleting_a_lead_deletes_the_emails_logged_on_it_but_not_captured_ones(emulator, ingest, tenant, bob):
+def test_removing_a_lead_for_good_deletes_the_emails_logged_on_it_not_captured_ones(
+    emulator, ingest, tenant, alice, bob
+):
     lead = bob.post("/leads", lead_body(email="ann@client-co.com")).json
     mail_from_ann = message("ann@client-co.com", [dropbox(tenant.tenant_id)])
     mail_from_ann.set_content("Hi")
@@ -455,7 +459,7 @@ def test_deleting_a_lead_deletes_the_emails_logged_on_it_but_not_captured_ones(e
         url, {"subject": "s", "body": "b", "direction": "inbound", "sent_at": "2026-01-01T00:00:00Z"}
     )
     assert logged.status_code == 201
-    assert bob.delete(f"/leads/{lead['id']}").status_code == 200
+    assert alice.delete(f"/leads/{lead['id']}", query={"permanent": "true"}).status_code == 200
     mail = get_mail_store()
     assert (
         mail.get_values({"PK": f"TENANT#{tenant.tenant_id}#MAIL#{logged.json['id']}", "SK": "MAIL"}) is None

@@ -153,17 +153,17 @@ def test_fields_a_client_may_not_set_are_ignored(bob):
     assert bob.get(f"/leads/{lead_id}/notes").json == {"data": [note]}
 
 
-def test_deleting_a_lead_deletes_its_notes(tenant, bob):
+def test_removing_a_lead_for_good_deletes_its_notes(tenant, alice, bob):
     lead_id = bob.post("/leads", lead_body()).json["id"]
     for i in range(3):
         bob.post(f"/leads/{lead_id}/notes", {"content": f"n{i}"})
-    assert bob.delete(f"/leads/{lead_id}").status_code == 200
+    assert alice.delete(f"/leads/{lead_id}", query={"permanent": "true"}).status_code == 200
     assert partition(tenant.tenant_id, lead_id) == []
     assert bob.get(f"/leads/{lead_id}/notes").status_code == 404
 
 
-def test_a_delete_that_died_half_way_is_finished_by_the_retried_delete(bob, monkeypatch):
-    """A lead with more children than its delete's transaction holds: the process dies after the
+def test_a_removal_that_died_half_way_is_finished_by_the_retried_removal(alice, bob, monkeypatch):
+    """A lead with more children than its removal's transaction holds: the process dies after the
     transaction (the lead is gone, 4 notes are left); the client's retry is a 404 that removes
     them."""
     from leads_shared.data.lead_store import CHILDREN_IN_DELETE, LeadStore
@@ -176,8 +176,10 @@ def test_a_delete_that_died_half_way_is_finished_by_the_retried_delete(bob, monk
         raise RuntimeError("worker killed")
 
     monkeypatch.setattr(LeadStore, "batch_delete", dies)
-    assert bob.delete(f"/leads/{lead['id']}").status_code == 500
+    assert alice.delete(f"/leads/{lead['id']}", query={"permanent": "true"}).status_code == 500
     monkeypatch.undo()
     assert len(partition(bob.tenant_id, lead["id"])) == 4  # unreachable leftovers
-    assert bob.delete(f"/leads/{lead['id']}").status_code == 404
+    assert bob.delete(f"/leads/{lead['id']}").status_code == 404  # not in the trash: nothing to trash
+    assert len(partition(bob.tenant_id, lead["id"])) == 4
+    assert alice.delete(f"/leads/{lead['id']}", query={"permanent": "true"}).status_code == 404
     assert partition(bob.tenant_id, lead["id"]) == []

@@ -20,12 +20,13 @@ from typing import Any
 
 from leads_shared.data.activity_store import ChildConflict, LeadGone
 from leads_shared.data.lead_counters import LeadStats, counter_deltas
-from leads_shared.data.lead_store import IdTaken, SequenceTaken
+from leads_shared.data.lead_store import IdTaken, LeadRemains, SequenceTaken
+from leads_shared.data.trash_store import NotInTrash
 from leads_shared.data.writes import VersionConflict
 from leads_shared.models.activities import Note, Task
 from leads_shared.models.directory import DealStage, User
 from leads_shared.models.emails import EmailLink
-from leads_shared.models.leads import Lead
+from leads_shared.models.leads import Lead, TrashedLead
 from leads_shared.models.records import Company, Contact, Deal
 from tests.support.fake_directory import FakeDirectory
 
@@ -36,6 +37,7 @@ Child = tuple[str, tuple[str, int, int]]
 @dataclass
 class FakeTable:
     leads: dict[tuple[str, int], Lead] = field(default_factory=dict)
+    trash: dict[tuple[str, int], TrashedLead] = field(default_factory=dict)
     lead_seq: dict[str, int] = field(default_factory=dict)
     counters: dict[str, dict[str, int]] = field(default_factory=dict)
     notes: dict[tuple[str, int, int], Note] = field(default_factory=dict)
@@ -97,14 +99,15 @@ class FakeLeadStore:
         user = self.t.directory.user(tenant_id, user_id) if user_id is not None else None
         return self.get(tenant_id, lead_id), user
 
-    def get_with_children(self, tenant_id: str, lead_id: int) -> tuple[Lead | None, list[Child]]:
+    def get_with_children(self, tenant_id: str, lead_id: int) -> LeadRemains:
         children = [
             (kind, key)
             for kind, stored in self._children().items()
             for key in stored
             if key[:2] == (tenant_id, lead_id)
         ]
-        return self.get(tenant_id, lead_id), children
+        trashed = (tenant_id, lead_id) in self.t.trash
+        return LeadRemains(self.get(tenant_id, lead_id), trashed, children)
 
     def _children(self) -> dict[str, dict[tuple[str, int, int], Any]]:
         return {"note": self.t.notes, "task": self.t.tasks, "link": self.t.links}
@@ -188,6 +191,54 @@ class FakeLeadStore:
             self._children()[kind].pop(key, None)
 
 
+class FakeTrashStore:
+    def __init__(self, table: FakeTable) -> None:
+        self.t = table
+
+    def trash(self, lead: Lead, trashed: TrashedLead) -> None:
+        self.t.write("trash")
+        stored = self.t.leads.get((lead.tenant_id, lead.id))
+        if stored is None or stored.version != lead.version:
+            raise VersionConflict()
+        del self.t.leads[(lead.tenant_id, lead.id)]
+        self.t.trash[(lead.tenant_id, lead.id)] = trashed
+        self.t.count(lead.tenant_id, counter_deltas(lead, None))
+        self.t.writes.append("trash")
+
+    def trashed(self, tenant_id: str, lead_id: int) -> TrashedLead | None:
+        return self.t.trash.get((tenant_id, lead_id))
+
+    def restore(self, trashed: TrashedLead, lead: Lead) -> None:
+        self.t.write("restore")
+        if self.t.trash.get((lead.tenant_id, lead.id)) != trashed:
+            raise NotInTrash()
+        del self.t.trash[(lead.tenant_id, lead.id)]
+        self.t.leads[(lead.tenant_id, lead.id)] = lead
+        self.t.count(lead.tenant_id, counter_deltas(None, lead))
+        self.t.writes.append("restore")
+
+    def page(
+        self, tenant_id: str, deleted_by: int | None, *, count: int, after: tuple[str, int] | None
+    ) -> tuple[list[TrashedLead], bool]:
+        found = sorted(
+            (
+                trashed
+                for (tenant, _), trashed in self.t.trash.items()
+                if tenant == tenant_id and deleted_by in (None, trashed.deleted_by)
+            ),
+            key=lambda trashed: (trashed.deleted_at, trashed.lead.id),
+            reverse=True,
+        )
+        if after is not None:
+            found = [t for t in found if (t.deleted_at, t.lead.id) < (after[0].rsplit("#", 1)[0], after[1])]
+        return found[:count], len(found) > count
+
+    def purge(self, tenant_id: str, lead_id: int, children: Sequence[Child]) -> None:
+        for kind, key in children:
+            FakeLeadStore(self.t)._children()[kind].pop(key, None)
+        self.t.trash.pop((tenant_id, lead_id), None)
+
+
 class FakeActivityStore:
     def __init__(self, table: FakeTable) -> None:
         self.t = table
@@ -210,11 +261,15 @@ class FakeActivityStore:
         return self.t.notes.get((tenant_id, lead_id, note_id))
 
     def remove_note(self, tenant_id: str, lead_id: int, note_id: int) -> None:
-        if self.t.notes.pop((tenant_id, lead_id, note_id), None) is None:
+        if (tenant_id, lead_id) not in self.t.leads or self.t.notes.pop(
+            (tenant_id, lead_id, note_id), None
+        ) is None:
             raise ChildConflict()
 
     def remove_task(self, tenant_id: str, lead_id: int, task_id: int) -> None:
-        if self.t.tasks.pop((tenant_id, lead_id, task_id), None) is None:
+        if (tenant_id, lead_id) not in self.t.leads or self.t.tasks.pop(
+            (tenant_id, lead_id, task_id), None
+        ) is None:
             raise ChildConflict()
 
     def tasks(self, tenant_id: str, lead_id: int) -> list[Task] | None:
@@ -228,6 +283,8 @@ class FakeActivityStore:
         self, tenant_id: str, lead_id: int, task_id: int | None, references: Mapping[str, int]
     ) -> tuple[Task | None, dict[str, dict[str, Any]]]:
         task = self.t.tasks.get((tenant_id, lead_id, task_id)) if task_id is not None else None
+        if (tenant_id, lead_id) not in self.t.leads:
+            task = None
         tables: dict[str, Callable[[int], Any]] = {
             "assigned_to": lambda i: self.t.directory.user(tenant_id, i),
             "contact_id": lambda i: self.t.contacts.get((tenant_id, i)),
@@ -320,6 +377,7 @@ class FakeStores:
     records: FakeRecordStore
     mail: FakeMailStore
     directory: FakeStages
+    trash: FakeTrashStore
 
     @classmethod
     def new(cls) -> FakeStores:
@@ -332,4 +390,5 @@ class FakeStores:
             FakeRecordStore(table),
             FakeMailStore(table),
             directory,
+            FakeTrashStore(table),
         )

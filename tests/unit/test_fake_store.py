@@ -13,12 +13,14 @@ from leads_shared.data.directory_store import DirectoryStore
 from leads_shared.data.lead_store import LeadStore
 from leads_shared.data.mail_store import MailStore
 from leads_shared.data.record_store import RecordStore
+from leads_shared.data.trash_store import TrashStore
 from tests.support.fake_store import (
     FakeActivityStore,
     FakeLeadStore,
     FakeMailStore,
     FakeRecordStore,
     FakeStages,
+    FakeTrashStore,
 )
 
 # What the fakes add for tests (faults, bookkeeping), not store methods.
@@ -33,6 +35,7 @@ TEST_ONLY = {"remove_stage", "count_deal", "put_team"}
         (FakeRecordStore, RecordStore),
         (FakeMailStore, MailStore),
         (FakeStages, DirectoryStore),
+        (FakeTrashStore, TrashStore),
     ],
 )
 def test_every_fake_method_is_a_store_method_with_its_parameters(fake, real):

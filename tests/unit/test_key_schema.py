@@ -48,6 +48,7 @@ PLACEHOLDERS = {
 # None: the SK is not ours (Powertools' idempotency records), only the PK is checked.
 ROWS: dict[str, list[dict[str, str | None]]] = {
     "lead": [keys.LeadKeys.primary(T, N)],
+    "lead in the recycle bin": [keys.TrashKeys.primary(T, N)],
     "lead stats": [keys.LeadStatsKeys.primary(T)],
     "note / task": [keys.LeadKeys.note(T, N, N), keys.LeadKeys.task(T, N, N)],
     "lead order entry / search token entry": [
@@ -105,6 +106,7 @@ COVERED = {
     keys.ScimTokenKeys,
     keys.SequenceKeys,
     keys.TenantKeys,
+    keys.TrashKeys,
 }
 
 

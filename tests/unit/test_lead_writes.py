@@ -6,15 +6,17 @@ from __future__ import annotations
 import pytest
 
 from leads_shared.auth import Principal
-from leads_shared.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
-from leads_shared.leads import create_lead, delete_lead, get_lead, update_lead
+from leads_shared.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
+from leads_shared.leads import create_lead, get_lead, update_lead
 from leads_shared.models.activities import NoteCreate
 from leads_shared.models.directory import User
 from leads_shared.models.leads import LeadCreate, LeadUpdate
 from leads_shared.notes import add_note
+from leads_shared.recycle_bin import delete_lead, restore_lead
 from tests.support.fake_store import FakeStores
 
 ALICE = Principal(user_id=1, tenant_id="acme", role="admin", name="Alice")
+BOB = Principal(user_id=2, tenant_id="acme", role="user", name="Bob")
 
 
 @pytest.fixture
@@ -175,18 +177,56 @@ def test_disqualifying_by_put_stamps_the_time_and_reopening_clears_it(stores):
     assert reopened.disqualified_at is None and reopened.disqualified_reason is None
 
 
-def test_delete_takes_the_notes_and_the_counts_and_honours_if_match(stores):
+def counts(stores: FakeStores) -> tuple[int, int, int]:
+    stats = stores.leads.stats("acme")
+    return stats.total, stats.count("status_new"), stats.count("user_2")
+
+
+def test_delete_trashes_the_lead_keeps_its_notes_takes_its_counts_and_honours_if_match(stores):
     lead = create(stores, assigned_to=2)
     add_note(ALICE, 1, NoteCreate(content="hello"), stores.activities, stores.records, stores.directory)
     update(stores, assigned_to=2, company="Acme")
     with pytest.raises(PreconditionFailed):
-        delete_lead(ALICE, 1, stores.leads, if_match=lead.etag)
-    delete_lead(ALICE, 1, stores.leads, if_match='"2"')
-    assert stores.table.leads == {} and stores.table.notes == {}
-    stats = stores.leads.stats("acme")
-    assert (stats.total, stats.count("status_new"), stats.count("user_2")) == (0, 0, 0)
+        delete_lead(ALICE, 1, stores.leads, stores.trash, if_match=lead.etag)
+    delete_lead(BOB, 1, stores.leads, stores.trash, if_match='"2"')
+    assert stores.table.leads == {} and len(stores.table.notes) == 1
+    assert stores.table.trash[("acme", 1)].deleted_by == 2
+    assert counts(stores) == (0, 0, 0)
     with pytest.raises(NotFound):
         get_lead(ALICE, 1, stores.leads)
+    with pytest.raises(NotFound):
+        delete_lead(ALICE, 1, stores.leads, stores.trash)  # in the trash already
+
+
+def test_restore_brings_back_the_lead_its_notes_and_counts_for_its_deleter_or_an_admin(stores):
+    create(stores, assigned_to=2)
+    add_note(ALICE, 1, NoteCreate(content="hello"), stores.activities, stores.records, stores.directory)
+    delete_lead(ALICE, 1, stores.leads, stores.trash)
+    with pytest.raises(NotFound):
+        restore_lead(BOB, 1, stores.trash, stores.directory, stores.mail)  # not his deletion
+    restored = restore_lead(ALICE, 1, stores.trash, stores.directory, stores.mail)
+    assert restored.version == 2 and counts(stores) == (1, 1, 1)
+    lead, notes = get_lead(ALICE, 1, stores.leads)
+    assert lead == restored and [note.content for note in notes] == ["hello"]
+    with pytest.raises(NotFound):
+        restore_lead(ALICE, 1, stores.trash, stores.directory, stores.mail)  # live: not in the trash
+    delete_lead(BOB, 1, stores.leads, stores.trash)
+    assert restore_lead(BOB, 1, stores.trash, stores.directory, stores.mail).version == 3
+
+
+def test_only_an_admin_removes_for_good_a_live_or_a_trashed_lead(stores):
+    create(stores)
+    create(stores)
+    add_note(ALICE, 2, NoteCreate(content="hello"), stores.activities, stores.records, stores.directory)
+    with pytest.raises(Forbidden):
+        delete_lead(BOB, 1, stores.leads, stores.trash, permanent=True)
+    delete_lead(ALICE, 1, stores.leads, stores.trash, permanent=True)
+    delete_lead(BOB, 2, stores.leads, stores.trash)
+    delete_lead(ALICE, 2, stores.leads, stores.trash, permanent=True)
+    assert (stores.table.leads, stores.table.trash, stores.table.notes) == ({}, {}, {})
+    assert stores.leads.stats("acme").total == 0
+    with pytest.raises(NotFound):
+        restore_lead(ALICE, 2, stores.trash, stores.directory, stores.mail)
 
 
 def test_another_tenant_finds_nothing(stores):

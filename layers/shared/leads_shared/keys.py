@@ -156,6 +156,45 @@ class LeadKeys:
         return {"PK": cls.pk(tenant_id, lead_id), "SK": f"{cls.EMAIL}{padded(email_id)}"}
 
 
+class TrashKeys:
+    """A deleted lead in the recycle bin: one item in the lead's own partition (its notes, tasks
+    and email links stay there, untouched), under a sort key no read of a live lead names, so
+    every route that reads ``LEAD`` finds nothing. It is in none of a live lead's indexes; it is
+    in two sparse partitions of GSI1 and GSI2 (their key attributes are free on it): the
+    tenant's trash and each deleting user's, both sorted by deletion time then id."""
+
+    SK = "TRASH"
+
+    @classmethod
+    def primary(cls, tenant_id: str, lead_id: int) -> dict[str, str]:
+        return {"PK": LeadKeys.pk(tenant_id, lead_id), "SK": cls.SK}
+
+    @staticmethod
+    def of_tenant(tenant_id: str) -> IndexPartition:
+        """Every deleted lead of the tenant, by deletion time."""
+        return IndexPartition("GSI1", "GSI1PK", f"TENANT#{tenant_id}#TRASH")
+
+    @staticmethod
+    def of_deleter(tenant_id: str, user_id: int) -> IndexPartition:
+        """The leads one user deleted, by deletion time."""
+        return IndexPartition("GSI2", "GSI2PK", f"TENANT#{tenant_id}#TRASH#USER#{user_id}")
+
+    @staticmethod
+    def sort_key(deleted_at: str, lead_id: int) -> str:
+        return f"{deleted_at}#{padded(lead_id)}"
+
+    @classmethod
+    def all_keys(cls, tenant_id: str, lead_id: int, deleted_at: str, deleted_by: int) -> dict[str, str]:
+        sort_key = cls.sort_key(deleted_at, lead_id)
+        return {
+            **cls.primary(tenant_id, lead_id),
+            "GSI1PK": cls.of_tenant(tenant_id).value,
+            "GSI1SK": sort_key,
+            "GSI2PK": cls.of_deleter(tenant_id, deleted_by).value,
+            "GSI2SK": sort_key,
+        }
+
+
 # The fields ``GET /leads`` sorts by (``sort_by``), each with an index entry per lead.
 ORDER_FIELDS = ("name", "email", "company_name", "status", "source", "assigned_to_name", "created_at")
 

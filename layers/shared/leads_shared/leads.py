@@ -25,11 +25,11 @@ if TYPE_CHECKING:
     from leads_shared.models.directory import User
 
 
-def _link_captured_emails(lead: Lead, mail: MailStore) -> None:
-    """After a lead got an email (created with one, or changed to another): link the emails
-    already captured for that address. One Query when there are none. The lead is written by
-    then, so a failure here is logged, not answered: a client retrying the create would make a
-    second lead (the next capture or email change links them)."""
+def link_captured_emails(lead: Lead, mail: MailStore) -> None:
+    """After a lead got an email (created with one, changed to another, or restored from the
+    recycle bin): link the emails already captured for that address. One Query when there are
+    none. The lead is written by then, so a failure here is logged, not answered: a client
+    retrying the create would make a second lead (the next capture or email change links them)."""
     # Imported here: the capture module (mail parsing, drop-box addresses) is the email worker's;
     # a leads cold start whose first request writes no lead does not import it.
     from leads_shared.email_capture import link_captured
@@ -83,7 +83,7 @@ def insert_lead(
             # A reserved id that exists already means the sequence is behind the data.
             raise Conflict("The lead could not be given an id. Please retry.") from None
     if lead.email:
-        _link_captured_emails(lead, mail)
+        link_captured_emails(lead, mail)
     return lead
 
 
@@ -154,22 +154,5 @@ def update_lead(
 
     updated = without_lost_updates(attempt, if_match)
     if new_address:
-        _link_captured_emails(updated, mail)
+        link_captured_emails(updated, mail)
     return updated
-
-
-def delete_lead(principal: Principal, lead_id: int, store: LeadStore, if_match: str | None = None) -> None:
-    """Read the lead with the keys of its notes and tasks (one Query), delete it with its counts
-    and its children in one transaction if it did not change, then sweep its partition of any
-    child beyond what a transaction holds (one Query, and batch deletes when there are any).
-    A lead that is gone but left children (its delete died half-way) is a 404, and the retried
-    DELETE removes them."""
-
-    def attempt() -> None:
-        found, children = store.get_with_children(principal.tenant_id, lead_id)
-        if found is None and children:
-            store.remove_leftovers(children)
-        current = current_or_404(found, if_match)
-        store.delete(current, children)
-
-    without_lost_updates(attempt, if_match)

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from leads_shared.data.scim_token_store import ScimTokenStore
     from leads_shared.data.secret_store import SecretStore
     from leads_shared.data.tenant_store import TenantStore
+    from leads_shared.data.trash_store import TrashStore
 
 STORE_MODULES = tuple(
     f"leads_shared.data.{name}"
@@ -45,6 +46,7 @@ STORE_MODULES = tuple(
         "scim_token_store",
         "secret_store",
         "tenant_store",
+        "trash_store",
     )
 )
 
@@ -89,6 +91,13 @@ def get_mail_store() -> MailStore:
     from leads_shared.data.mail_store import MailStore
 
     return MailStore(get_settings().table_name)
+
+
+@lru_cache(maxsize=1)
+def get_trash_store() -> TrashStore:
+    from leads_shared.data.trash_store import TrashStore
+
+    return TrashStore(get_settings().table_name)
 
 
 @lru_cache(maxsize=1)

@@ -21,8 +21,14 @@ _REFERENCED: dict[str, Callable[[str, int], dict[str, str]]] = {
     "company_id": CompanyKeys.primary,
     "deal_id": DealKeys.primary,
 }
-_TASK = " task"  # not a field name
+_TASK, _LEAD = " task", " lead"  # not field names
 EXISTS = "attribute_exists(PK)"
+
+
+def lead_exists(table: str, partition: str) -> dict[str, Any]:
+    """The transaction item "the lead of this partition exists" (live: not in the recycle bin)."""
+    key = {"PK": partition, "SK": LeadKeys.SK}
+    return {"ConditionCheck": {"TableName": table, "Key": to_item(key), "ConditionExpression": EXISTS}}
 
 
 class LeadGone(Exception):
@@ -83,14 +89,11 @@ class ActivityStore(TableStore):
         self._remove(LeadKeys.task(tenant_id, lead_id, task_id))
 
     def _remove(self, key: dict[str, str]) -> None:
-        """Delete one child if it exists (``ChildConflict`` when it does not)."""
-        request = {
-            "TableName": self.table,
-            "Key": to_item(key),
-            "ConditionExpression": "attribute_exists(PK)",
-        }
+        """Delete one child if it and its lead exist (``ChildConflict`` when either does not: a
+        lead in the recycle bin keeps its children as they are until it is restored)."""
+        delete = {"TableName": self.table, "Key": to_item(key), "ConditionExpression": EXISTS}
         try:
-            transient_retries(lambda: self.client.delete_item(**request))
+            transient_retries(lambda: self.transact([lead_exists(self.table, key["PK"]), {"Delete": delete}]))
         except ConditionFailed as failed:
             raise ChildConflict() from failed
 
@@ -104,13 +107,16 @@ class ActivityStore(TableStore):
         keys = {field: _REFERENCED[field](tenant_id, value) for field, value in references.items()}
         if task_id is not None:
             keys[_TASK] = LeadKeys.task(tenant_id, lead_id, task_id)
+            keys[_LEAD] = LeadKeys.primary(tenant_id, lead_id)
         found = self.fetch(keys)
         task = found.pop(_TASK, None)
+        if found.pop(_LEAD, None) is None:  # a lead in the recycle bin: its tasks are not found
+            task = None
         return (Task.model_validate(task) if task is not None else None), found
 
     def tasks(self, tenant_id: str, lead_id: int) -> list[Task] | None:
-        """The tasks of a lead (``None`` when the lead does not exist). One Query; a second
-        request only when the lead has no task, to tell "no tasks" from "no lead"."""
+        """The tasks of a lead (``None`` when the lead does not exist, or is in the recycle bin
+        with its tasks). Two requests: the Query of its tasks, and the lead's GetItem."""
         request = {
             "TableName": self.table,
             "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
@@ -122,7 +128,7 @@ class ActivityStore(TableStore):
         }
         with store_errors():
             items = [item for page in query_pages(self.client, **request) for item in page.get("Items", [])]
-        if not items and self.get_values(LeadKeys.primary(tenant_id, lead_id)) is None:
+        if self.get_values(LeadKeys.primary(tenant_id, lead_id)) is None:
             return None
         return [Task.model_validate(stored_values(item)) for item in items]
 

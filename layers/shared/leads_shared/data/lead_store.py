@@ -52,6 +52,7 @@ from leads_shared.keys import (
     LeadKeys,
     LeadStatsKeys,
     MailKeys,
+    TrashKeys,
     text_sort_key,
 )
 from leads_shared.models.activities import Note
@@ -142,6 +143,15 @@ class OrderPage:
     more: bool  # the order holds items after the page (known only when read ahead)
 
 
+@dataclass(frozen=True)
+class LeadRemains:
+    """What a lead's partition holds (``LeadStore.get_with_children``)."""
+
+    lead: Lead | None
+    trashed: bool  # the lead is in the recycle bin
+    children: list[dict[str, str]]  # keys of everything else that goes with it
+
+
 class LeadStore(EntryReads):
     # ------------------------------------------------------------------ reads
     def get(self, tenant_id: str, lead_id: int) -> Lead | None:
@@ -182,21 +192,28 @@ class LeadStore(EntryReads):
         notes = [Note.model_validate(stored_values(item)) for item in reversed(items[1:])]
         return lead_from_item(items[0]), notes
 
-    def get_with_children(self, tenant_id: str, lead_id: int) -> tuple[Lead | None, list[dict[str, str]]]:
-        """A lead (None when it does not exist) and the keys of everything that goes with it, in
-        one Query: its partition (notes, tasks, and the email links, which sort before the lead)
-        and, first, the emails logged by hand on it (stored apart; captured emails stay: other
-        leads may have them)."""
+    def get_with_children(self, tenant_id: str, lead_id: int) -> LeadRemains:
+        """What a lead's partition holds, in one Query: the lead (None when it does not exist),
+        whether it is in the recycle bin, and the keys of everything else that goes with it: its
+        notes, tasks, index entries and email links (which sort before the lead) and, first, the
+        emails logged by hand on it (stored apart; captured emails stay: other leads may have
+        them)."""
         items = self._partition(tenant_id, lead_id)
         lead = next((item for item in items if item["SK"]["S"] == LeadKeys.SK), None)
+        trashed = any(item["SK"]["S"] == TrashKeys.SK for item in items)
         logged = [
             MailKeys.primary(tenant_id, int(item["id"]["N"]))
             for item in items
             if item["SK"]["S"].startswith(LeadKeys.EMAIL) and item.get("source", {}).get("S") == "logged"
         ]
-        own = [{"PK": item["PK"]["S"], "SK": item["SK"]["S"]} for item in items if item is not lead]
-        # Without the lead, what is left are the leftovers of a delete that died half-way.
-        return (lead_from_item(lead) if lead else None), [*logged, *own]
+        own = [
+            {"PK": item["PK"]["S"], "SK": item["SK"]["S"]}
+            for item in items
+            if item["SK"]["S"] not in (LeadKeys.SK, TrashKeys.SK)
+        ]
+        # Without the lead or its trashed item, what is left are the leftovers of a delete that
+        # died half-way (or of a trashed lead that TTL removed).
+        return LeadRemains(lead_from_item(lead) if lead else None, trashed, [*logged, *own])
 
     def _with_user(
         self, tenant_id: str, key: dict[str, str], user_id: int | None

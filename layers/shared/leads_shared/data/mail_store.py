@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from leads_shared.data.activity_store import ActivityStore, ChildConflict, LeadGone
+from leads_shared.data.activity_store import ActivityStore, ChildConflict, LeadGone, lead_exists
 from leads_shared.data.dynamo import (
     av,
     from_item,
@@ -218,13 +218,14 @@ class MailStore(ActivityStore):
             raise ChildConflict()
         link = EmailLink.model_validate(found)
         items: list[dict[str, Any]] = [
+            lead_exists(self.table, LeadKeys.pk(tenant_id, lead_id)),  # not in the recycle bin
             {
                 "Delete": {
                     "TableName": self.table,
                     "Key": to_item(LeadKeys.email_link(tenant_id, lead_id, email_id)),
                     "ConditionExpression": "attribute_exists(PK)",
                 }
-            }
+            },
         ]
         if link.source == "logged":
             items.append(

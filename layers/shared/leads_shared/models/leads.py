@@ -255,3 +255,48 @@ class LeadPage(Model):
         "counter (a source, dates, combined filters) was counted to 10,000 and stopped. Narrow "
         "the query for an exact count.",
     )
+
+
+class TrashedLead(Model):
+    """A deleted lead in the recycle bin: the lead as it was, who deleted it and when, and when
+    DynamoDB's TTL removes it (``expires_at``, epoch seconds)."""
+
+    lead: Lead
+    deleted_at: str
+    deleted_by: int
+    expires_at: int
+
+    def expired(self, now: float) -> bool:
+        """Past its time (TTL removes an item up to a few days late: it is gone for the API)."""
+        return self.expires_at <= now
+
+
+class TrashedLeadOut(LeadOut):
+    """A lead of ``GET /leads/trash``: the lead as it was deleted, and its deletion."""
+
+    deleted_at: str = Field(examples=["2026-01-20T16:05:00.000000Z"])
+    deleted_by: int = Field(description="The user who deleted it.")
+    restorable_until: str = Field(
+        description="After this time the lead and its notes, tasks and email links are removed for good.",
+        examples=["2026-02-19T16:05:00.000000Z"],
+    )
+
+    @classmethod
+    def of_trashed(cls, trashed: TrashedLead, restorable_until: str) -> TrashedLeadOut:
+        return cls.model_validate(
+            {
+                **LeadOut.of(trashed.lead).model_dump(),
+                "deleted_at": trashed.deleted_at,
+                "deleted_by": trashed.deleted_by,
+                "restorable_until": restorable_until,
+            }
+        )
+
+
+class TrashPage(Model):
+    data: list[TrashedLeadOut]
+    next_cursor: str | None = Field(
+        default=None,
+        description="Send it as `cursor` for the next page; null on the last page. Opaque, signed, "
+        "valid for an hour.",
+    )
