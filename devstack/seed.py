@@ -59,6 +59,7 @@ from leads_shared.data import (
 )
 from leads_shared.directory import DEFAULT_PIPELINE
 from leads_shared.keys import ImportKeys
+from leads_shared.lead_history import change, user_actor
 from leads_shared.lead_listing import LeadFilters
 from leads_shared.models.activities import NoteCreate, TaskCreate
 from leads_shared.models.directory import DealStage, Team, User
@@ -246,7 +247,7 @@ def seed_demo_data() -> None:
             converted = lead.status == "qualified"
             if converted:
                 lead = lead.model_copy(update={"status": "contacted"})
-            leads.insert(lead, previous_seq=lead.id - 1)
+            leads.insert(lead, lead.id - 1, change(None, lead, user_actor(admin)))
             if converted:
                 wanted = QualifyRequest(
                     create_company=bool(lead.company), create_deal=True, deal_value=1000 * lead.id

@@ -92,7 +92,7 @@ def test_the_same_upload_event_delivered_twice_imports_once(clean, alice):
 
 def test_a_worker_killed_after_its_first_batch_is_resumed_without_duplicates(clean, alice, monkeypatch):
     alice.post("/leads", lead_body(email="before@example.com"))  # lead 1, not the import's
-    import_id = start(alice, clean, csv_bytes(rows(300)))  # chunks of CHUNK_ROWS (4) rows
+    import_id = start(alice, clean, csv_bytes(rows(300)))  # chunks of CHUNK_ROWS (3) rows
     real_checkpoint = ImportStore.checkpoint
     calls = {"n": 0}
 
@@ -124,7 +124,7 @@ def test_a_worker_killed_after_its_first_batch_is_resumed_without_duplicates(cle
 
 
 def test_what_users_did_between_a_crash_and_the_retry_stays_done(clean, alice, monkeypatch):
-    import_id = start(alice, clean, csv_bytes(rows(150)))  # chunks of CHUNK_ROWS (4) rows
+    import_id = start(alice, clean, csv_bytes(rows(150)))  # chunks of CHUNK_ROWS (3) rows
     real_checkpoint = ImportStore.checkpoint
     calls = {"n": 0}
 
@@ -220,7 +220,7 @@ def test_events_that_are_not_imports_are_dropped_not_retried(clean, alice):
 def test_a_chunk_another_attempt_committed_is_not_counted_twice(clean, alice, monkeypatch):
     """Two deliveries of the same event running at once: the one whose transaction comes second
     is told so (checkpoint answers False) and follows the job as stored."""
-    import_id = start(alice, clean, csv_bytes(rows(150)))  # chunks of CHUNK_ROWS (4) rows
+    import_id = start(alice, clean, csv_bytes(rows(150)))  # chunks of CHUNK_ROWS (3) rows
     real_checkpoint = ImportStore.checkpoint
     answers: list[tuple[int, bool]] = []
 

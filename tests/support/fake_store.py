@@ -20,12 +20,13 @@ from typing import Any
 
 from leads_shared.data.activity_store import ChildConflict, LeadGone
 from leads_shared.data.lead_counters import LeadStats, counter_deltas
-from leads_shared.data.lead_store import IdTaken, LeadRemains, SequenceTaken
+from leads_shared.data.lead_store import IdTaken, LeadActivity, LeadRemains, SequenceTaken
 from leads_shared.data.trash_store import NotInTrash
 from leads_shared.data.writes import VersionConflict
 from leads_shared.models.activities import Note, Task
 from leads_shared.models.directory import DealStage, User
 from leads_shared.models.emails import EmailLink
+from leads_shared.models.history import HistoryEntry
 from leads_shared.models.leads import Lead, TrashedLead
 from leads_shared.models.records import Company, Contact, Deal
 from tests.support.fake_directory import FakeDirectory
@@ -43,6 +44,8 @@ class FakeTable:
     notes: dict[tuple[str, int, int], Note] = field(default_factory=dict)
     tasks: dict[tuple[str, int, int], Task] = field(default_factory=dict)
     links: dict[tuple[str, int, int], EmailLink] = field(default_factory=dict)
+    # A lead's history, by (tenant, lead, order written).
+    history: dict[tuple[str, int, int], HistoryEntry] = field(default_factory=dict)
     sequences: dict[tuple[str, str], int] = field(default_factory=dict)
     contacts: dict[tuple[str, int], Contact] = field(default_factory=dict)
     companies: dict[tuple[str, int], Company] = field(default_factory=dict)
@@ -64,6 +67,10 @@ class FakeTable:
         if self.lost_answers:
             self.lost_answers -= 1
             raise VersionConflict()
+
+    def record(self, change: HistoryEntry) -> None:
+        """The history entry a lead write records with it."""
+        self.history[(change.tenant_id, change.lead_id, len(self.history))] = change
 
     def count(self, tenant_id: str, deltas: Mapping[str, int]) -> None:
         counters = self.counters.setdefault(tenant_id, {})
@@ -99,6 +106,23 @@ class FakeLeadStore:
         user = self.t.directory.user(tenant_id, user_id) if user_id is not None else None
         return self.get(tenant_id, lead_id), user
 
+    def _of(self, stored: Mapping[tuple[str, int, int], Any], tenant_id: str, lead_id: int) -> list[Any]:
+        return [child for key, child in sorted(stored.items()) if key[:2] == (tenant_id, lead_id)]
+
+    def history(self, tenant_id: str, lead_id: int) -> tuple[Lead | None, list[HistoryEntry]]:
+        lead = self.get(tenant_id, lead_id)
+        return lead, (self._of(self.t.history, tenant_id, lead_id) if lead else [])
+
+    def activity(self, tenant_id: str, lead_id: int) -> LeadActivity:
+        t = self.t
+        return LeadActivity(
+            self.get(tenant_id, lead_id),
+            self._of(t.history, tenant_id, lead_id),
+            self._of(t.notes, tenant_id, lead_id),
+            self._of(t.tasks, tenant_id, lead_id),
+            self._of(t.links, tenant_id, lead_id),
+        )
+
     def get_with_children(self, tenant_id: str, lead_id: int) -> LeadRemains:
         children = [
             (kind, key)
@@ -110,7 +134,7 @@ class FakeLeadStore:
         return LeadRemains(self.get(tenant_id, lead_id), trashed, children)
 
     def _children(self) -> dict[str, dict[tuple[str, int, int], Any]]:
-        return {"note": self.t.notes, "task": self.t.tasks, "link": self.t.links}
+        return {"note": self.t.notes, "task": self.t.tasks, "link": self.t.links, "change": self.t.history}
 
     def stats(self, tenant_id: str) -> LeadStats:
         return LeadStats(self.t.lead_seq.get(tenant_id, 0), dict(self.t.counters.get(tenant_id, {})))
@@ -124,7 +148,7 @@ class FakeLeadStore:
         self.t.lead_seq[tenant_id] = self.t.lead_seq.get(tenant_id, 0) + count
         return self.t.lead_seq[tenant_id]
 
-    def insert(self, lead: Lead, previous_seq: int | None) -> None:
+    def insert(self, lead: Lead, previous_seq: int | None, change: HistoryEntry) -> None:
         self.t.write("insert")
         taken = previous_seq is not None and self.t.lead_seq.get(lead.tenant_id, 0) != previous_seq
         if taken or (lead.tenant_id, lead.id) in self.t.leads:
@@ -133,6 +157,7 @@ class FakeLeadStore:
             self.t.lead_seq[lead.tenant_id] = lead.id
         self.t.leads[(lead.tenant_id, lead.id)] = lead
         self.t.count(lead.tenant_id, counter_deltas(None, lead))
+        self.t.record(change)
         self.t.writes.append("insert")
 
     def _check_version(self, before: Lead) -> None:
@@ -140,17 +165,19 @@ class FakeLeadStore:
         if stored is None or stored.version != before.version:
             raise VersionConflict()
 
-    def replace(self, before: Lead, after: Lead) -> None:
+    def replace(self, before: Lead, after: Lead, change: HistoryEntry) -> None:
         self.t.write("replace")
         self._check_version(before)
         self.t.leads[(after.tenant_id, after.id)] = after
         self.t.count(after.tenant_id, counter_deltas(before, after))
+        self.t.record(change)
         self.t.done("replace")
 
     def convert(
         self,
         before: Lead,
         after: Lead,
+        change: HistoryEntry,
         *,
         contact: Contact | None = None,
         company: Company | None = None,
@@ -169,6 +196,7 @@ class FakeLeadStore:
             raise IdTaken()
         self.t.leads[(tenant, after.id)] = after
         self.t.count(tenant, counter_deltas(before, after))
+        self.t.record(change)
         if contact:
             self.t.contacts[(tenant, contact.id)] = contact
         if company:
@@ -195,7 +223,7 @@ class FakeTrashStore:
     def __init__(self, table: FakeTable) -> None:
         self.t = table
 
-    def trash(self, lead: Lead, trashed: TrashedLead) -> None:
+    def trash(self, lead: Lead, trashed: TrashedLead, change: HistoryEntry) -> None:
         self.t.write("trash")
         stored = self.t.leads.get((lead.tenant_id, lead.id))
         if stored is None or stored.version != lead.version:
@@ -203,18 +231,20 @@ class FakeTrashStore:
         del self.t.leads[(lead.tenant_id, lead.id)]
         self.t.trash[(lead.tenant_id, lead.id)] = trashed
         self.t.count(lead.tenant_id, counter_deltas(lead, None))
+        self.t.record(change)
         self.t.writes.append("trash")
 
     def trashed(self, tenant_id: str, lead_id: int) -> TrashedLead | None:
         return self.t.trash.get((tenant_id, lead_id))
 
-    def restore(self, trashed: TrashedLead, lead: Lead) -> None:
+    def restore(self, trashed: TrashedLead, lead: Lead, change: HistoryEntry) -> None:
         self.t.write("restore")
         if self.t.trash.get((lead.tenant_id, lead.id)) != trashed:
             raise NotInTrash()
         del self.t.trash[(lead.tenant_id, lead.id)]
         self.t.leads[(lead.tenant_id, lead.id)] = lead
         self.t.count(lead.tenant_id, counter_deltas(None, lead))
+        self.t.record(change)
         self.t.writes.append("restore")
 
     def page(

@@ -7,9 +7,11 @@ import pytest
 
 from leads_shared.auth import Principal
 from leads_shared.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
+from leads_shared.lead_history import change
 from leads_shared.leads import create_lead, get_lead, update_lead
 from leads_shared.models.activities import NoteCreate
 from leads_shared.models.directory import User
+from leads_shared.models.history import Actor
 from leads_shared.models.leads import LeadCreate, LeadUpdate
 from leads_shared.notes import add_note
 from leads_shared.recycle_bin import delete_lead, restore_lead
@@ -102,7 +104,8 @@ def test_a_concurrent_change_between_read_and_write_is_kept(stores):
     def someone_else_writes_first(write: str) -> None:
         stores.table.before_write = None
         current = stores.leads.get("acme", 1)
-        stores.leads.replace(current, current.model_copy(update={"phone": "+1 555", "version": 2}))
+        theirs = current.model_copy(update={"phone": "+1 555", "version": 2})
+        stores.leads.replace(current, theirs, change(current, theirs, Actor(type="user", id=2)))
 
     stores.table.before_write = someone_else_writes_first
     updated = update(stores, company="Acme")
@@ -115,7 +118,8 @@ def test_with_if_match_a_concurrent_change_is_412(stores):
     def someone_else_writes_first(write: str) -> None:
         stores.table.before_write = None
         current = stores.leads.get("acme", 1)
-        stores.leads.replace(current, current.model_copy(update={"phone": "+1 555", "version": 2}))
+        theirs = current.model_copy(update={"phone": "+1 555", "version": 2})
+        stores.leads.replace(current, theirs, change(current, theirs, Actor(type="user", id=2)))
 
     stores.table.before_write = someone_else_writes_first
     with pytest.raises(PreconditionFailed):

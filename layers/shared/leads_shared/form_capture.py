@@ -26,6 +26,7 @@ from leads_shared.clock import utc_now
 from leads_shared.data.activity_store import ActivityStore, LeadGone
 from leads_shared.errors import Conflict, NotFound, TooManyRequests, ValidationFailed
 from leads_shared.form_spam import HONEYPOT, TOKEN_FIELD, token_verdict
+from leads_shared.lead_history import change, form_actor
 from leads_shared.leads import insert_lead
 from leads_shared.models.activities import Note
 from leads_shared.models.forms import CaptureAnswer, LeadForm, Submission
@@ -278,11 +279,12 @@ def _write_lead(
         if found is not None:
             return _fill_open_lead(form, found, data, attribution, consent, stores)
     recorded: dict[str, Any] = {"attribution": attribution, "consent": consent}
+    actor = form_actor(form.id, form.name)
     try:
-        return "created", insert_lead(form.tenant_id, data, stores.leads, stores.mail, recorded)
+        return "created", insert_lead(form.tenant_id, data, stores.leads, stores.mail, actor, recorded)
     except ValidationFailed:  # the owner was deactivated since the form was saved: unassigned
         unassigned = data.model_copy(update={"assigned_to": None})
-        return "created", insert_lead(form.tenant_id, unassigned, stores.leads, stores.mail, recorded)
+        return "created", insert_lead(form.tenant_id, unassigned, stores.leads, stores.mail, actor, recorded)
 
 
 def _open_lead_with(tenant_id: str, email: str, stores: CaptureStores) -> Lead | None:
@@ -324,7 +326,7 @@ def _fill_open_lead(
         if not changes:
             return current
         updated = next_version(current, current.model_copy(update=changes))
-        stores.leads.replace(current, updated)
+        stores.leads.replace(current, updated, change(current, updated, form_actor(form.id, form.name)))
         return updated
 
     lead = without_lost_updates(attempt, None)

@@ -5,7 +5,7 @@ Exactly once, though S3 and SQS deliver at least once and a worker may die half-
 - the job is bound to the version of the upload it first read (a re-posted form is ignored);
 - the job's lead ids are reserved once, up front (one atomic ``ADD``): row *n* of the file
   becomes lead ``id_base + n``, never a second lead;
-- rows go in chunks of ``CHUNK_ROWS`` (4): a chunk's new leads (each on condition that its id is new), its
+- rows go in chunks of ``CHUNK_ROWS`` (3): a chunk's new leads (each on condition that its id is new), its
   counts and the tenant's lead counters are one transaction on condition that the job's
   ``next_chunk`` still is that chunk: a lead appears exactly when it is counted, and once;
 - an update (``mode=update``) marks the lead with its row (``last_import``): a retry sees it done.
@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from leads_shared.clock import utc_now
 from leads_shared.csv_format import IMPORT_COLUMNS, CsvFileError, CsvRow, CsvWriter, read_rows
+from leads_shared.data.history_items import history_to_item
 from leads_shared.data.lead_counters import counter_deltas
 from leads_shared.data.lead_entries import MAX_ENTRIES
 from leads_shared.data.lead_store import LeadStore, stored_items
@@ -30,6 +31,7 @@ from leads_shared.directory import check_assignable
 from leads_shared.errors import Conflict, ValidationFailed
 from leads_shared.import_duplicates import TenantEmails
 from leads_shared.keys import ImportKeys
+from leads_shared.lead_history import change, import_actor
 from leads_shared.leads import apply_changes
 from leads_shared.models.imports import ImportCounts, ImportJob, RowError, RowOutcome
 from leads_shared.models.leads import Lead, LeadCreate
@@ -43,10 +45,11 @@ if TYPE_CHECKING:
     from leads_shared.data.import_store import ImportStore
     from leads_shared.models.directory import User
 
-# A chunk's new leads with their index entries, its job update and the counters are one
-# transaction (100 items at most): 4 rows of at most 24 items each. (A job started before the
-# entries had 97-row chunks: deploy this when no import is running.)
-CHUNK_ROWS = (100 - 2) // (1 + MAX_ENTRIES)
+# A chunk's new leads with their index entries and their history's first change, its job update
+# and the counters are one transaction (100 items at most): 3 rows of at most 25 items each.
+# (Jobs started before the history had 4-row chunks, and before the entries 97-row ones: a job's
+# chunks are numbered by this size, so deploy a change of it when no import is running.)
+CHUNK_ROWS = (100 - 2) // (2 + MAX_ENTRIES)
 ERRORS_KEPT = 100
 REPORT_COLUMNS = ("row", "line", "outcome", "field", "message", *IMPORT_COLUMNS)
 # A row of mode=update whose lead others keep changing is tried this often, waiting up to 50 ms
@@ -257,7 +260,12 @@ def _flush(run: _Run, chunk: _Chunk, imports: ImportStore, leads: LeadStore) -> 
     for lead in chunk.new:
         for name, delta in counter_deltas(None, lead).items():
             deltas[name] = deltas.get(name, 0) + delta
-    new_items = [item for lead in chunk.new for item in stored_items(lead)]
+    actor = import_actor(run.job.import_id)
+    new_items = [
+        item
+        for lead in chunk.new
+        for item in [*stored_items(lead), history_to_item(change(None, lead, actor, "imported"))]
+    ]
     written = imports.checkpoint(
         run.job, chunk.number, chunk.counts, {k: v for k, v in deltas.items() if v}, new_items
     )
@@ -297,7 +305,8 @@ def _update(run: _Run, update: _Update, leads: LeadStore, *, write: bool) -> dic
             return {"status": [refused.message]}
         if write:
             updated.last_import = update.marker
-            leads.replace(current, next_version(current, updated, now))
+            updated = next_version(current, updated, now)
+            leads.replace(current, updated, change(current, updated, import_actor(run.job.import_id)))
         return None
 
     try:

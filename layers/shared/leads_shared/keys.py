@@ -156,6 +156,21 @@ class LeadKeys:
         return {"PK": cls.pk(tenant_id, lead_id), "SK": f"{cls.EMAIL}{padded(email_id)}"}
 
 
+class LeadHistoryKeys:
+    """A lead's history: one item per change of the lead (``models.history.HistoryEntry``), in
+    the lead's own partition, so a delete to the recycle bin leaves it beside the trashed lead and
+    a removal for good (or TTL's removal of the trashed lead) takes it. ``CHANGE#`` sorts first in
+    the partition (before ``EMAIL#`` and ``LEAD``): no read of the lead, its notes or its email
+    links meets it, and the history route reads it with the lead in one Query (``CHANGE#`` to
+    ``LEAD``). Within it, changes sort by time, then by the version the change wrote."""
+
+    PREFIX = "CHANGE#"
+
+    @classmethod
+    def entry(cls, tenant_id: str, lead_id: int, at: str, version: int) -> dict[str, str]:
+        return {"PK": LeadKeys.pk(tenant_id, lead_id), "SK": f"{cls.PREFIX}{at}#{padded(version)}"}
+
+
 class TrashKeys:
     """A deleted lead in the recycle bin: one item in the lead's own partition (its notes, tasks
     and email links stay there, untouched), under a sort key no read of a live lead names, so

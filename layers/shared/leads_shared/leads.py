@@ -12,6 +12,7 @@ from leads_shared.clock import utc_now
 from leads_shared.data.lead_store import LeadStore, SequenceTaken
 from leads_shared.directory import check_assignable
 from leads_shared.errors import Conflict, DomainError, NotFound, PreconditionFailed
+from leads_shared.lead_history import change, user_actor
 from leads_shared.models.leads import Lead, LeadCreate, LeadUpdate
 from leads_shared.observability import logger
 from leads_shared.versioning import confirmed_write, matches_etag, next_version, without_lost_updates
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from leads_shared.data.mail_store import MailStore
     from leads_shared.models.activities import Note
     from leads_shared.models.directory import User
+    from leads_shared.models.history import Actor
 
 
 def link_captured_emails(lead: Lead, mail: MailStore) -> None:
@@ -44,8 +46,8 @@ def link_captured_emails(lead: Lead, mail: MailStore) -> None:
 
 
 def create_lead(principal: Principal, data: LeadCreate, store: LeadStore, mail: MailStore) -> Lead:
-    """A lead in the caller's tenant (``insert_lead``)."""
-    return insert_lead(principal.tenant_id, data, store, mail)
+    """A lead in the caller's tenant (``insert_lead``), made by the caller."""
+    return insert_lead(principal.tenant_id, data, store, mail, user_actor(principal))
 
 
 def insert_lead(
@@ -53,13 +55,15 @@ def insert_lead(
     data: LeadCreate,
     store: LeadStore,
     mail: MailStore,
+    actor: Actor,
     recorded: Mapping[str, Any] | None = None,
 ) -> Lead:
     """Two DynamoDB requests: read the id sequence (with the assignee), then one transaction that
     takes the next id. If a concurrent create took that id first, reserve one with an atomic
     counter instead (two more requests, and it cannot be taken twice). With an email, one more:
     the Query for emails captured for it (and a write per email to link). ``recorded``: what the
-    lead keeps besides the client's fields (a web form's attribution and consent)."""
+    lead keeps besides the client's fields (a web form's attribution and consent). The
+    transaction records the creation in the lead's history, by ``actor``."""
     stats, user = store.stats_with_user(tenant_id, data.assigned_to)
     check_assignable(user, data.assigned_to)
     now = utc_now()
@@ -74,11 +78,11 @@ def insert_lead(
         version=1,
     )
     try:
-        store.insert(lead, previous_seq=stats.lead_seq)
+        store.insert(lead, stats.lead_seq, change(None, lead, actor))
     except SequenceTaken:
         lead.id = store.reserve_ids(tenant_id)
         try:
-            store.insert(lead, previous_seq=None)
+            store.insert(lead, None, change(None, lead, actor))
         except SequenceTaken:
             # A reserved id that exists already means the sequence is behind the data.
             raise Conflict("The lead could not be given an id. Please retry.") from None
@@ -146,7 +150,9 @@ def update_lead(
             return current
         updated = next_version(current, updated, now)
         confirmed_write(
-            lambda: store.replace(current, updated), updated, lambda: store.get(principal.tenant_id, lead_id)
+            lambda: store.replace(current, updated, change(current, updated, user_actor(principal))),
+            updated,
+            lambda: store.get(principal.tenant_id, lead_id),
         )
         if updated.email and updated.email.lower() != (current.email or "").lower():
             new_address.append(updated.email)

@@ -18,6 +18,7 @@ from leads_shared.data.idempotency import run_once
 from leads_shared.data.lead_store import IdTaken, LeadStore, VersionConflict
 from leads_shared.directory import stages_of
 from leads_shared.errors import Conflict, ValidationFailed
+from leads_shared.lead_history import change, user_actor
 from leads_shared.leads import current_or_404
 from leads_shared.models.records import (
     Company,
@@ -158,7 +159,12 @@ def qualify_lead(
         try:
             confirmed_write(
                 lambda: leads.convert(
-                    lead, plan.lead, contact=plan.contact, company=plan.company, deal=plan.deal
+                    lead,
+                    plan.lead,
+                    change(lead, plan.lead, user_actor(principal), "qualified"),
+                    contact=plan.contact,
+                    company=plan.company,
+                    deal=plan.deal,
                 ),
                 plan.lead,
                 lambda: leads.get(principal.tenant_id, lead_id),
@@ -215,8 +221,11 @@ def disqualify_lead(principal: Principal, lead_id: int, data: DisqualifyRequest,
         if updated == lead:
             return lead
         updated = next_version(lead, updated, now)
+        recorded = change(lead, updated, user_actor(principal), "disqualified")
         return confirmed_write(
-            lambda: store.replace(lead, updated), updated, lambda: store.get(principal.tenant_id, lead_id)
+            lambda: store.replace(lead, updated, recorded),
+            updated,
+            lambda: store.get(principal.tenant_id, lead_id),
         )
 
     return without_lost_updates(attempt, None)

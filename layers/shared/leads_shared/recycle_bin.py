@@ -34,6 +34,7 @@ from leads_shared.clock import format_timestamp
 from leads_shared.data.trash_store import NotInTrash
 from leads_shared.errors import Forbidden, NotFound
 from leads_shared.keys import TrashKeys
+from leads_shared.lead_history import change, user_actor
 from leads_shared.leads import current_or_404, link_captured_emails
 from leads_shared.models.leads import TrashedLead
 from leads_shared.versioning import next_version, without_lost_updates
@@ -83,7 +84,9 @@ def trash_lead(
             deleted_by=principal.user_id,
             expires_at=int(now.timestamp()) + RESTORABLE_DAYS * 24 * 3600,
         )
-        trash.trash(current, trashed)
+        trash.trash(
+            current, trashed, change(current, current, user_actor(principal), "deleted", trashed.deleted_at)
+        )
 
     without_lost_updates(attempt, if_match)
 
@@ -165,7 +168,7 @@ def restore_lead(
         if assignee is not None:  # a user no longer in the directory: the name as it was
             lead.assigned_to_name = assignee.name
     try:
-        trash.restore(trashed, lead)
+        trash.restore(trashed, lead, change(trashed.lead, lead, user_actor(principal), "restored"))
     except NotInTrash:
         raise NotFound(NOT_IN_TRASH) from None
     if lead.email:

@@ -25,6 +25,7 @@ from leads_shared.data.dynamo import (
     to_item,
 )
 from leads_shared.data.entry_reads import EntryReads
+from leads_shared.data.history_items import history_from_item, history_write
 from leads_shared.data.index_pages import index_pages
 from leads_shared.data.lead_counters import LeadStats, counter_deltas, stats_from_item, stats_update
 from leads_shared.data.lead_entries import (
@@ -48,6 +49,7 @@ from leads_shared.keys import (
     DirectoryKeys,
     EmailLookup,
     IndexPartition,
+    LeadHistoryKeys,
     LeadIndexKeys,
     LeadKeys,
     LeadStatsKeys,
@@ -55,11 +57,13 @@ from leads_shared.keys import (
     TrashKeys,
     text_sort_key,
 )
-from leads_shared.models.activities import Note
+from leads_shared.models.activities import Note, Task
+from leads_shared.models.emails import EmailLink
 from leads_shared.models.leads import Lead
 
 if TYPE_CHECKING:
     from leads_shared.models.directory import User
+    from leads_shared.models.history import HistoryEntry
     from leads_shared.models.records import Company, Contact, Deal
 
 # A lead's delete takes this many of its children into its own transaction (DynamoDB's limit is
@@ -144,6 +148,18 @@ class OrderPage:
 
 
 @dataclass(frozen=True)
+class LeadActivity:
+    """What a lead's partition holds that its timeline shows (``LeadStore.activity``); history
+    oldest first, the others by id."""
+
+    lead: Lead | None  # None: no live lead (unknown, or in the recycle bin)
+    history: list[HistoryEntry]
+    notes: list[Note]
+    tasks: list[Task]
+    links: list[EmailLink]
+
+
+@dataclass(frozen=True)
 class LeadRemains:
     """What a lead's partition holds (``LeadStore.get_with_children``)."""
 
@@ -191,6 +207,32 @@ class LeadStore(EntryReads):
             return None, []
         notes = [Note.model_validate(stored_values(item)) for item in reversed(items[1:])]
         return lead_from_item(items[0]), notes
+
+    def history(self, tenant_id: str, lead_id: int) -> tuple[Lead | None, list[HistoryEntry]]:
+        """The lead (None: no live lead) and its history, oldest first: one Query from ``CHANGE#``
+        to ``LEAD`` (its email links, which sort between, are read too and left out)."""
+        items = self._partition(tenant_id, lead_id, between=(LeadHistoryKeys.PREFIX, LeadKeys.SK))
+        if not items or items[-1]["SK"]["S"] != LeadKeys.SK:
+            return None, []
+        history = [history_from_item(i) for i in items if i["SK"]["S"].startswith(LeadHistoryKeys.PREFIX)]
+        return lead_from_item(items[-1]), history
+
+    def activity(self, tenant_id: str, lead_id: int) -> LeadActivity:
+        """The lead, its history, notes, tasks and email links: one Query of its partition."""
+        lead, history, notes, tasks, links = None, [], [], [], []
+        for item in self._partition(tenant_id, lead_id):
+            sort_key = item["SK"]["S"]
+            if sort_key == LeadKeys.SK:
+                lead = lead_from_item(item)
+            elif sort_key.startswith(LeadHistoryKeys.PREFIX):
+                history.append(history_from_item(item))
+            elif sort_key.startswith(LeadKeys.NOTE):
+                notes.append(Note.model_validate(stored_values(item)))
+            elif sort_key.startswith(LeadKeys.TASK):
+                tasks.append(Task.model_validate(stored_values(item)))
+            elif sort_key.startswith(LeadKeys.EMAIL):
+                links.append(EmailLink.model_validate(stored_values(item)))
+        return LeadActivity(lead, history, notes, tasks, links)
 
     def get_with_children(self, tenant_id: str, lead_id: int) -> LeadRemains:
         """What a lead's partition holds, in one Query: the lead (None when it does not exist),
@@ -477,10 +519,10 @@ class LeadStore(EntryReads):
         )
         return int(response["Attributes"][LeadStatsKeys.SEQUENCE]["N"])
 
-    def insert(self, lead: Lead, previous_seq: int | None) -> None:
-        """Write a new lead with its counters, atomically. With ``previous_seq``, the lead's id
-        must be the next of the sequence (``SequenceTaken`` if another writer took it); without,
-        the id was reserved with ``reserve_ids``."""
+    def insert(self, lead: Lead, previous_seq: int | None, change: HistoryEntry) -> None:
+        """Write a new lead with its counters and its history's first ``change``, atomically.
+        With ``previous_seq``, the lead's id must be the next of the sequence (``SequenceTaken``
+        if another writer took it); without, the id was reserved with ``reserve_ids``."""
         deltas = counter_deltas(None, lead)
         if previous_seq is None:
             stats = stats_update(self.table, lead.tenant_id, deltas)
@@ -493,36 +535,43 @@ class LeadStore(EntryReads):
             "Item": lead_to_item(lead),
             "ConditionExpression": "attribute_not_exists(PK)",
         }
-        items = [{"Update": stats}, {"Put": put}, *entry_writes(self.table, None, lead)]
+        items = [
+            {"Update": stats},
+            {"Put": put},
+            *entry_writes(self.table, None, lead),
+            history_write(self.table, change),
+        ]
         try:
             transient_retries(lambda: self.transact(items))
         except ConditionFailed as failed:
             raise SequenceTaken() from failed
 
-    def replace(self, before: Lead, after: Lead) -> None:
-        """Write ``after`` over ``before`` if the stored version is still ``before.version``."""
+    def replace(self, before: Lead, after: Lead, change: HistoryEntry) -> None:
+        """Write ``after`` over ``before`` if the stored version is still ``before.version``, with
+        the ``change`` it makes to the lead's history."""
         put = put_if_version(self.table, lead_to_item(after), before.version)
         self._write_with_counters(
             before.tenant_id,
             {"Put": put},
             counter_deltas(before, after),
-            entry_writes(self.table, before, after),
+            [*entry_writes(self.table, before, after), history_write(self.table, change)],
         )
 
     def convert(
         self,
         before: Lead,
         after: Lead,
+        change: HistoryEntry,
         *,
         contact: Contact | None = None,
         company: Company | None = None,
         deal: Deal | None = None,
     ) -> None:
-        """Qualify: ``after`` over ``before`` (if its version is still ``before.version``), the
-        counters, the new contact, company and deal (each on condition that its key is new) and
-        the deal counted in its stage (on condition that the stage exists), all in one
-        transaction: either everything is written or nothing is (``IdTaken`` when a condition
-        other than the lead's failed)."""
+        """Qualify: ``after`` over ``before`` (if its version is still ``before.version``) with
+        its history's ``change``, the counters, the new contact, company and deal (each on
+        condition that its key is new) and the deal counted in its stage (on condition that the
+        stage exists), all in one transaction: either everything is written or nothing is
+        (``IdTaken`` when a condition other than the lead's failed)."""
         put = put_if_version(self.table, lead_to_item(after), before.version)
         records = [
             *([contact_to_item(contact)] if contact else []),
@@ -541,7 +590,7 @@ class LeadStore(EntryReads):
         ]
         if deal:
             with_it.append(deal_added(self.table, deal.tenant_id, deal.stage_id))
-        with_it += entry_writes(self.table, before, after)
+        with_it += [*entry_writes(self.table, before, after), history_write(self.table, change)]
         self._write_with_counters(before.tenant_id, {"Put": put}, counter_deltas(before, after), with_it)
 
     def delete(self, lead: Lead, children: Sequence[dict[str, str]] = ()) -> None:

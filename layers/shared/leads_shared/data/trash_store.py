@@ -10,9 +10,10 @@ nothing, and every child write checks ``LEAD`` in its transaction.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from leads_shared.data.dynamo import TableStore, av, store_errors, stored_values, to_item
+from leads_shared.data.history_items import history_write
 from leads_shared.data.index_pages import index_pages
 from leads_shared.data.lead_counters import counter_deltas, stats_update
 from leads_shared.data.lead_entries import entry_writes
@@ -20,6 +21,9 @@ from leads_shared.data.lead_store import lead_to_item
 from leads_shared.data.writes import ConditionFailed, VersionConflict, delete_if_version, transient_retries
 from leads_shared.keys import LeadKeys, TrashKeys
 from leads_shared.models.leads import Lead, TrashedLead
+
+if TYPE_CHECKING:
+    from leads_shared.models.history import HistoryEntry
 
 # The ``entity`` of a trashed lead's item (the stream's filter for TTL removals matches it).
 TRASHED_ENTITY = "trashed_lead"
@@ -51,16 +55,16 @@ def trashed_from_item(item: dict[str, Any]) -> TrashedLead:
 
 
 class TrashStore(TableStore):
-    def trash(self, lead: Lead, trashed: TrashedLead) -> None:
+    def trash(self, lead: Lead, trashed: TrashedLead, change: HistoryEntry) -> None:
         """One transaction: the lead item goes (if its version is still ``lead.version``:
-        ``VersionConflict`` otherwise) with its index entries and its counts, and its trashed
-        item takes its place. Its children are not touched."""
+        ``VersionConflict`` otherwise) with its index entries and its counts, its trashed item
+        takes its place, and its history records the ``change``. Its children are not touched."""
         delete = delete_if_version(
             self.table, to_item(LeadKeys.primary(lead.tenant_id, lead.id)), lead.version
         )
         put = {"TableName": self.table, "Item": trashed_to_item(trashed), "ConditionExpression": _NEW}
         try:
-            self._swap(delete, put, lead, restoring=False)
+            self._swap(delete, put, lead, change, restoring=False)
         except ConditionFailed as failed:
             raise VersionConflict() from failed
 
@@ -73,10 +77,11 @@ class TrashStore(TableStore):
         item = response.get("Item")
         return trashed_from_item(item) if item else None
 
-    def restore(self, trashed: TrashedLead, lead: Lead) -> None:
-        """One transaction, the reverse of ``trash``: ``lead`` written back with its index entries
-        and its counts, on condition that the trashed item is still the one read (its version and
-        its expiry: ``NotInTrash`` otherwise), and the trashed item removed."""
+    def restore(self, trashed: TrashedLead, lead: Lead, change: HistoryEntry) -> None:
+        """One transaction, the reverse of ``trash``: ``lead`` written back with its index entries,
+        its counts and its history's ``change``, on condition that the trashed item is still the
+        one read (its version and its expiry: ``NotInTrash`` otherwise), and the trashed item
+        removed."""
         before = trashed.lead
         delete = {
             "TableName": self.table,
@@ -86,19 +91,29 @@ class TrashStore(TableStore):
         }
         put = {"TableName": self.table, "Item": lead_to_item(lead), "ConditionExpression": _NEW}
         try:
-            self._swap(delete, put, lead, restoring=True)
+            self._swap(delete, put, lead, change, restoring=True)
         except ConditionFailed as failed:
             raise NotInTrash() from failed
 
-    def _swap(self, delete: dict[str, Any], put: dict[str, Any], lead: Lead, *, restoring: bool) -> None:
+    def _swap(
+        self,
+        delete: dict[str, Any],
+        put: dict[str, Any],
+        lead: Lead,
+        change: HistoryEntry,
+        *,
+        restoring: bool,
+    ) -> None:
         """One transaction: ``delete`` and ``put`` (the lead item and its trashed item, one for the
-        other) with the lead's index entries and counts, gone or (``restoring``) back."""
+        other) with the lead's index entries and counts, gone or (``restoring``) back, and the
+        ``change`` recorded."""
         before, after = (None, lead) if restoring else (lead, None)
         items = [
             {"Delete": delete},
             {"Put": put},
             *entry_writes(self.table, before, after),
             {"Update": stats_update(self.table, lead.tenant_id, counter_deltas(before, after))},
+            history_write(self.table, change),
         ]
         transient_retries(lambda: self.transact(items))
 

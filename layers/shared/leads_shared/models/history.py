@@ -1,0 +1,108 @@
+"""A lead's history and timeline: the stored change, and the response shapes."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from leads_shared.models.activities import NoteOut, TaskOut
+from leads_shared.models.common import Model
+from leads_shared.models.emails import LinkedEmailOut
+
+ActorType = Literal["user", "import", "form", "merge", "system"]
+HistoryAction = Literal[
+    "created",
+    "imported",
+    "updated",
+    "status_changed",
+    "assigned",
+    "qualified",
+    "disqualified",
+    "deleted",
+    "restored",
+    "merged",
+]
+TimelineKind = Literal["change", "note", "task", "email", "form"]
+TIMELINE_KINDS: tuple[TimelineKind, ...] = ("change", "note", "task", "email", "form")
+
+
+class Actor(Model):
+    """Who made a change: a user (``id``, ``name``), an import job (``id``: the job's), a web form
+    (``id``, ``name``: the form's), a merge, or the system."""
+
+    type: ActorType
+    id: int | str | None = Field(default=None, examples=[3])
+    name: str | None = Field(default=None, examples=["Bob Smith"])
+
+
+class FieldChange(Model):
+    field: str = Field(examples=["status"])
+    old: Any = Field(default=None, examples=["new"])
+    new: Any = Field(default=None, examples=["contacted"])
+
+
+class HistoryEntry(Model):
+    """One change of a lead, stored in its partition with the write that made it (TTL
+    ``expires_at``: two years after ``at``). ``version``: the lead's version after the change."""
+
+    tenant_id: str
+    lead_id: int
+    at: str
+    version: int
+    action: HistoryAction
+    actor: Actor
+    changes: list[FieldChange] = Field(default_factory=list)
+    expires_at: int
+
+    @property
+    def fields(self) -> set[str]:
+        return {change.field for change in self.changes}
+
+
+class HistoryEntryOut(Model):
+    at: str = Field(examples=["2026-01-15T09:30:00.000000Z"])
+    action: HistoryAction
+    actor: Actor
+    changes: list[FieldChange] = Field(description="Each changed field, with its old and new value.")
+    etag: str = Field(description="The lead's ETag after the change.", examples=['"3"'])
+
+    @classmethod
+    def of(cls, entry: HistoryEntry) -> HistoryEntryOut:
+        values = entry.model_dump(include={"at", "action", "actor", "changes"})
+        return cls.model_validate({**values, "etag": f'"{entry.version}"'})
+
+
+NEXT_CURSOR = Field(
+    default=None,
+    description="Send it as `cursor` (with the same filter) for the next page; null on the last page. "
+    "Opaque, signed, valid for an hour.",
+)
+
+
+class HistoryPage(Model):
+    data: list[HistoryEntryOut]
+    next_cursor: str | None = NEXT_CURSOR
+
+
+class TimelineItem(Model):
+    """One event of a lead's timeline: ``kind`` says which of ``change`` (a change of the lead,
+    by a user, an import, a merge or the system), ``form`` (a web form created or filled it),
+    ``note``, ``task`` (``event``: created or completed) or ``email`` (linked) holds it."""
+
+    kind: TimelineKind
+    event: str = Field(
+        description="What happened: the change's action (created, updated, status_changed, ...), "
+        "note_added, task_created, task_completed or email_linked.",
+        examples=["status_changed"],
+    )
+    at: str = Field(examples=["2026-01-15T09:30:00.000000Z"])
+    change: HistoryEntryOut | None = None
+    note: NoteOut | None = None
+    task: TaskOut | None = None
+    email: LinkedEmailOut | None = None
+
+
+class TimelinePage(Model):
+    data: list[TimelineItem]
+    next_cursor: str | None = NEXT_CURSOR
