@@ -1,6 +1,6 @@
 """Leads: list, create, read, update, delete (into the recycle bin), the trash and restore,
-qualify, disqualify, and matching companies and contacts. Routes only; the rules live in the
-layer."""
+qualify, disqualify, a lead's timeline and history, and matching companies and contacts. Routes
+only; the rules live in the layer."""
 
 from typing import Annotated
 
@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
 from pydantic import Field, StringConstraints
 
-from leads_shared import lead_listing, leads, matching, qualify, recycle_bin
+from leads_shared import lead_listing, lead_timeline, leads, matching, qualify, recycle_bin
 from leads_shared.api import (
     BODY_ERRORS,
     LeadId,
@@ -31,6 +31,7 @@ from leads_shared.data.idempotency import HEADER as IDEMPOTENCY_HEADER
 from leads_shared.lead_listing import LeadFilters
 from leads_shared.list_params import takes_lead_filters
 from leads_shared.models.common import BlankMeans, SuccessBody
+from leads_shared.models.history import HistoryPage, TimelinePage
 from leads_shared.models.leads import (
     MAX_PAGE,
     MAX_PER_PAGE,
@@ -79,6 +80,8 @@ PageSize = Annotated[
     Annotated[int, Field(ge=1, le=MAX_PER_PAGE)], BlankMeans(25), Query(description="Page size.")
 ]
 CursorText = Annotated[str, StringConstraints(max_length=MAX_CURSOR_CHARS)] | None
+# A filter of a lead's history or timeline (checked against its allowed values by the layer).
+FilterText = Annotated[str, StringConstraints(max_length=100)] | None
 
 
 def _lead_response(lead: leads.Lead, status: int = 200) -> Response[LeadOut]:
@@ -318,6 +321,67 @@ def disqualify_lead(
     require_object_body(app)
     data = body or DisqualifyRequest()
     return _lead_response(qualify.disqualify_lead(caller(app), id, data, get_lead_store()))
+
+
+NextPageCursor = Annotated[
+    CursorText,
+    BlankMeans(None),
+    Query(
+        description="The `next_cursor` of the page before, sent with the same filter: the page right "
+        "after it. Another query's, altered or expired (an hour): 422."
+    ),
+]
+
+
+@app.get(
+    "/leads/<id>/timeline",
+    summary="Lead timeline",
+    tags=TAGS,
+    description="Everything that happened to the lead, newest first: its changes (who, when, each "
+    "field's old and new value), web form submissions, notes, tasks (created, completed) and linked "
+    "emails. Read in one DynamoDB query of the lead's partition.",
+    responses=responses((200, TimelinePage, "A page of the lead's timeline."), 404),
+)
+@tracer.capture_method
+def lead_timeline_page(
+    id: LeadId,
+    kind: Annotated[
+        FilterText,
+        BlankMeans(None),
+        Query(description="Only these kinds, comma-separated: change, note, task, email, form."),
+    ] = None,
+    limit: PageSize = 25,
+    cursor: NextPageCursor = None,
+) -> TimelinePage:
+    kinds = lead_timeline.parse_kinds(kind)
+    page = lead_timeline.timeline(caller(app), id, kinds, limit, cursor, get_lead_store(), get_settings())
+    return TimelinePage(data=page.data, next_cursor=page.next_cursor)
+
+
+@app.get(
+    "/leads/<id>/history",
+    summary="Lead history",
+    tags=TAGS,
+    description="The lead's changes, newest first: who made each (a user, an import, a web form, "
+    "a merge, the system), when, and each changed field's old and new value; with `field`, only "
+    "the changes of that field. Kept two years.",
+    responses=responses((200, HistoryPage, "A page of the lead's changes."), 404),
+)
+@tracer.capture_method
+def lead_history_page(
+    id: LeadId,
+    field: Annotated[
+        FilterText,
+        BlankMeans(None),
+        Query(description="Only the changes of this lead field (`status`, ...)."),
+    ] = None,
+    limit: PageSize = 25,
+    cursor: NextPageCursor = None,
+) -> HistoryPage:
+    page = lead_timeline.field_history(
+        caller(app), id, field, limit, cursor, get_lead_store(), get_settings()
+    )
+    return HistoryPage(data=page.data, next_cursor=page.next_cursor)
 
 
 lambda_handler = entry_point(app)
