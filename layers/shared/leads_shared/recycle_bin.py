@@ -3,7 +3,8 @@
 - **Delete** (``DELETE /leads/{id}``): one transaction moves the lead item to its trashed item
   (``TrashStore.trash``): it leaves every list, search, count and match (its index entries go,
   its counters go down, as a delete always did), and every route that reads the lead or its
-  children answers 404. Its notes, tasks and email links stay in its partition, untouched.
+  children answers 404. Its notes, tasks, email links and history stay in its partition,
+  untouched (the transaction adds its ``deleted`` entry to the history; a restore, ``restored``).
   Any user of the tenant may delete a lead (as before the recycle bin).
 - **Trash** (``GET /leads/trash``): newest deletion first, by cursor. A user sees the leads they
   deleted; an admin sees the tenant's. A lead stays 30 days (``RESTORABLE_DAYS``); past that it

@@ -1,10 +1,11 @@
 """DynamoDB access for the recycle bin (``TrashKeys``).
 
 A lead's delete moves the lead item to its partition's ``TRASH`` item in one transaction with
-what every delete did before: its index entries deleted, its counters down. Its notes, tasks and
-email links stay where they are, so a restore (the reverse transaction) brings them back as they
-were. Nothing reads ``TRASH`` but the recycle bin: every other route reads ``LEAD`` and finds
-nothing, and every child write checks ``LEAD`` in its transaction.
+what every delete did before: its index entries deleted, its counters down, and its history's
+``deleted`` entry. Its notes, tasks, email links and history stay where they are, so a restore
+(the reverse transaction) brings them back as they were. Nothing reads ``TRASH`` but the recycle
+bin: every other route reads ``LEAD`` and finds nothing, and every child write checks ``LEAD`` in
+its transaction.
 """
 
 from __future__ import annotations
