@@ -28,10 +28,11 @@ from leads_shared.data import (
     get_trash_store,
 )
 from leads_shared.data.idempotency import HEADER as IDEMPOTENCY_HEADER
+from leads_shared.lead_history import HistoryField
 from leads_shared.lead_listing import LeadFilters
 from leads_shared.list_params import takes_lead_filters
 from leads_shared.models.common import BlankMeans, SuccessBody
-from leads_shared.models.history import HistoryPage, TimelinePage
+from leads_shared.models.history import HistoryPage, TimelineKindsText, TimelinePage
 from leads_shared.models.leads import (
     MAX_PAGE,
     MAX_PER_PAGE,
@@ -80,8 +81,6 @@ PageSize = Annotated[
     Annotated[int, Field(ge=1, le=MAX_PER_PAGE)], BlankMeans(25), Query(description="Page size.")
 ]
 CursorText = Annotated[str, StringConstraints(max_length=MAX_CURSOR_CHARS)] | None
-# A filter of a lead's history or timeline (checked against its allowed values by the layer).
-FilterText = Annotated[str, StringConstraints(max_length=100)] | None
 
 
 def _lead_response(lead: leads.Lead, status: int = 200) -> Response[LeadOut]:
@@ -346,7 +345,7 @@ NextPageCursor = Annotated[
 def lead_timeline_page(
     id: LeadId,
     kind: Annotated[
-        FilterText,
+        TimelineKindsText | None,
         BlankMeans(None),
         Query(description="Only these kinds, comma-separated: change, note, task, email, form."),
     ] = None,
@@ -371,7 +370,7 @@ def lead_timeline_page(
 def lead_history_page(
     id: LeadId,
     field: Annotated[
-        FilterText,
+        HistoryField | None,
         BlankMeans(None),
         Query(description="Only the changes of this lead field (`status`, ...)."),
     ] = None,

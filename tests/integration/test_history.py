@@ -118,7 +118,7 @@ def test_history_of_one_field_and_an_unknown_field(bob: Caller) -> None:
     response = bob.get(f"/leads/{lead}/history", query={"field": "colour"})
     assert response.status_code == 422
     assert response.json["errors"]["field"] == [
-        f"The selected field is invalid. Allowed: {', '.join(HISTORY_FIELDS)}."
+        f"The selected field is invalid. Allowed values: {', '.join(HISTORY_FIELDS)}."
     ]
 
 
@@ -205,7 +205,8 @@ def test_the_timeline_merges_every_kind_newest_first_by_cursor_and_by_kind(bob: 
     assert [item["kind"] for item in only] == ["change", "task", "task", "change"]
     bad = bob.get(f"/leads/{lead}/timeline", query={"kind": "note,calls"})
     assert (
-        bad.status_code == 422 and "Allowed: change, note, task, email, form" in bad.json["errors"]["kind"][0]
+        bad.status_code == 422
+        and "Allowed values: change, note, task, email, form" in bad.json["errors"]["kind"][0]
     )
     # a cursor of every kind's timeline is not one of the notes'
     other = bob.get(f"/leads/{lead}/timeline", query={"kind": "note", "cursor": cursors[0]})

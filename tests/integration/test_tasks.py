@@ -230,8 +230,9 @@ def test_removing_a_lead_with_more_than_100_children_for_good_empties_its_partit
     for i in range(50):
         assert bob.post(f"/leads/{lead_id}/tasks", {"title": f"t{i}"}).status_code == 201
     bob.post(f"/leads/{neighbour}/tasks", {"title": "kept"})
-    # the lead, its 110 children and its index entries (one per sort field, one per token)
-    assert len(partition(bob.tenant_id, lead_id)) == 111 + len(
+    # the lead, its 110 children, its creation's history entry and its index entries (one per sort
+    # field, one per token)
+    assert len(partition(bob.tenant_id, lead_id)) == 112 + len(
         entries(get_lead_store().get(bob.tenant_id, lead_id))
     )
     assert alice.delete(f"/leads/{lead_id}", query={"permanent": "true"}).status_code == 200

@@ -89,10 +89,10 @@ def test_pages_of_the_history_and_the_timeline(stores):
 
 
 def test_kinds_are_checked():
-    assert parse_kinds(" Task , note ") == ("note", "task")
+    assert parse_kinds(" task , note ") == ("note", "task")
     assert parse_kinds("") == ("change", "note", "task", "email", "form")
     with pytest.raises(ValidationFailed) as refused:
         parse_kinds("note,calls")
     assert refused.value.errors == {
-        "kind": ["The selected kind is invalid. Allowed: change, note, task, email, form."]
+        "kind": ["The selected kind is invalid. Allowed values: change, note, task, email, form."]
     }

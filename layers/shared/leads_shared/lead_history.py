@@ -14,7 +14,7 @@ name only, by the system, a change of the user rather than of the lead) and the 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from leads_shared.clock import TIMESTAMP_FORMAT
 from leads_shared.models.history import Actor, FieldChange, HistoryAction, HistoryEntry
@@ -28,6 +28,10 @@ HISTORY_DAYS = 2 * 365
 BOOKKEEPING = frozenset({"tenant_id", "id", "version", "created_at", "updated_at", "last_import"})
 # The fields a change can name (``GET /leads/{id}/history?field=``), in the lead's order.
 HISTORY_FIELDS = tuple(name for name in Lead.model_fields if name not in BOOKKEEPING)
+if TYPE_CHECKING:
+    HistoryField = str
+else:  # ``field=`` of a lead's history: one of them (validation and the OpenAPI document's enum)
+    HistoryField = Literal[HISTORY_FIELDS]
 
 
 def user_actor(principal: Principal) -> Actor:

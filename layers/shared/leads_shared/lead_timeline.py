@@ -24,7 +24,7 @@ from leads_shared.keys import padded
 from leads_shared.lead_history import HISTORY_FIELDS
 from leads_shared.models.activities import NoteOut, TaskOut
 from leads_shared.models.emails import LinkedEmailOut
-from leads_shared.models.history import TIMELINE_KINDS, HistoryEntryOut, TimelineItem
+from leads_shared.models.history import TIMELINE_KINDS, UNKNOWN_KIND, HistoryEntryOut, TimelineItem
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -42,20 +42,16 @@ class Page[T]:
 
 
 def allowed_fields_message() -> str:
-    return f"The selected field is invalid. Allowed: {', '.join(HISTORY_FIELDS)}."
-
-
-def allowed_kinds_message() -> str:
-    return f"The selected kind is invalid. Allowed: {', '.join(TIMELINE_KINDS)}."
+    return f"The selected field is invalid. Allowed values: {', '.join(HISTORY_FIELDS)}."
 
 
 def parse_kinds(text: str | None) -> tuple[TimelineKind, ...]:
     """``kind=note,task`` as kinds (none given: every kind); an unknown one is a 422."""
     if text is None or not text.strip():
         return TIMELINE_KINDS
-    asked = [part.strip().lower() for part in text.split(",") if part.strip()]
+    asked = [part.strip() for part in text.split(",") if part.strip()]
     if any(kind not in TIMELINE_KINDS for kind in asked):
-        raise ValidationFailed({"kind": [allowed_kinds_message()]})
+        raise ValidationFailed({"kind": [UNKNOWN_KIND]})
     return tuple(kind for kind in TIMELINE_KINDS if kind in asked)
 
 

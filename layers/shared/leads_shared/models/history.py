@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
 from leads_shared.models.activities import NoteOut, TaskOut
 from leads_shared.models.common import Model
@@ -25,6 +27,23 @@ HistoryAction = Literal[
 ]
 TimelineKind = Literal["change", "note", "task", "email", "form"]
 TIMELINE_KINDS: tuple[TimelineKind, ...] = ("change", "note", "task", "email", "form")
+# ``kind=`` of the timeline: kinds, comma-separated (the OpenAPI document declares the pattern).
+_KIND = "(" + "|".join(TIMELINE_KINDS) + ")"
+TIMELINE_KINDS_PATTERN = f"^ *{_KIND}( *, *{_KIND})* *$"
+UNKNOWN_KIND = f"The selected kind is invalid. Allowed values: {', '.join(TIMELINE_KINDS)}."
+
+
+def _known_kinds(value: Any) -> Any:
+    """The pattern's 422 in words that list the kinds (pydantic's would say "invalid")."""
+    if isinstance(value, str) and not re.fullmatch(TIMELINE_KINDS_PATTERN, value):
+        raise PydanticCustomError("own_message", UNKNOWN_KIND)
+    return value
+
+
+# (The validator after the constraints runs first, and keeps the pattern in the JSON schema.)
+TimelineKindsText = Annotated[
+    str, StringConstraints(max_length=100, pattern=TIMELINE_KINDS_PATTERN), BeforeValidator(_known_kinds)
+]
 
 
 class Actor(Model):
