@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from leads_shared import lead_listing
 from leads_shared.clock import format_timestamp
 from leads_shared.config import get_settings
-from leads_shared.csv_format import EXPORT_COLUMNS, chunks, template_csv
+from leads_shared.csv_format import EXPORT_COLUMNS, chunks, export_filename, template_csv
 from leads_shared.errors import Conflict
 from leads_shared.models.imports import ExportOut
 
@@ -47,7 +47,7 @@ def export_leads(
     ``sync_export_max_leads`` is a ``Conflict`` that names the export job (``fits_at_once``)."""
     fits_at_once(principal, query, leads, directory)
     now = datetime.now(UTC)
-    filename = f"leads_{now:%Y%m%d_%H%M%S}.csv"
+    filename = export_filename(now)
     key = f"tmp/exports/{principal.tenant_id}/{uuid.uuid4().hex}.csv"
     count = 0
 

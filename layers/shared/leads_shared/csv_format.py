@@ -18,6 +18,7 @@ import io
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from itertools import chain
 from typing import TYPE_CHECKING
 
@@ -100,6 +101,12 @@ def unescape_cell(value: str) -> str:
     if value.startswith("'") and value.lstrip("'").startswith(_FORMULA_STARTS):
         return value[1:]
     return value
+
+
+def export_filename(at: datetime) -> str:
+    """The name an export's download is saved as (``leads_20261127_231500.csv``), at or after
+    ``at`` (UTC): the synchronous export's and the export job's."""
+    return f"leads_{at:%Y%m%d_%H%M%S}.csv"
 
 
 def template_csv() -> bytes:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from leads_shared.clock import format_timestamp, utc_now
 from leads_shared.config import get_settings
+from leads_shared.csv_format import export_filename
 from leads_shared.errors import NotFound, ServiceUnavailable
 from leads_shared.export_worker import ExportRequest
 from leads_shared.keys import ExportKeys
@@ -70,8 +71,7 @@ def get_export(principal: Principal, export_id: str, store: ExportStore, blobs: 
 
 
 def filename(job: ExportJob) -> str:
-    moment = job.created_at[:19].replace("-", "").replace(":", "").replace("T", "_")
-    return f"leads_{moment}.csv"
+    return export_filename(datetime.strptime(job.created_at[:19], "%Y-%m-%dT%H:%M:%S"))
 
 
 def answer(job: ExportJob, blobs: BlobStore | None) -> ExportJobOut:
