@@ -1,6 +1,6 @@
 """Leads: list, create, read, update, delete (into the recycle bin), the trash and restore,
-qualify, disqualify, a lead's timeline and history, and matching companies and contacts. Routes
-only; the rules live in the layer."""
+qualify, disqualify, a lead's timeline, history and duplicates, and matching companies and
+contacts. Routes only; the rules live in the layer."""
 
 from typing import Annotated
 
@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
 from pydantic import Field, StringConstraints
 
-from leads_shared import lead_listing, lead_timeline, leads, matching, qualify, recycle_bin
+from leads_shared import duplicates, lead_listing, lead_timeline, leads, matching, qualify, recycle_bin
 from leads_shared.api import (
     BODY_ERRORS,
     LeadId,
@@ -36,6 +36,7 @@ from leads_shared.models.history import HistoryPage, TimelineKindsText, Timeline
 from leads_shared.models.leads import (
     MAX_PAGE,
     MAX_PER_PAGE,
+    DuplicatePage,
     LeadCreate,
     LeadDetail,
     LeadOut,
@@ -381,6 +382,23 @@ def lead_history_page(
         caller(app), id, field, limit, cursor, get_lead_store(), get_settings()
     )
     return HistoryPage(data=page.data, next_cursor=page.next_cursor)
+
+
+@app.get(
+    "/leads/<id>/duplicates",
+    summary="Lead duplicates",
+    tags=TAGS,
+    description="The tenant's leads, and contacts, that look like the same person, best first: the "
+    "same email (ignoring case), the same phone (its digits, country code as typed), or the same first "
+    "and last name and company (ignoring case, accents, punctuation and legal suffixes), each with "
+    "its reasons and a score (email 60, phone 30, name and company 25, at most 100; ties by id). At "
+    "most 50; leads in the recycle bin are not duplicates. Found through indexes.",
+    responses=responses((200, DuplicatePage, "The lead's likely duplicates, best first."), 404),
+)
+@tracer.capture_method
+def lead_duplicates(id: LeadId) -> DuplicatePage:
+    found = duplicates.find_duplicates(caller(app), id, get_lead_store())
+    return DuplicatePage(data=found, total=len(found))
 
 
 lambda_handler = entry_point(app)

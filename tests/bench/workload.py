@@ -355,6 +355,7 @@ ROUTES: dict[str, RequestMaker] = {
     "POST /leads/{id}/restore": _restores,
     "GET /leads/{id}/timeline": _same("GET", "/leads/{lead}/timeline"),
     "GET /leads/{id}/history": _same("GET", "/leads/{lead}/history", {"field": "status"}),
+    "GET /leads/{id}/duplicates": _same("GET", "/leads/{lead}/duplicates"),
     "POST /leads/{id}/qualify": _each_lead("POST", "/qualify", {"create_company": True, "create_deal": True}),
     "PUT /leads/{id}/disqualify": _each_lead("PUT", "/disqualify", {"reason": "No budget this year."}),
     "GET /leads/match-company": _same("GET", "/leads/match-company", {"company": "Doe"}),

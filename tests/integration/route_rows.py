@@ -235,6 +235,7 @@ ROWS: dict[tuple[str, str], Row] = {
     ("POST", "/leads/{id}/restore"): lambda w, c: Call("POST", f"/leads/{w.trashed(c)}/restore"),
     ("GET", "/leads/{id}/timeline"): _lead("/timeline", "GET"),
     ("GET", "/leads/{id}/history"): _lead("/history", "GET"),
+    ("GET", "/leads/{id}/duplicates"): _lead("/duplicates", "GET"),
     ("GET", "/leads/match-company"): lambda w, c: Call("GET", "/leads/match-company", query={"company": "D"}),
     ("GET", "/leads/match-contact"): lambda w, c: Call("GET", "/leads/match-contact", query={"email": "a@b"}),
     ("GET", "/leads/{id}/notes"): _lead("/notes", "GET"),

@@ -20,9 +20,10 @@ from typing import Any
 
 from leads_shared.data.activity_store import ChildConflict, LeadGone
 from leads_shared.data.lead_counters import LeadStats, counter_deltas
-from leads_shared.data.lead_store import IdTaken, LeadActivity, LeadRemains, SequenceTaken
+from leads_shared.data.lead_store import IdTaken, LeadActivity, LeadRemains, MatchCandidates, SequenceTaken
 from leads_shared.data.trash_store import NotInTrash
 from leads_shared.data.writes import VersionConflict
+from leads_shared.match_keys import email_key, lead_match_keys
 from leads_shared.models.activities import Note, Task
 from leads_shared.models.directory import DealStage, User
 from leads_shared.models.emails import EmailLink
@@ -90,6 +91,24 @@ class FakeLeadStore:
     # reads
     def get(self, tenant_id: str, lead_id: int) -> Lead | None:
         return self.t.leads.get((tenant_id, lead_id))
+
+    def match_candidates(self, tenant_id: str, keys: Mapping[str, str], *, per_key: int) -> MatchCandidates:
+        """The tenant's live leads sharing a key (each key's first ``per_key`` by id) and, by
+        email, its contacts: what the indexes hold once they caught up."""
+        leads: dict[int, Lead] = {}
+        for kind, value in keys.items():
+            same = [
+                lead
+                for (t, _), lead in sorted(self.t.leads.items())
+                if t == tenant_id and lead_match_keys(lead).get(kind) == value
+            ]
+            leads.update((lead.id, lead) for lead in same[:per_key])
+        contacts = [
+            contact
+            for (t, _), contact in sorted(self.t.contacts.items())
+            if t == tenant_id and "email" in keys and email_key(contact.email) == keys["email"]
+        ]
+        return MatchCandidates(sorted(leads.values(), key=lambda lead: lead.id), contacts[:per_key])
 
     def get_with_notes(self, tenant_id: str, lead_id: int) -> tuple[Lead | None, list[Note]]:
         lead = self.get(tenant_id, lead_id)

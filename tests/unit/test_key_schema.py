@@ -45,6 +45,7 @@ PLACEHOLDERS = {
     "ip": "203.0.113.9",
     "field": "email",
     "token": "doe",
+    "kind": "phone",
 }
 # Each row of the table (its entity cell) -> the keys keys.py writes for it, one per SK variant.
 # None: the SK is not ours (Powertools' idempotency records), only the PK is checked.
@@ -52,6 +53,7 @@ ROWS: dict[str, list[dict[str, str | None]]] = {
     "lead": [keys.LeadKeys.primary(T, N)],
     "lead in the recycle bin": [keys.TrashKeys.primary(T, N)],
     "lead stats": [keys.LeadStatsKeys.primary(T)],
+    "lead match entry": [keys.LeadIndexKeys.match_entry(T, N, "phone")],
     "note / task": [keys.LeadKeys.note(T, N, N), keys.LeadKeys.task(T, N, N)],
     "lead history entry": [keys.LeadHistoryKeys.entry(T, N, "2026-11-27T10:00:00.000000Z", N)],
     "lead order entry / search token entry": [

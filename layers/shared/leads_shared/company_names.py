@@ -20,15 +20,20 @@ LEGAL_SUFFIXES = frozenset(
 _NOT_WORD = re.compile(r"[\W_]+")
 
 
-def normalise_company_name(name: str) -> str:
-    """Lower-case words without accents, punctuation or legal suffixes, joined by one space.
-    A name made only of suffixes ("Company Ltd") keeps its words rather than becoming empty."""
-    folded = unicodedata.normalize("NFKD", name.casefold())
+def folded_words(text: str) -> list[str]:
+    """The lower-case words of ``text`` without accents or punctuation (what a company name and,
+    for duplicates, a person's name are compared by)."""
+    folded = unicodedata.normalize("NFKD", text.casefold())
     plain = "".join(ch for ch in folded if not unicodedata.combining(ch))
     # "Ben & Jerry's" = "Ben and Jerrys", "S.A." = "SA": "&" is a word; apostrophes, dots are not breaks.
     plain = plain.replace("&", " and ").replace("'", "").replace("\u2019", "").replace(".", "")
-    words = _NOT_WORD.sub(" ", plain).split()
-    core = list(words)
+    return _NOT_WORD.sub(" ", plain).split()
+
+
+def normalise_company_name(name: str) -> str:
+    """Lower-case words without accents, punctuation or legal suffixes, joined by one space.
+    A name made only of suffixes ("Company Ltd") keeps its words rather than becoming empty."""
+    core = folded_words(name)
     while len(core) > 1 and core[-1] in LEGAL_SUFFIXES:
         core.pop()
         if len(core) > 1 and core[-1] == "and":  # "Acme & Co." is "Acme"

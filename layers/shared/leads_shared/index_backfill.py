@@ -3,14 +3,16 @@ without them (a lead written since has them: every write writes all of its lead'
 backfill writes them, so a deployed stack upgrades in place.
 
 - **Idempotent.** A lead is written with its entries in one transaction on condition that its
-  version is still the one read and that it has no entries yet (the lead item's ``entries``
-  marker): a lead written meanwhile (it has its entries then) or deleted is left alone, and a
+  version is still the one read and that it has no entries yet, or older ones (the lead item's
+  ``entries`` marker below ``lead_entries.ENTRIES_VERSION``: version 2 added the match entries
+  of ``GET /leads/{id}/duplicates``, so a run after that upgrade writes them for the leads
+  marked 1): a lead written meanwhile (it has its entries then) or deleted is left alone, and a
   second run writes nothing.
 - **Resumable.** A tenant's leads are read a page of its LIST index at a time; a run stops at
   its deadline and answers where the next one starts (the page's last key). Runs are SQS
   messages (``functions/index_backfill``), each sending the next until the tenant is done.
 - **Cost.** Per lead without entries: its read (a BatchGetItem per 100), and one transaction of
-  up to 25 items (the lead's marker and its entries: 2 write units each, a transaction's price).
+  up to 26 items (the lead's marker and its entries: 2 write units each, a transaction's price).
   At 1,000,000 leads: ~10,000 LIST pages of 100 rows, 10,000 BatchGetItem, 1,000,000
   transactions, ~40 M write units (docs/data-model.md).
 """

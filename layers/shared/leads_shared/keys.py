@@ -258,12 +258,17 @@ def source_key(source: str | None) -> str | None:
 
 class LeadIndexKeys:
     """A lead's index entries, in its own partition (its delete takes them): one per sort field
-    (``ORDER#<field>``: its keys in the four BY indexes, and the attributes filters read) and one
+    (``ORDER#<field>``: its keys in the four BY indexes, and the attributes filters read), one
     per search token (``TOKEN#<token>``: its key in SEARCH, partitioned by the token's first
-    character and a shard of the lead id, so a common first letter is not one hot partition)."""
+    character and a shard of the lead id, so a common first letter is not one hot partition),
+    and one per match key but the email (``SAME#<kind>``: its key in a sparse partition of SEARCH,
+    ``TENANT#<t>#MATCH#<kind>#<value>``, sorted by id; ``match_keys`` says what the values are)."""
 
     ORDER = "ORDER#"
     TOKEN = "TOKEN#"
+    # Sorts after ``NOTE#~``: the reads of ``LEAD`` to ``NOTE#~`` and ``EMAIL#`` to ``LEAD`` never
+    # meet a match entry.
+    MATCH = "SAME#"
     SEARCH_SHARDS = 4
 
     @classmethod
@@ -313,6 +318,24 @@ class LeadIndexKeys:
             "id": lead_id,
             "SEARCHPK": partition.value,
             "SEARCHSK": f"{token}{_SEP}{padded(lead_id)}",
+        }
+
+    @classmethod
+    def match_entry(cls, tenant_id: str, lead_id: int, kind: str) -> dict[str, str]:
+        return {"PK": LeadKeys.pk(tenant_id, lead_id), "SK": f"{cls.MATCH}{kind}"}
+
+    @staticmethod
+    def match_partition(tenant_id: str, kind: str, value: str) -> IndexPartition:
+        """The leads with this match key (``match_keys``): ids only, by id."""
+        return IndexPartition(SEARCH_INDEX, "SEARCHPK", f"TENANT#{tenant_id}#MATCH#{kind}#{value}", False)
+
+    @classmethod
+    def match_keys(cls, tenant_id: str, lead_id: int, kind: str, value: str) -> dict[str, Any]:
+        return {
+            **cls.match_entry(tenant_id, lead_id, kind),
+            "id": lead_id,
+            "SEARCHPK": cls.match_partition(tenant_id, kind, value).value,
+            "SEARCHSK": padded(lead_id),
         }
 
 

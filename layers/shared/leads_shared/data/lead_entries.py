@@ -3,9 +3,11 @@ from an index whatever its filters, sort and search (``LeadIndexKeys``). Every w
 writes the changes of its entries in the same transaction (``entry_writes``), so the indexes
 are never behind the lead; a lead's delete deletes them with it.
 
-Per lead: 7 order entries (one per sort field, each in up to four BY indexes) and at most
-``search_tokens.MAX_TOKENS`` token entries: at most 23 items, so a transaction of 100 holds a
-lead, its entries and its counters with room to spare, and an import chunk holds 4 leads.
+Per lead: 7 order entries (one per sort field, each in up to four BY indexes), at most
+``search_tokens.MAX_TOKENS`` token entries and up to 2 match entries (its phone's and its name
+and company's: ``match_keys``; its email is matched through LOOKUP): at most 25 items, so a
+transaction of 100 holds a lead, its entries and its counters with room to spare, and an import
+chunk holds 3 leads (each with its history's first entry).
 """
 
 from __future__ import annotations
@@ -14,16 +16,18 @@ from typing import TYPE_CHECKING, Any
 
 from leads_shared.data.dynamo import to_item
 from leads_shared.keys import ORDER_FIELDS, LeadIndexKeys
+from leads_shared.match_keys import ENTRY_KINDS, lead_match_keys
 from leads_shared.search_tokens import MAX_TOKENS, lead_tokens
 
 if TYPE_CHECKING:
     from leads_shared.models.leads import Lead
 
-MAX_ENTRIES = len(ORDER_FIELDS) + MAX_TOKENS
-# The lead item's marker of "written with its entries" (leads older than the entries have
-# none, until the backfill writes theirs: ``index_backfill``).
+MAX_ENTRIES = len(ORDER_FIELDS) + MAX_TOKENS + len(ENTRY_KINDS)
+# The lead item's marker of "written with its entries", and which entries: 1, order and token
+# entries; 2, match entries too. A lead marked with less (or not at all: older than the
+# entries) gets them whole at its next write, or from the backfill (``index_backfill``).
 ENTRIES_MARKER = "entries"
-ENTRIES_VERSION = 1
+ENTRIES_VERSION = 2
 
 
 def entries(lead: Lead) -> dict[str, dict[str, Any]]:
@@ -31,6 +35,11 @@ def entries(lead: Lead) -> dict[str, dict[str, Any]]:
     found = {f"{LeadIndexKeys.ORDER}{field}": LeadIndexKeys.order_keys(lead, field) for field in ORDER_FIELDS}
     for token in lead_tokens(lead):
         found[f"{LeadIndexKeys.TOKEN}{token}"] = LeadIndexKeys.token_keys(lead.tenant_id, lead.id, token)
+    for kind, value in lead_match_keys(lead).items():
+        if kind in ENTRY_KINDS:
+            found[f"{LeadIndexKeys.MATCH}{kind}"] = LeadIndexKeys.match_keys(
+                lead.tenant_id, lead.id, kind, value
+            )
     return {sort_key: to_item(values) for sort_key, values in found.items()}
 
 
@@ -40,7 +49,7 @@ def entry_writes(table: str, before: Lead | None, after: Lead | None) -> list[di
 
     Every entry of ``after`` is written, changed or not: a lead stored before the entries
     existed has none (until the backfill reaches it), and its next write must leave it whole.
-    The cost: a lead's update writes its ~10-23 small entries (measured in docs/data-model.md)."""
+    The cost: a lead's update writes its ~10-25 small entries (measured in docs/data-model.md)."""
     old = entries(before) if before is not None else {}
     new = entries(after) if after is not None else {}
     writes: list[dict[str, Any]] = [{"Put": {"TableName": table, "Item": item}} for item in new.values()]
@@ -54,4 +63,4 @@ def entry_writes(table: str, before: Lead | None, after: Lead | None) -> list[di
 
 def is_entry(sort_key: str) -> bool:
     """Whether an item of a lead's partition is one of its index entries."""
-    return sort_key.startswith((LeadIndexKeys.ORDER, LeadIndexKeys.TOKEN))
+    return sort_key.startswith((LeadIndexKeys.ORDER, LeadIndexKeys.TOKEN, LeadIndexKeys.MATCH))

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from leads_shared.data.directory_store import deal_added, user_from_item
 from leads_shared.data.dynamo import (
+    BATCH_GET_LIMIT,
     av,
     from_item,
     query_pages,
@@ -60,11 +61,12 @@ from leads_shared.keys import (
 from leads_shared.models.activities import Note, Task
 from leads_shared.models.emails import EmailLink
 from leads_shared.models.leads import Lead
+from leads_shared.models.records import Contact
 
 if TYPE_CHECKING:
     from leads_shared.models.directory import User
     from leads_shared.models.history import HistoryEntry
-    from leads_shared.models.records import Company, Contact, Deal
+    from leads_shared.models.records import Company, Deal
 
 # A lead's delete takes this many of its children into its own transaction (DynamoDB's limit is
 # 100 items: the lead, its counters, its index entries, and these); the rest go right after, in
@@ -101,6 +103,19 @@ def stored_items(lead: Lead) -> list[dict[str, Any]]:
 
 def lead_from_item(item: dict[str, Any]) -> Lead:
     return Lead.model_validate(stored_values(item))
+
+
+def _entries_version(item: dict[str, Any]) -> int:
+    """Which entries a stored lead item was written with (0: none)."""
+    return int(item.get(ENTRIES_MARKER, {}).get("N", 0))
+
+
+@dataclass(frozen=True)
+class MatchCandidates:
+    """What a lead's match keys found (``LeadStore.match_candidates``), the lead itself included."""
+
+    leads: list[Lead]
+    contacts: list[Contact]
 
 
 @dataclass(frozen=True)
@@ -437,6 +452,51 @@ class LeadStore(EntryReads):
             for page in query_pages(self.client, **request):
                 yield [int(item["id"]["N"]) for item in page.get("Items", [])]
 
+    def match_candidates(self, tenant_id: str, keys: Mapping[str, str], *, per_key: int) -> MatchCandidates:
+        """The leads, and contacts, of the tenant that share a match key with ``keys``
+        (``match_keys``: kind -> value), each key read by one Query of at most ``per_key`` items:
+        the email's LOOKUP partition (whole leads and contacts), the other kinds' SEARCH match
+        partitions (lead ids); then one BatchGetItem of the leads only ids named (at most 100:
+        those named by most keys first). Eventually consistent, as every index read."""
+        leads: dict[int, Lead] = {}
+        contacts: list[Contact] = []
+        named: dict[int, int] = {}  # lead id -> how many keys named it
+        for kind, value in keys.items():
+            if kind == "email":
+                for item in self._first_page(EmailLookup.partition(tenant_id, value), per_key):
+                    if item.get("entity", {}).get("S") == "contact":
+                        contacts.append(Contact.model_validate(stored_values(item)))
+                    else:
+                        lead = lead_from_item(item)
+                        leads[lead.id] = lead
+            else:
+                partition = LeadIndexKeys.match_partition(tenant_id, kind, value)
+                for item in self._first_page(partition, per_key, ids_only=True):
+                    lead_id = int(item["id"]["N"])
+                    named[lead_id] = named.get(lead_id, 0) + 1
+        wanted = sorted((i for i in named if i not in leads), key=lambda i: (-named[i], i))
+        if wanted:
+            leads.update(self.get_many(tenant_id, wanted[:BATCH_GET_LIMIT]))
+        return MatchCandidates(sorted(leads.values(), key=lambda lead: lead.id), contacts)
+
+    def _first_page(
+        self, partition: IndexPartition, limit: int, *, ids_only: bool = False
+    ) -> list[dict[str, Any]]:
+        """The first ``limit`` items of an index partition: one Query."""
+        request: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": partition.index,
+            "KeyConditionExpression": "#pk = :pk",
+            "ExpressionAttributeNames": {"#pk": partition.attribute},
+            "ExpressionAttributeValues": {":pk": av(partition.value)},
+            "Limit": limit,
+        }
+        if ids_only:
+            request["ProjectionExpression"] = "#id"
+            request["ExpressionAttributeNames"]["#id"] = "id"
+        with store_errors():
+            return list(self.client.query(**request).get("Items", []))
+
     def get_many(self, tenant_id: str, lead_ids: Iterable[int]) -> dict[int, Lead]:
         keys = [LeadKeys.primary(tenant_id, lead_id) for lead_id in lead_ids]
         leads = (lead_from_item(item) for item in self.batch_get(keys, consistent=False))
@@ -464,7 +524,7 @@ class LeadStore(EntryReads):
             page = self.client.query(**request)
         ids = [int(item["id"]["N"]) for item in page.get("Items", [])]
         found = self.batch_get([LeadKeys.primary(tenant_id, lead_id) for lead_id in ids], consistent=True)
-        without = [lead_from_item(item) for item in found if ENTRIES_MARKER not in item]
+        without = [lead_from_item(item) for item in found if _entries_version(item) < ENTRIES_VERSION]
         return len(ids), sorted(without, key=lambda lead: lead.id), page.get("LastEvaluatedKey")
 
     def tenants_with_leads(self) -> list[str]:
@@ -487,13 +547,15 @@ class LeadStore(EntryReads):
 
     def write_entries(self, lead: Lead) -> bool:
         """Write a stored lead's index entries and mark it so, in one transaction, on condition
-        that it is still at ``lead.version`` and has none: False when it was written (with its
-        entries) or deleted meanwhile, or has them already."""
+        that it is still at ``lead.version`` and has none, or those of an older
+        ``ENTRIES_VERSION`` (all of its entries are Put again): False when it was written (with
+        its entries) or deleted meanwhile, or has them already."""
         mark = {
             "TableName": self.table,
             "Key": to_item(LeadKeys.primary(lead.tenant_id, lead.id)),
             "UpdateExpression": "SET #entries = :entries",
-            "ConditionExpression": "#version = :version AND attribute_not_exists(#entries)",
+            "ConditionExpression": "#version = :version AND "
+            "(attribute_not_exists(#entries) OR #entries < :entries)",
             "ExpressionAttributeNames": {"#entries": ENTRIES_MARKER, "#version": "version"},
             "ExpressionAttributeValues": {":entries": av(ENTRIES_VERSION), ":version": av(lead.version)},
         }

@@ -300,3 +300,30 @@ class TrashPage(Model):
         description="Send it as `cursor` for the next page; null on the last page. Opaque, signed, "
         "valid for an hour.",
     )
+
+
+DuplicateReason = Literal["email", "phone", "name_company"]
+
+
+class Duplicate(Model):
+    """A lead or contact of the tenant that looks like the same person as the lead asked about."""
+
+    id: int
+    first_name: str
+    last_name: str
+    email: str | None
+    phone: str | None
+    company: str | None = Field(description="The lead's company text (leads only).")
+    status: LeadStatus | None = Field(description="The lead's status (leads only).")
+    type: Literal["lead", "contact"]
+    reasons: list[DuplicateReason] = Field(
+        description="What is the same: `email` (ignoring case), `phone` (the same digits, country "
+        "code as typed), `name_company` (first and last name and company, ignoring case, accents, "
+        "punctuation and the company's legal suffix)."
+    )
+    score: int = Field(ge=0, le=100, description="email 60, phone 30, name and company 25; at most 100.")
+
+
+class DuplicatePage(Model):
+    data: list[Duplicate]
+    total: int
