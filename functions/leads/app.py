@@ -82,6 +82,15 @@ PageSize = Annotated[
     Annotated[int, Field(ge=1, le=MAX_PER_PAGE)], BlankMeans(25), Query(description="Page size.")
 ]
 CursorText = Annotated[str, StringConstraints(max_length=MAX_CURSOR_CHARS)] | None
+# The cursor of the trash, a lead's timeline and its history.
+NextPageCursor = Annotated[
+    CursorText,
+    BlankMeans(None),
+    Query(
+        description="The `next_cursor` of the page before, sent with the same query: the page right "
+        "after it. Another query's, altered or expired (an hour): 422."
+    ),
+]
 
 
 def _lead_response(lead: leads.Lead, status: int = 200) -> Response[LeadOut]:
@@ -229,14 +238,7 @@ def restore_lead(id: LeadId) -> Response[LeadOut]:
 @tracer.capture_method
 def list_trash(
     limit: PageSize = 25,
-    cursor: Annotated[
-        CursorText,
-        BlankMeans(None),
-        Query(
-            description="The `next_cursor` of the page before: the page right after it. Altered or "
-            "expired (an hour): 422."
-        ),
-    ] = None,
+    cursor: NextPageCursor = None,
 ) -> TrashPage:
     listing = recycle_bin.list_trash(caller(app), limit, cursor, get_trash_store(), get_settings())
     return TrashPage(
@@ -321,16 +323,6 @@ def disqualify_lead(
     require_object_body(app)
     data = body or DisqualifyRequest()
     return _lead_response(qualify.disqualify_lead(caller(app), id, data, get_lead_store()))
-
-
-NextPageCursor = Annotated[
-    CursorText,
-    BlankMeans(None),
-    Query(
-        description="The `next_cursor` of the page before, sent with the same filter: the page right "
-        "after it. Another query's, altered or expired (an hour): 422."
-    ),
-]
 
 
 @app.get(

@@ -463,7 +463,7 @@ class LeadStore(EntryReads):
         named: dict[int, int] = {}  # lead id -> how many keys named it
         for kind, value in keys.items():
             if kind == "email":
-                for item in self._first_page(EmailLookup.partition(tenant_id, value), per_key):
+                for item in self._first_items(EmailLookup.partition(tenant_id, value), per_key):
                     if item.get("entity", {}).get("S") == "contact":
                         contacts.append(Contact.model_validate(stored_values(item)))
                     else:
@@ -471,7 +471,7 @@ class LeadStore(EntryReads):
                         leads[lead.id] = lead
             else:
                 partition = LeadIndexKeys.match_partition(tenant_id, kind, value)
-                for item in self._first_page(partition, per_key, ids_only=True):
+                for item in self._first_items(partition, per_key):
                     lead_id = int(item["id"]["N"])
                     named[lead_id] = named.get(lead_id, 0) + 1
         wanted = sorted((i for i in named if i not in leads), key=lambda i: (-named[i], i))
@@ -479,23 +479,10 @@ class LeadStore(EntryReads):
             leads.update(self.get_many(tenant_id, wanted[:BATCH_GET_LIMIT]))
         return MatchCandidates(sorted(leads.values(), key=lambda lead: lead.id), contacts)
 
-    def _first_page(
-        self, partition: IndexPartition, limit: int, *, ids_only: bool = False
-    ) -> list[dict[str, Any]]:
-        """The first ``limit`` items of an index partition: one Query."""
-        request: dict[str, Any] = {
-            "TableName": self.table,
-            "IndexName": partition.index,
-            "KeyConditionExpression": "#pk = :pk",
-            "ExpressionAttributeNames": {"#pk": partition.attribute},
-            "ExpressionAttributeValues": {":pk": av(partition.value)},
-            "Limit": limit,
-        }
-        if ids_only:
-            request["ProjectionExpression"] = "#id"
-            request["ExpressionAttributeNames"]["#id"] = "id"
-        with store_errors():
-            return list(self.client.query(**request).get("Items", []))
+    def _first_items(self, partition: IndexPartition, count: int) -> list[dict[str, Any]]:
+        """The first ``count`` items of an index partition (one Query when they fit its page)."""
+        pages = index_pages(self.client, self.table, partition, forward=True, count=count)
+        return [item for page in pages for item in page]
 
     def get_many(self, tenant_id: str, lead_ids: Iterable[int]) -> dict[int, Lead]:
         keys = [LeadKeys.primary(tenant_id, lead_id) for lead_id in lead_ids]
