@@ -46,12 +46,15 @@ PLACEHOLDERS = {
     "field": "email",
     "token": "doe",
     "kind": "phone",
+    "merge_id": "m1",
 }
 # Each row of the table (its entity cell) -> the keys keys.py writes for it, one per SK variant.
 # None: the SK is not ours (Powertools' idempotency records), only the PK is checked.
 ROWS: dict[str, list[dict[str, str | None]]] = {
     "lead": [keys.LeadKeys.primary(T, N)],
     "lead in the recycle bin": [keys.TrashKeys.primary(T, N)],
+    "lead merged into another": [keys.MergeKeys.merged(T, N)],
+    "merge record": [keys.MergeKeys.record(T, N, "m1")],
     "lead stats": [keys.LeadStatsKeys.primary(T)],
     "lead match entry": [keys.LeadIndexKeys.match_entry(T, N, "phone")],
     "note / task": [keys.LeadKeys.note(T, N, N), keys.LeadKeys.task(T, N, N)],
@@ -109,6 +112,7 @@ COVERED = {
     keys.LeadKeys,
     keys.LeadStatsKeys,
     keys.MailKeys,
+    keys.MergeKeys,
     keys.ScimTokenKeys,
     keys.SequenceKeys,
     keys.TenantKeys,
