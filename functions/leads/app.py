@@ -406,7 +406,7 @@ def lead_duplicates(id: LeadId) -> DuplicatePage:
 
 MergeIdPath = Annotated[
     str,
-    Path(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$", description="The merge's id (`merge_id`)."),
+    Path(max_length=40, pattern=r"^[0-9]+-[0-9]+$", description="The merge's id (`merge_id`: `7-3`)."),
 ]
 
 

@@ -418,7 +418,8 @@ def test_an_undo_brings_back_exactly_what_was_there(bob):
 
     again = bob.post(f"/leads/{survivor}/merges/{merge['merge_id']}/undo")
     assert again.status_code == 409
-    assert bob.post(f"/leads/{survivor}/merges/0123abcd/undo").status_code == 404
+    assert bob.post(f"/leads/{survivor}/merges/{survivor}-99/undo").status_code == 404
+    assert bob.post(f"/leads/{survivor}/merges/nope/undo").status_code == 422
     # merged again, after the undo: a new merge
     assert bob.post(f"/leads/{survivor}/merge", {"merge_ids": [other]}).status_code == 200
 

@@ -25,7 +25,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -134,6 +133,13 @@ def _moved(survivor: LeadPartition, others: Sequence[LeadPartition]) -> dict[str
     return counts
 
 
+def merge_id_of(survivor: Lead) -> str:
+    """A merge's id: the survivor's id and the version it was merged at. Two merges into one
+    survivor at one version cannot both be claimed (the second finds the record's key taken),
+    and every merge (and undo) moves the survivor's version on, so the next one has a new id."""
+    return f"{survivor.id}-{survivor.version}"
+
+
 def _mark(record: MergeRecord) -> MergeMark:
     return MergeMark(merge_id=record.merge_id, survivor_id=record.survivor_id, merged_ids=record.merged_ids)
 
@@ -209,7 +215,7 @@ def merge_leads(
         now = datetime.now(UTC)
         record = MergeRecord(
             tenant_id=tenant_id,
-            merge_id=uuid.uuid4().hex,
+            merge_id=merge_id_of(survivor),
             survivor_id=survivor_id,
             merged_ids=request.merge_ids,
             status="moving",

@@ -97,7 +97,9 @@ class MovedCounts(Model):
 
 
 class MergeResult(Model):
-    merge_id: str | None = Field(description="The merge's id (null for a dry run): what an undo names.")
+    merge_id: str | None = Field(
+        description="The merge's id (null for a dry run): what an undo names.", examples=["7-3"]
+    )
     dry_run: bool
     status: MergeStatus | None = Field(description="`done` (null for a dry run).")
     survivor: LeadOut = Field(description="The surviving lead, as the merge leaves it.")
