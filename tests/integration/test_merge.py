@@ -265,6 +265,11 @@ def test_what_a_small_merge_costs(bob):
     assert bob.post(f"/leads/{survivor}/merge", {"merge_ids": [other]}).status_code == 200
     # the two partitions; the claim; the other's partition again (what moves); the move; the finish
     assert ops(bob) == {"Query": 3, "TransactWriteItems": 3}
+    merge_id = bob.get(f"/leads/{survivor}/merges").json["data"][0]["merge_id"]
+    assert ops(bob) == {"Query": 1}
+    assert bob.post(f"/leads/{survivor}/merges/{merge_id}/undo").status_code == 200
+    # the survivor's partition; the merged lead's item; the leads back; the move back; the finish
+    assert ops(bob) == {"Query": 1, "GetItem": 1, "TransactWriteItems": 3}
 
 
 # ------------------------------------------------------------------ all or nothing
