@@ -11,7 +11,7 @@ import pytest
 
 from leads_shared import merges
 from leads_shared.auth import Principal
-from leads_shared.data import dynamo, get_lead_store, get_merge_store
+from leads_shared.data import dynamo, get_lead_store, get_mail_store, get_merge_store
 from leads_shared.data.merge_store import CHILDREN_PER_MOVE, MergeStore
 from leads_shared.keys import LeadKeys
 from leads_shared.models.merges import MergeRequest
@@ -427,6 +427,26 @@ def test_an_undo_brings_back_exactly_what_was_there(bob):
     assert bob.post(f"/leads/{survivor}/merges/nope/undo").status_code == 422
     # merged again, after the undo: a new merge
     assert bob.post(f"/leads/{survivor}/merge", {"merge_ids": [other]}).status_code == 200
+
+
+def test_an_email_linked_to_both_leads_stays_linked_once_and_comes_back_with_an_undo(bob):
+    survivor, other = new_lead(bob, email="both1@x.com"), new_lead(bob, email="both2@x.com")
+    add_children(bob, survivor, notes=0, tasks=0, emails=1)
+    (link,) = bob.get(f"/leads/{survivor}/linked-emails").json["data"]
+    # the same email linked to the other lead too (as a captured email sent to both addresses)
+    stored = get_mail_store().links(bob.tenant_id, survivor)
+    assert stored is not None
+    assert get_mail_store().add_link(stored[0].model_copy(update={"lead_id": other}))
+    before = (lead_state(bob, survivor), lead_state(bob, other))
+
+    merged = bob.post(f"/leads/{survivor}/merge", {"merge_ids": [other]})
+    assert merged.json["moved"] == {"notes": 0, "tasks": 0, "emails": 0}
+    assert [e["id"] for e in bob.get(f"/leads/{survivor}/linked-emails").json["data"]] == [link["id"]]
+    assert bob.get(f"/leads/{survivor}/linked-emails/{link['id']}").status_code == 200
+
+    undone = bob.post(f"/leads/{survivor}/merges/{merged.json['merge_id']}/undo")
+    assert undone.status_code == 200
+    assert (lead_state(bob, survivor), lead_state(bob, other)) == before
 
 
 def test_an_undo_keeps_what_changed_on_the_survivor_since_the_merge(bob):
