@@ -282,7 +282,8 @@ def _undos(tenant: BenchTenant, n: int) -> list[ApiCall]:
     calls = []
     for merge in _merges(tenant, n):
         merge_id = tenant.call(merge.method, merge.path, merge.body)["merge_id"]
-        calls.append(ApiCall("POST", f"{merge.path}es/{merge_id}/undo"))
+        survivor = merge.path.removesuffix("/merge")
+        calls.append(ApiCall("POST", f"{survivor}/merges/{merge_id}/undo"))
     return calls
 
 
