@@ -11,9 +11,10 @@ import pytest
 
 from leads_shared import merges
 from leads_shared.auth import Principal
-from leads_shared.data import dynamo, get_lead_store, get_mail_store, get_merge_store
+from leads_shared.data import dynamo, get_activity_store, get_lead_store, get_mail_store, get_merge_store
 from leads_shared.data.merge_store import CHILDREN_PER_MOVE, MergeStore
 from leads_shared.keys import LeadKeys
+from leads_shared.models.activities import Task
 from leads_shared.models.merges import MergeRequest
 from tests.support.clients import Caller, lead_body
 
@@ -385,6 +386,38 @@ def test_a_merge_is_tenant_isolated(bob, other_tenant):
     gone = bob.get(f"/leads/{second}")
     assert gone.status_code == 404 and "merged_into" not in gone.json
     assert bob.get("/leads").json["total"] == 1 and carol.get("/leads").json["total"] == 1
+
+
+def test_children_changed_while_they_move_are_moved_as_they_are_now(bob, monkeypatch):
+    survivor, other = new_lead(bob), new_lead(bob)
+    add_children(bob, other, notes=2, tasks=1, emails=0)
+    activities = get_activity_store()
+    real_move, real_back = MergeStore.move_children, MergeStore.move_back
+
+    def a_task_edit_that_read_before_the_claim_lands(self, record, origin, children, kept):
+        monkeypatch.setattr(MergeStore, "move_children", real_move)
+        task = Task.model_validate(activities.get_values(LeadKeys.task(bob.tenant_id, origin, 1)))
+        activities.replace_task(
+            task, task.model_copy(update={"title": "Edited", "version": task.version + 1})
+        )
+        return real_move(self, record, origin, children, kept)  # with what it read before
+
+    monkeypatch.setattr(MergeStore, "move_children", a_task_edit_that_read_before_the_claim_lands)
+    merged = bob.post(f"/leads/{survivor}/merge", {"merge_ids": [other]})
+    assert merged.status_code == 200
+    assert [t["title"] for t in bob.get(f"/leads/{survivor}/tasks").json["data"]] == ["Edited"]
+    assert children_of(bob.tenant_id, other) == []
+
+    def a_note_deleted_on_the_survivor_meanwhile(self, record, children):
+        monkeypatch.setattr(MergeStore, "move_back", real_back)
+        activities.remove_note(bob.tenant_id, survivor, 1)
+        return real_back(self, record, children)  # with what it read before
+
+    monkeypatch.setattr(MergeStore, "move_back", a_note_deleted_on_the_survivor_meanwhile)
+    assert bob.post(f"/leads/{survivor}/merges/{merged.json['merge_id']}/undo").status_code == 200
+    assert [n["id"] for n in bob.get(f"/leads/{other}/notes").json["data"]] == [2]  # not back
+    assert [t["title"] for t in bob.get(f"/leads/{other}/tasks").json["data"]] == ["Edited"]
+    assert children_of(bob.tenant_id, survivor) == []
 
 
 # ------------------------------------------------------------------ undo

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from leads_shared.clock import format_timestamp
 from leads_shared.data.idempotency import run_once
-from leads_shared.data.merge_store import MergedLead, MergeRace
+from leads_shared.data.merge_store import ChildChanged, MergedLead, MergeRace
 from leads_shared.errors import Conflict, MergedAway, NotFound, ValidationFailed
 from leads_shared.keys import LeadKeys
 from leads_shared.lead_history import change, user_actor
@@ -48,7 +48,7 @@ from leads_shared.models.merges import (
 from leads_shared.versioning import MAX_WRITE_ATTEMPTS, next_version
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from leads_shared.auth import Principal
     from leads_shared.data.merge_store import LeadPartition, MergeStore
@@ -307,11 +307,13 @@ def _complete_merge(
     links = {item["SK"]["S"] for item in found.children if item["SK"]["S"].startswith(LeadKeys.EMAIL)}
     try:
         for origin in record.merged_ids:
-            merges.move_children(record, origin, merges.partition(tenant_id, origin).children, links)
+            _move_children_of(record, origin, links, merges)
         for _ in range(MAX_WRITE_ATTEMPTS):
             try:
                 return _finish(record, survivor, merges)
             except MergeRace:
+                if not _still(record, "moving", merges):
+                    break
                 survivor = merges.partition(tenant_id, record.survivor_id).lead
     except MergeRace:
         pass  # another run finished it
@@ -319,6 +321,36 @@ def _complete_merge(
     if latest is None or latest.status == "moving":
         raise Conflict("The survivor is being changed by others. Please retry: the merge will finish.")
     return merges.partition(tenant_id, record.survivor_id).lead
+
+
+def _until_moved(
+    read: Callable[[], list[Any]], move: Callable[[list[Any]], None], first: list[Any] | None = None
+) -> None:
+    """Move the children ``read`` gives (``first``: those read already); when one changed
+    meanwhile (``ChildChanged``: its batch was not written), read what is left and move that."""
+    children = read() if first is None else first
+    for _ in range(MAX_WRITE_ATTEMPTS):
+        try:
+            move(children)
+            return
+        except ChildChanged:
+            children = read()
+    raise Conflict("The lead's notes and tasks are being changed by others. Please retry.")
+
+
+def _move_children_of(record: MergeRecord, origin: int, links: set[str], merges: MergeStore) -> None:
+    """A merged-away lead's children, read after the claim (nothing can be added to it since),
+    into the survivor."""
+    _until_moved(
+        lambda: merges.partition(record.tenant_id, origin).children,
+        lambda children: merges.move_children(record, origin, children, links),
+    )
+
+
+def _still(record: MergeRecord, status: str, merges: MergeStore) -> bool:
+    """Whether the record still has ``status`` (else another run took it further)."""
+    latest = merges.record(record.tenant_id, record.survivor_id, record.merge_id)
+    return latest is not None and latest.status == status
 
 
 def _finish(record: MergeRecord, survivor: Lead | None, merges: MergeStore) -> Lead | None:
@@ -399,7 +431,11 @@ def _complete_undo(
         survivor = found.lead
     actor: Actor = record.undone_by or record.actor
     try:
-        merges.move_back(record, found.children)
+        _until_moved(
+            lambda: merges.partition(tenant_id, record.survivor_id).children,
+            lambda children: merges.move_back(record, children),
+            found.children,
+        )
         for _ in range(MAX_WRITE_ATTEMPTS):
             if survivor is None:
                 merges.finish_undo(record, None, None, None, [])
@@ -411,6 +447,8 @@ def _complete_undo(
                 merges.finish_undo(record, survivor, after, entry, kept)
                 return after, kept
             except MergeRace:
+                if not _still(record, "undoing", merges):
+                    break
                 survivor = merges.partition(tenant_id, record.survivor_id).lead
     except MergeRace:
         pass  # another run finished it

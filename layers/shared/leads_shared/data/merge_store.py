@@ -56,6 +56,11 @@ class MergeRace(Exception):
     """A lead of the merge changed, or another merge or undo got there first: nothing written."""
 
 
+class ChildChanged(Exception):
+    """A child being moved changed or went since it was read (a task edited, a note deleted):
+    nothing of its batch was written; read the children again."""
+
+
 @dataclass(frozen=True)
 class MergedLead:
     """A merged-away lead: the lead as it was, and where it went."""
@@ -241,21 +246,18 @@ class MergeStore(TableStore):
     def move_children(
         self, record: MergeRecord, origin: int, children: Sequence[dict[str, Any]], kept_links: set[str]
     ) -> None:
-        """Step 2 for one merged-away lead: its ``children`` (stored items) into the survivor's
-        partition, ``CHILDREN_PER_MOVE`` a transaction, each on condition that the record is
-        still ``moving`` (``MergeRace``: another run finished it). Email links whose sort key is
-        in ``kept_links`` (the survivor has the email) stay where they are."""
+        """Step 2 for one merged-away lead: its ``children`` (stored items, as read) into the
+        survivor's partition, ``CHILDREN_PER_MOVE`` a transaction, each on condition that the
+        record is still ``moving`` (``MergeRace``: another run finished it) and that each child
+        is still as read (``ChildChanged``). Email links whose sort key is in ``kept_links`` (the
+        survivor has the email) stay where they are."""
         moving = [item for item in children if item["SK"]["S"] not in kept_links]
         step = f"{record.merge_id}#{origin}"
-        for start in range(0, len(moving), CHILDREN_PER_MOVE):
-            items = [self._record_is(record, "moving")]
-            for item in moving[start : start + CHILDREN_PER_MOVE]:
-                copy = _moved_copy(item, record.survivor_id, [*trail_of(item), step])
-                items += [
-                    {"Put": {"TableName": self.table, "Item": copy}},
-                    {"Delete": {"TableName": self.table, "Key": {"PK": item["PK"], "SK": item["SK"]}}},
-                ]
-            self._transact_or_race(items)
+        self._move(
+            record,
+            "moving",
+            [(item, _moved_copy(item, record.survivor_id, [*trail_of(item), step])) for item in moving],
+        )
 
     def finish(
         self, record: MergeRecord, before: Lead | None, after: Lead | None, entry: HistoryEntry | None
@@ -300,20 +302,15 @@ class MergeStore(TableStore):
         self._transact_or_race(items)
 
     def move_back(self, record: MergeRecord, children: Sequence[dict[str, Any]]) -> None:
-        """Undo's step 2: the survivor's ``children`` that this merge moved go back to the lead
-        each came from, ``CHILDREN_PER_MOVE`` a transaction, while the record is ``undoing``."""
-        moving = [(item, moved_by(item, record.merge_id)) for item in children]
-        back = [(item, origin) for item, origin in moving if origin is not None]
-        for start in range(0, len(back), CHILDREN_PER_MOVE):
-            items = [self._record_is(record, "undoing")]
-            for item, origin in back[start : start + CHILDREN_PER_MOVE]:
-                assert origin is not None
-                copy = _moved_copy(item, origin, trail_of(item)[:-1])
-                items += [
-                    {"Put": {"TableName": self.table, "Item": copy}},
-                    {"Delete": {"TableName": self.table, "Key": {"PK": item["PK"], "SK": item["SK"]}}},
-                ]
-            self._transact_or_race(items)
+        """Undo's step 2: the survivor's ``children`` (as read) that this merge moved go back to
+        the lead each came from, ``CHILDREN_PER_MOVE`` a transaction, while the record is
+        ``undoing`` (``MergeRace``) and each child is as read (``ChildChanged``)."""
+        moves = []
+        for item in children:
+            origin = moved_by(item, record.merge_id)
+            if origin is not None:
+                moves.append((item, _moved_copy(item, origin, trail_of(item)[:-1])))
+        self._move(record, "undoing", moves)
 
     def finish_undo(
         self,
@@ -327,6 +324,30 @@ class MergeStore(TableStore):
         self._write_survivor(record, "undoing", {"status": "undone", "kept": kept}, before, after, entry)
 
     # ------------------------------------------------------------------ shared
+    def _move(
+        self, record: MergeRecord, status: str, moves: Sequence[tuple[dict[str, Any], dict[str, Any]]]
+    ) -> None:
+        """Each ``(item, copy)``: the copy put, the item deleted if it is still as read (its
+        version, for a child that has one), a batch a transaction with the record's check."""
+        for start in range(0, len(moves), CHILDREN_PER_MOVE):
+            items = [self._record_is(record, status)]
+            for item, copy in moves[start : start + CHILDREN_PER_MOVE]:
+                delete: dict[str, Any] = {
+                    "TableName": self.table,
+                    "Key": {"PK": item["PK"], "SK": item["SK"]},
+                    "ConditionExpression": "attribute_exists(PK)",
+                }
+                if "version" in item:
+                    delete["ConditionExpression"] += " AND version = :version"
+                    delete["ExpressionAttributeValues"] = {":version": item["version"]}
+                items += [{"Put": {"TableName": self.table, "Item": copy}}, {"Delete": delete}]
+            try:
+                transient_retries(lambda: self.transact(items))  # noqa: B023 - called at once
+            except ConditionFailed as failed:
+                if 0 in failed.failed_items():
+                    raise MergeRace() from failed
+                raise ChildChanged() from failed
+
     def _write_survivor(
         self,
         record: MergeRecord,
