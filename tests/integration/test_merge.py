@@ -267,7 +267,7 @@ def test_what_a_small_merge_costs(bob):
     # the two partitions; the claim; the other's partition again (what moves); the move; the finish
     assert ops(bob) == {"Query": 3, "TransactWriteItems": 3}
     merge_id = bob.get(f"/leads/{survivor}/merges").json["data"][0]["merge_id"]
-    assert ops(bob) == {"Query": 1}
+    assert ops(bob) == {"Query": 1} and bob.last_cost["items_read"] == 2  # the lead, its merge
     assert bob.post(f"/leads/{survivor}/merges/{merge_id}/undo").status_code == 200
     # the survivor's partition; the merged lead's item; the leads back; the move back; the finish
     assert ops(bob) == {"Query": 1, "GetItem": 1, "TransactWriteItems": 3}
