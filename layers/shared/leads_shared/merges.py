@@ -462,7 +462,7 @@ def _complete_undo(
 # ------------------------------------------------------------------ list
 def list_merges(principal: Principal, lead_id: int, merges: MergeStore) -> MergeList:
     """The lead's merges as the survivor, newest first (one Query: its lead and merge records)."""
-    found = merges.partition(principal.tenant_id, lead_id, children=False)
+    found = merges.partition(principal.tenant_id, lead_id, with_children=False)
     _live(found, lead_id)
     records = sorted(found.records, key=lambda record: record.merged_at, reverse=True)
     return MergeList(data=[MergeSummary.of(record) for record in records])

@@ -147,12 +147,14 @@ def moved_by(item: dict[str, Any], merge_id: str) -> int | None:
 
 class MergeStore(TableStore):
     # ------------------------------------------------------------------ reads
-    def partition(self, tenant_id: str, lead_id: int, *, children: bool = True) -> LeadPartition:
+    def partition(self, tenant_id: str, lead_id: int, *, with_children: bool = True) -> LeadPartition:
         """The lead (or its ``MERGED`` item), its children and its merge records: one Query (its
         pages), consistent, of ``EMAIL#`` to ``TASK#~`` (its index entries are read too; its
-        history, which sorts first, is not). Without ``children``: ``LEAD`` to ``MERGED`` only
+        history, which sorts first, is not). Without ``with_children``: ``LEAD`` to ``MERGED`` only
         (the lead, its merge records, its ``MERGED`` item)."""
-        low, high = (LeadKeys.EMAIL, f"{LeadKeys.TASK}~") if children else (LeadKeys.SK, MergeKeys.MERGED)
+        low, high = (
+            (LeadKeys.EMAIL, f"{LeadKeys.TASK}~") if with_children else (LeadKeys.SK, MergeKeys.MERGED)
+        )
         request = {
             "TableName": self.table,
             "KeyConditionExpression": "PK = :pk AND SK BETWEEN :low AND :high",
