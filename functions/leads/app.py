@@ -163,7 +163,8 @@ def create_lead(body: Annotated[LeadCreate, Body()]) -> Response[LeadOut]:
     "/leads/<id>",
     summary="Get lead",
     tags=TAGS,
-    description="The lead with its notes (`lead_notes`, newest first), read in one DynamoDB query.",
+    description="The lead with its notes (`lead_notes`, newest first), read in one DynamoDB query. A "
+    "lead merged into another answers 404 with `merged_into` (the surviving lead's id) and `merge_id`.",
     responses=responses((200, LeadDetail, "The lead (ETag: its version)."), 404),
 )
 @tracer.capture_method
