@@ -52,6 +52,7 @@ def test_a_chosen_lead_gives_its_value_even_an_empty_one():
         ({"merge_ids": [1]}, "merge_ids"),
         ({"merge_ids": [2, 2]}, "merge_ids"),
         ({"merge_ids": [2], "fields": {"phone": 3}}, "fields.phone"),
+        ({"merge_ids": [2], "fields": {"status": 2}}, "fields.status"),
     ],
 )
 def test_what_a_request_may_not_ask(body: dict[str, Any], field: str):

@@ -67,6 +67,10 @@ def check_request(survivor_id: int, request: MergeRequest) -> None:
         raise ValidationFailed({"merge_ids": ["A lead cannot be merged into itself."]})
     if len(set(request.merge_ids)) != len(request.merge_ids):
         raise ValidationFailed({"merge_ids": ["Each lead may be named once."]})
+    unknown = [field for field in request.fields if field not in MERGE_FIELDS]
+    if unknown:
+        message = f"The selected field is invalid. Allowed values: {', '.join(MERGE_FIELDS)}."
+        raise ValidationFailed({f"fields.{field}": [message] for field in unknown})
     named = {survivor_id, *request.merge_ids}
     wrong = [field for field, lead_id in request.fields.items() if lead_id not in named]
     if wrong:
@@ -199,7 +203,7 @@ def merge_leads(
                 raise Conflict(
                     f"Lead {lead.id} was qualified into contact {lead.contact_id}: it cannot be merged away."
                 )
-        values, chosen = choose_values(survivor, leads, {str(f): i for f, i in request.fields.items()})
+        values, chosen = choose_values(survivor, leads, request.fields)
         moved = _moved(found, others)
         if request.dry_run:
             return MergeResult(

@@ -27,18 +27,6 @@ MERGE_FIELDS = (
     "tags",
     "assigned_to",
 )
-MergeField = Literal[
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "company",
-    "job_title",
-    "source",
-    "notes",
-    "tags",
-    "assigned_to",
-]
 MAX_MERGED = 3  # other leads merged into one at a time (as Salesforce)
 MergeStatus = Literal["moving", "done", "undoing", "undone"]
 CHILD_KINDS = ("notes", "tasks", "emails")
@@ -55,8 +43,9 @@ class MergeRequest(Model):
         max_length=MAX_MERGED,
         description="1 to 3 other leads of the tenant, merged into this one (the survivor).",
     )
-    fields: dict[MergeField, OtherLeadId] = Field(
+    fields: dict[str, OtherLeadId] = Field(
         default_factory=dict,
+        json_schema_extra={"propertyNames": {"enum": list(MERGE_FIELDS)}},
         description="For a field, the lead (the survivor or one of `merge_ids`) whose value the "
         "survivor takes. Any other field: the survivor's own value, or when it has none the first "
         "value among `merge_ids`, in their order.",
