@@ -5,6 +5,7 @@ or done twice; two merges of the same leads: one 409; an undo brings everything 
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -208,6 +209,8 @@ def test_a_merge_gives_the_survivor_the_values_and_children_and_removes_the_othe
     )
     listed = bob.get(f"/leads/{survivor}/merges").json["data"]
     assert [(m["merge_id"], m["status"]) for m in listed] == [(result["merge_id"], "done")]
+    record = get_merge_store().record(bob.tenant_id, survivor, result["merge_id"])
+    assert record is not None and record.expires_at > time.time() + 729 * 24 * 3600  # TTL: 2 years
 
 
 def test_what_a_merge_refuses(bob, alice, other_tenant):

@@ -69,7 +69,7 @@ def test_an_undo_puts_back_what_the_merge_changed_and_keeps_what_changed_since()
         tenant_id="acme", merge_id="m1", survivor_id=1, merged_ids=[2], status="done", values=values,
         chosen={"phone": 2, "company": 2, "assigned_to": 2}, survivor_before=before, merged=[lead(2)],
         moved={"notes": 0, "tasks": 0, "emails": 0}, actor=user_actor(Principal(user_id=2, tenant_id="acme")),
-        merged_at=NOW, undo_until=NOW,
+        merged_at=NOW, undo_until=NOW, expires_at=0,
     )  # fmt: skip
     since = before.model_copy(update={**values, "phone": "+1 555 0999", "status": "contacted"})
     back, kept = reverted(record, since)

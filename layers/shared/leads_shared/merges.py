@@ -33,7 +33,7 @@ from leads_shared.data.idempotency import run_once
 from leads_shared.data.merge_store import ChildChanged, MergedLead, MergeRace
 from leads_shared.errors import Conflict, MergedAway, NotFound, ValidationFailed
 from leads_shared.keys import LeadKeys
-from leads_shared.lead_history import change, user_actor
+from leads_shared.lead_history import change, expiry, user_actor
 from leads_shared.models.history import MergeMark
 from leads_shared.models.leads import LeadOut
 from leads_shared.models.merges import (
@@ -231,6 +231,7 @@ def merge_leads(
             actor=user_actor(principal),
             merged_at=format_timestamp(now),
             undo_until=format_timestamp(now + timedelta(days=UNDO_DAYS)),
+            expires_at=expiry(format_timestamp(now)),
         )
         try:
             merges.claim(record, survivor, [_merged_away(record, lead) for lead in leads])

@@ -74,6 +74,7 @@ class MergeRecord(Model):
     actor: Actor
     merged_at: str
     undo_until: str
+    expires_at: int  # TTL: two years after the merge, as the history entries it made
     undone_at: str | None = None
     undone_by: Actor | None = None
     kept: list[str] = Field(default_factory=list)
