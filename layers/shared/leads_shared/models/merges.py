@@ -41,6 +41,7 @@ class MergeRequest(Model):
     merge_ids: list[OtherLeadId] = Field(
         min_length=1,
         max_length=MAX_MERGED,
+        json_schema_extra={"uniqueItems": True},
         description="1 to 3 other leads of the tenant, merged into this one (the survivor).",
     )
     fields: dict[str, OtherLeadId] = Field(
