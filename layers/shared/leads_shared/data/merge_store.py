@@ -11,7 +11,8 @@ partition), and each safe to run again:
    write checks its ``LEAD`` item), and the merge is certain to finish.
 2. ``move_children``: each merged-away lead's notes, tasks and email links are copied into the
    survivor's partition (the copy keeps where it came from: ``moved_by``) and deleted where they
-   were, 49 a transaction, each with a check that the record is still ``moving``. An email
+   were, 49 a transaction, each with a check that the record is still ``moving`` and each
+   child's delete on condition that it is still as read (``ChildChanged`` otherwise). An email
    linked to both leads is not copied: the survivor has it; the merged-away lead's own link stays
    in its partition for an undo.
 3. ``finish``: the survivor takes the chosen values (with its index entries, counts and a
