@@ -325,16 +325,6 @@ class LeadStore(EntryReads):
         for page in self._pages(partition, forward, None):
             yield from (from_item(item) for item in page)
 
-    def ids_by_email(self, tenant_id: str, *, besides: range = range(0)) -> dict[str, int]:
-        """Each lower-cased email the tenant's leads have, with the id of its oldest lead that
-        has it (leads ``besides`` left out), from the narrow LIST rows: every lead of the tenant
-        (one Query page per ~5,000; the index is eventually consistent)."""
-        ids: dict[str, int] = {}
-        for row in self.iter_rows(LeadKeys.by_creation(tenant_id)):
-            if row.get("email") and row["id"] not in besides:
-                ids.setdefault(row["email"].strip().lower(), row["id"])
-        return ids
-
     def id_with_email(self, tenant_id: str, email: str, *, besides: range = range(0)) -> int | None:
         """The id of the tenant's oldest lead whose email is ``email`` (any case), leads
         ``besides`` left out (at most one of them may have it): one Query of the email's LOOKUP
