@@ -20,7 +20,14 @@ from typing import Any
 
 from leads_shared.data.activity_store import ChildConflict, LeadGone
 from leads_shared.data.lead_counters import LeadStats, counter_deltas
-from leads_shared.data.lead_store import IdTaken, LeadActivity, LeadRemains, MatchCandidates, SequenceTaken
+from leads_shared.data.lead_store import (
+    IdTaken,
+    LeadActivity,
+    LeadRemains,
+    MatchCandidates,
+    MatchedRecord,
+    SequenceTaken,
+)
 from leads_shared.data.trash_store import NotInTrash
 from leads_shared.data.writes import VersionConflict
 from leads_shared.match_keys import email_key, lead_match_keys
@@ -109,6 +116,25 @@ class FakeLeadStore:
             if t == tenant_id and "email" in keys and email_key(contact.email) == keys["email"]
         ]
         return MatchCandidates(sorted(leads.values(), key=lambda lead: lead.id), contacts[:per_key])
+
+    def match_ids(self, tenant_id: str, keys: Mapping[str, str], *, per_key: int) -> list[MatchedRecord]:
+        """Who shares each key (its first ``per_key`` by id) and by which kinds, as the indexes
+        name them once they caught up (contacts by email only)."""
+        found: dict[tuple[str, int], list[str]] = {}
+        for kind, value in keys.items():
+            leads = [
+                ("lead", lead.id)
+                for (t, _), lead in sorted(self.t.leads.items())
+                if t == tenant_id and lead_match_keys(lead).get(kind) == value
+            ]
+            contacts = [
+                ("contact", contact.id)
+                for (t, _), contact in sorted(self.t.contacts.items())
+                if t == tenant_id and kind == "email" and email_key(contact.email) == value
+            ]
+            for record in [*leads, *contacts][:per_key]:
+                found.setdefault(record, []).append(kind)
+        return [MatchedRecord(kind, record_id, kinds) for (kind, record_id), kinds in found.items()]
 
     def get_with_notes(self, tenant_id: str, lead_id: int) -> tuple[Lead | None, list[Note]]:
         lead = self.get(tenant_id, lead_id)

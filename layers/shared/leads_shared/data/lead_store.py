@@ -119,6 +119,20 @@ class MatchCandidates:
 
 
 @dataclass(frozen=True)
+class MatchedRecord:
+    """A lead or contact that shares match keys with a lead (``LeadStore.match_ids``)."""
+
+    type: Literal["lead", "contact"]
+    id: int
+    kinds: list[str]  # the match kinds whose index named it, in the order read
+
+
+def _is_contact(item: dict[str, Any]) -> bool:
+    """Whether an item of an email's LOOKUP partition is a contact (the others are leads)."""
+    return item.get("entity", {}).get("S") == "contact"
+
+
+@dataclass(frozen=True)
 class LeadOrder:
     """Leads that one index holds in list order: every lead, one status's or one assignee's, by
     name; or every lead by creation time (the narrow list). ``GET /leads`` reads a page of one."""
@@ -442,32 +456,53 @@ class LeadStore(EntryReads):
             for page in query_pages(self.client, **request):
                 yield [int(item["id"]["N"]) for item in page.get("Items", [])]
 
+    def _match_items(
+        self, tenant_id: str, keys: Mapping[str, str], per_key: int
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Each match key's first ``per_key`` index items, with its kind: one Query per key (the
+        email's LOOKUP partition: whole leads and contacts; the other kinds' SEARCH match
+        partitions: lead ids). Eventually consistent, as every index read."""
+        for kind, value in keys.items():
+            if kind == "email":
+                partition = EmailLookup.partition(tenant_id, value)
+            else:
+                partition = LeadIndexKeys.match_partition(tenant_id, kind, value)
+            for item in self._first_items(partition, per_key):
+                yield kind, item
+
     def match_candidates(self, tenant_id: str, keys: Mapping[str, str], *, per_key: int) -> MatchCandidates:
         """The leads, and contacts, of the tenant that share a match key with ``keys``
-        (``match_keys``: kind -> value), each key read by one Query of at most ``per_key`` items:
-        the email's LOOKUP partition (whole leads and contacts), the other kinds' SEARCH match
-        partitions (lead ids); then one BatchGetItem of the leads only ids named (at most 100:
-        those named by most keys first). Eventually consistent, as every index read."""
+        (``match_keys``: kind -> value), each key read by one Query of at most ``per_key`` items
+        (``_match_items``); then one BatchGetItem of the leads only ids named (at most 100:
+        those named by most keys first)."""
         leads: dict[int, Lead] = {}
         contacts: list[Contact] = []
         named: dict[int, int] = {}  # lead id -> how many keys named it
-        for kind, value in keys.items():
-            if kind == "email":
-                for item in self._first_items(EmailLookup.partition(tenant_id, value), per_key):
-                    if item.get("entity", {}).get("S") == "contact":
-                        contacts.append(Contact.model_validate(stored_values(item)))
-                    else:
-                        lead = lead_from_item(item)
-                        leads[lead.id] = lead
+        for kind, item in self._match_items(tenant_id, keys, per_key):
+            if kind != "email":
+                lead_id = int(item["id"]["N"])
+                named[lead_id] = named.get(lead_id, 0) + 1
+            elif _is_contact(item):
+                contacts.append(Contact.model_validate(stored_values(item)))
             else:
-                partition = LeadIndexKeys.match_partition(tenant_id, kind, value)
-                for item in self._first_items(partition, per_key):
-                    lead_id = int(item["id"]["N"])
-                    named[lead_id] = named.get(lead_id, 0) + 1
+                lead = lead_from_item(item)
+                leads[lead.id] = lead
         wanted = sorted((i for i in named if i not in leads), key=lambda i: (-named[i], i))
         if wanted:
             leads.update(self.get_many(tenant_id, wanted[:BATCH_GET_LIMIT]))
         return MatchCandidates(sorted(leads.values(), key=lambda lead: lead.id), contacts)
+
+    def match_ids(self, tenant_id: str, keys: Mapping[str, str], *, per_key: int) -> list[MatchedRecord]:
+        """Who shares a match key with ``keys``, and by which kinds, from the index items alone
+        (``_match_items``: one Query per key, no read of the leads), in the order first named."""
+        found: dict[tuple[Literal["lead", "contact"], int], list[str]] = {}
+        for kind, item in self._match_items(tenant_id, keys, per_key):
+            record: tuple[Literal["lead", "contact"], int] = (
+                "contact" if _is_contact(item) else "lead",
+                int(item["id"]["N"]),
+            )
+            found.setdefault(record, []).append(kind)
+        return [MatchedRecord(kind, record_id, kinds) for (kind, record_id), kinds in found.items()]
 
     def _first_items(self, partition: IndexPartition, count: int) -> list[dict[str, Any]]:
         """The first ``count`` items of an index partition (one Query when they fit its page)."""
