@@ -6,8 +6,12 @@ per match key and never the tenant's leads (``leads_shared.duplicate_check``).""
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from leads_shared.data import get_lead_store
+from leads_shared.data.lead_store import LeadStore
+from leads_shared.keys import DuplicateClaimKeys
 from tests.support.bulk_leads import bulk_leads
 from tests.support.clients import Caller, lead_body
 
@@ -77,6 +81,39 @@ def test_sixteen_creates_one_after_another_with_one_email_and_reject_make_one_le
     assert all(a.json["duplicates"] == [{"id": first, "type": "lead", "reasons": ["email"], "score": 60}]
                for a in answers[1:])  # fmt: skip
     assert total(bob) == 1
+
+
+def test_sixteen_concurrent_rejecting_creates_with_one_email_make_one_lead(bob):
+    def attempt(n: int) -> Any:
+        return create(bob, REJECT, first_name=f"Ann{n}", email="Same@X.io" if n % 2 else "same@x.io")
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        answers = list(pool.map(attempt, range(16)))
+    assert sorted(a.status_code for a in answers) == [201] + [409] * 15
+    (won,) = [a.json["id"] for a in answers if a.status_code == 201]
+    for refused in (a for a in answers if a.status_code == 409):
+        assert refused.json["duplicates"] == [{"id": won, "type": "lead", "reasons": ["email"], "score": 60}]
+    assert total(bob) == 1
+    hold = get_lead_store().client.get_item(
+        TableName=get_lead_store().table,
+        Key={k: {"S": v} for k, v in DuplicateClaimKeys.primary(bob.tenant_id, "email", "same@x.io").items()},
+    )["Item"]
+    assert int(hold["lead_id"]["N"]) == won
+
+
+def test_a_rejecting_create_holds_its_keys_while_the_indexes_catch_up(bob, monkeypatch):
+    first = create(bob, REJECT, first_name="Ann", email="ann@x.io", phone="+1 555 010 2030").json["id"]
+    monkeypatch.setattr(LeadStore, "match_ids", lambda *_, **__: [])  # the indexes show nothing yet
+    refused = create(bob, REJECT, first_name="Bo", email="ANN@x.io")
+    assert refused.status_code == 409
+    assert refused.json["duplicates"] == [{"id": first, "type": "lead", "reasons": ["email"], "score": 60}]
+    # the hold's lead is gone (in the trash): the next rejecting create takes the hold over
+    assert bob.delete(f"/leads/{first}").status_code == 200
+    taken = create(bob, REJECT, first_name="Cy", email="ann@x.io")
+    assert taken.status_code == 201
+    # an allowing create holds nothing, and is not refused by a hold
+    assert create(bob, first_name="Di", email="ann@x.io").status_code == 201
+    assert total(bob) == 2
 
 
 def test_on_duplicate_takes_allow_or_reject_only(bob):

@@ -106,3 +106,38 @@ def test_contacts_count_but_not_the_leads_own_contact():
     stores.table.leads[("acme", 1)].contact_id = 7
     check = update(stores, 1, email="ANN@x.io", phone="+1 555 010 0000")
     assert named(check) == [(8, "contact", ["email"], 60)]
+
+
+def index_behind(stores: FakeStores, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The indexes do not show the leads written a moment ago (none, here)."""
+    monkeypatch.setattr(stores.leads, "match_ids", lambda *_, **__: [])
+
+
+def test_racing_rejecting_creates_one_wins_by_its_hold_on_the_key(monkeypatch):
+    stores = FakeStores.new()
+    index_behind(stores, monkeypatch)
+    create(stores, "reject", email="ann@x.io", phone="+1 555 010 2030")
+    with pytest.raises(DuplicatesFound) as refused:
+        create(stores, "reject", first_name="Bo", email="ANN@x.io", phone="15550102030")
+    assert refused.value.duplicates == [{"id": 1, "type": "lead", "reasons": ["email", "phone"], "score": 90}]
+    assert len(stores.table.leads) == 1
+
+
+def test_a_hold_whose_lead_is_gone_or_changed_is_taken_over(monkeypatch):
+    stores = FakeStores.new()
+    index_behind(stores, monkeypatch)
+    create(stores, "reject", email="ann@x.io")
+    delete_lead(ALICE, 1, stores.leads, stores.trash)
+    create(stores, "reject", first_name="Bo", email="ann@x.io")  # lead 1 is in the trash
+    update(stores, 2, email="bo@x.io")
+    create(stores, "reject", first_name="Cy", email="ann@x.io")  # lead 2 no longer has it
+    assert stores.table.claims[("acme", "email", "ann@x.io")][0] == 3
+    assert sorted(stores.table.leads) == [("acme", 2), ("acme", 3)]
+
+
+def test_creates_that_allow_duplicates_hold_nothing():
+    stores = FakeStores.new()
+    create(stores, email="ann@x.io", phone="+1 555 010 2030")
+    assert stores.table.claims == {}
+    create(stores, "reject", first_name="Bo", email="bo@x.io")
+    assert list(stores.table.claims) == [("acme", "email", "bo@x.io")]

@@ -17,23 +17,46 @@ that changes no match key reads nothing (the lead's duplicates are what they wer
 
 What is left out, as ``GET /leads/{id}/duplicates`` leaves it out: the lead itself, the contact
 it was qualified into, leads in the recycle bin (they have no index entries or LOOKUP key).
-Known window: the indexes are eventually consistent and the check reads before the write, so two
-writes racing with one email (or phone, or name and company) can both pass ``reject``; the
-duplicates route finds them afterwards (docs/behaviour.md, "Duplicates at the door").
+Races. The indexes are eventually consistent (a lead written a moment ago may not show yet) and
+the check reads before the write, so the reads alone let two racing writes both pass ``reject``.
+A create with ``reject`` therefore also holds its lead's match keys (``KeyClaims``, one item per
+key, put in its lead's transaction on condition that no other create holds the key) for
+``CLAIM_SECONDS``, far longer than the indexes take to show its lead: of rejecting creates racing
+with one email (or phone, or name and company), exactly one is written; the others get the 409
+naming it. A hold whose lead is gone or no longer has the key is taken over. What stays open
+(docs/behaviour.md, "Duplicates at the door"): a rejecting create racing with a create that
+allows duplicates (which holds nothing: it would pay for every create), and a ``PUT`` or a
+restore with ``reject`` racing with any write (they read the indexes only).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import time
+from typing import TYPE_CHECKING, Literal
 
+from leads_shared.data.lead_store import KeyClaims, KeysClaimed
 from leads_shared.duplicates import MAX_DUPLICATES, READ_PER_KEY
-from leads_shared.errors import DuplicatesFound
+from leads_shared.errors import Conflict, DuplicatesFound
 from leads_shared.match_keys import KINDS, lead_match_keys, score
 from leads_shared.models.leads import DuplicateRef
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+
     from leads_shared.data.lead_store import LeadStore
     from leads_shared.models.leads import Lead, OnDuplicate
+
+# How long a rejecting create holds its lead's match keys: many times what the indexes take to
+# show a new lead (well under a second).
+CLAIM_SECONDS = 60
+# Writes of a create that found holds stale (each taken over on condition that it is unchanged).
+CLAIM_ATTEMPTS = 3
+
+
+def duplicate(record_id: int, kind: Literal["lead", "contact"], reasons: Iterable[str]) -> DuplicateRef:
+    """A duplicate named by ``reasons`` (in ``KINDS`` order), with its score."""
+    why = [reason for reason in KINDS if reason in reasons]
+    return DuplicateRef(id=record_id, type=kind, reasons=why, score=score(why))
 
 
 class DuplicateCheck:
@@ -63,10 +86,52 @@ class DuplicateCheck:
             else:
                 own = record.id == lead.contact_id
             if not own:
-                why = [kind for kind in KINDS if kind in record.kinds]
-                found.append(DuplicateRef(id=record.id, type=record.type, reasons=why, score=score(why)))
+                found.append(duplicate(record.id, record.type, record.kinds))
+        self._answer(found, put_in_place)
+
+    def _answer(self, found: list[DuplicateRef], put_in_place: set[str]) -> None:
+        """Keep ``found`` best first; with ``reject``, refuse those sharing a key put in place."""
         found.sort(key=lambda d: (-d.score, d.id, d.type != "lead"))
         self.found = found[:MAX_DUPLICATES]
         refused = [d for d in self.found if put_in_place.intersection(d.reasons)]
         if self._on_duplicate == "reject" and refused:
             raise DuplicatesFound([d.model_dump() for d in refused])
+
+    def write_holding_keys(self, lead: Lead, write: Callable[[KeyClaims | None], None]) -> None:
+        """Run a create's ``write`` (after ``before_write``). With ``reject``, the write holds the
+        lead's match keys (``KeyClaims``); when another create holds one, its lead is read
+        (consistently, one GetItem per holder): live with the key, the create is refused (409
+        naming it); gone or without it, the hold is taken over and the write tried again."""
+        keys = lead_match_keys(lead)
+        if self._on_duplicate != "reject" or not keys:
+            write(None)
+            return
+        stale: Mapping[str, int] = {}
+        for _ in range(CLAIM_ATTEMPTS):
+            now = int(time.time())
+            try:
+                write(KeyClaims(keys, now, now + CLAIM_SECONDS, stale))
+                return
+            except KeysClaimed as held:
+                self._refuse_live_holders(lead.tenant_id, keys, held.holders)
+                stale = held.holders
+        raise Conflict("The lead's duplicates could not be checked. Please retry.")
+
+    def _refuse_live_holders(
+        self, tenant_id: str, keys: Mapping[str, str], holders: Mapping[str, int]
+    ) -> None:
+        """Refuse the create when a holder of its keys is a live lead that has the key."""
+        reasons: dict[int, list[str]] = {}
+        for lead_id in sorted(set(holders.values())):
+            holder = self._store.get(tenant_id, lead_id)
+            theirs = lead_match_keys(holder) if holder is not None else {}
+            shared = [
+                kind
+                for kind, held_by in holders.items()
+                if held_by == lead_id and theirs.get(kind) == keys[kind]
+            ]
+            if shared:
+                reasons[lead_id] = shared
+        found = [duplicate(lead_id, "lead", kinds) for lead_id, kinds in reasons.items()]
+        if found:
+            self._answer(found, set(keys))

@@ -89,12 +89,21 @@ def insert_lead(
     )
     if check is not None:
         check.before_write(lead, None, indexed=False)
+
+    def write(previous_seq: int | None) -> None:
+        if check is None:
+            store.insert(lead, previous_seq, change(None, lead, actor))
+        else:  # with reject, holding the lead's match keys against racing creates
+            check.write_holding_keys(
+                lead, lambda claims: store.insert(lead, previous_seq, change(None, lead, actor), claims)
+            )
+
     try:
-        store.insert(lead, stats.lead_seq, change(None, lead, actor))
+        write(stats.lead_seq)
     except SequenceTaken:
         lead.id = store.reserve_ids(tenant_id)
         try:
-            store.insert(lead, None, change(None, lead, actor))
+            write(None)
         except SequenceTaken:
             # A reserved id that exists already means the sequence is behind the data.
             raise Conflict("The lead could not be given an id. Please retry.") from None

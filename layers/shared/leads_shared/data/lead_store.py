@@ -12,7 +12,7 @@ A transaction cancelled only because another one was touching the same items is 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from leads_shared.data.directory_store import deal_added, user_from_item
@@ -48,6 +48,7 @@ from leads_shared.data.writes import (
 from leads_shared.keys import (
     ORDER_INDEXES,
     DirectoryKeys,
+    DuplicateClaimKeys,
     EmailLookup,
     IndexPartition,
     LeadHistoryKeys,
@@ -83,6 +84,49 @@ _NOT_SHOWING = "(attribute_not_exists(#shown) OR #shown <> :name)"
 
 class SequenceTaken(Exception):
     """Another writer took the id first: take another one."""
+
+
+class KeysClaimed(Exception):
+    """Another create that refuses duplicates holds some of the lead's match keys (``KeyClaims``):
+    nothing was written. ``holders``: kind -> the id of the lead its hold names."""
+
+    def __init__(self, holders: dict[str, int]) -> None:
+        super().__init__("match keys claimed")
+        self.holders = holders
+
+
+@dataclass(frozen=True)
+class KeyClaims:
+    """The match keys (kind -> value) a create that refuses duplicates holds with its lead until
+    ``expires_at`` (epoch seconds; ``now``: when it writes), each on condition that no other hold
+    of it is in force; ``stale``: kind -> the lead id of a hold found stale (its lead gone, or
+    without the key any more), which the write may take over (``DuplicateClaimKeys``)."""
+
+    keys: Mapping[str, str]
+    now: int
+    expires_at: int
+    stale: Mapping[str, int] = field(default_factory=dict)
+
+
+def claim_writes(table: str, lead: Lead, claims: KeyClaims) -> list[dict[str, Any]]:
+    """The Puts of a lead's ``claims`` (``DuplicateClaimKeys``), each conditional on the key being
+    free: never held, its hold expired, or held by the stale lead ``claims.stale`` names."""
+    writes = []
+    for kind, value in claims.keys.items():
+        condition = "attribute_not_exists(PK) OR expires_at < :now"
+        values = {":now": av(claims.now)}
+        if kind in claims.stale:
+            condition += " OR lead_id = :stale"
+            values[":stale"] = av(claims.stale[kind])
+        item = {
+            **DuplicateClaimKeys.primary(lead.tenant_id, kind, value),
+            "entity": "duplicate_claim",
+            "lead_id": lead.id,
+            "expires_at": claims.expires_at,
+        }
+        put = {"TableName": table, "Item": to_item(item), "ConditionExpression": condition}
+        writes.append({"Put": {**put, "ExpressionAttributeValues": values}})
+    return writes
 
 
 class IdTaken(Exception):
@@ -593,10 +637,14 @@ class LeadStore(EntryReads):
         )
         return int(response["Attributes"][LeadStatsKeys.SEQUENCE]["N"])
 
-    def insert(self, lead: Lead, previous_seq: int | None, change: HistoryEntry) -> None:
+    def insert(
+        self, lead: Lead, previous_seq: int | None, change: HistoryEntry, claims: KeyClaims | None = None
+    ) -> None:
         """Write a new lead with its counters and its history's first ``change``, atomically.
         With ``previous_seq``, the lead's id must be the next of the sequence (``SequenceTaken``
-        if another writer took it); without, the id was reserved with ``reserve_ids``."""
+        if another writer took it); without, the id was reserved with ``reserve_ids``. With
+        ``claims``, the lead's match keys are held in the same transaction (``KeysClaimed``, and
+        one consistent BatchGetItem of the holds, when another create holds one)."""
         deltas = counter_deltas(None, lead)
         if previous_seq is None:
             stats = stats_update(self.table, lead.tenant_id, deltas)
@@ -615,10 +663,25 @@ class LeadStore(EntryReads):
             *entry_writes(self.table, None, lead),
             history_write(self.table, change),
         ]
+        first_claim = len(items)
+        if claims is not None:
+            items += claim_writes(self.table, lead, claims)
         try:
             transient_retries(lambda: self.transact(items))
         except ConditionFailed as failed:
+            if claims is not None and any(i >= first_claim for i in failed.failed_items()):
+                raise KeysClaimed(self._claim_holders(lead, claims)) from failed
             raise SequenceTaken() from failed
+
+    def _claim_holders(self, lead: Lead, claims: KeyClaims) -> dict[str, int]:
+        """Which leads hold ``claims``' keys now (kind -> lead id), read consistently."""
+        kinds = {DuplicateClaimKeys.primary(lead.tenant_id, k, v)["PK"]: k for k, v in claims.keys.items()}
+        keys = [DuplicateClaimKeys.primary(lead.tenant_id, k, v) for k, v in claims.keys.items()]
+        return {
+            kinds[item["PK"]["S"]]: int(item["lead_id"]["N"])
+            for item in self.batch_get(keys, consistent=True)
+            if int(item["expires_at"]["N"]) >= claims.now and int(item["lead_id"]["N"]) != lead.id
+        }
 
     def replace(self, before: Lead, after: Lead, change: HistoryEntry) -> None:
         """Write ``after`` over ``before`` if the stored version is still ``before.version``, with
