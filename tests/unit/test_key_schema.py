@@ -46,7 +46,7 @@ PLACEHOLDERS = {
     "field": "email",
     "token": "doe",
     "kind": "phone",
-    "value": "15550102030",
+    "sha256 of the key": sha256("15550102030"),
 }
 # Each row of the table (its entity cell) -> the keys keys.py writes for it, one per SK variant.
 # None: the SK is not ours (Powertools' idempotency records), only the PK is checked.

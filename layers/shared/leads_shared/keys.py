@@ -261,13 +261,15 @@ class DuplicateClaimKeys:
     it (``on_duplicate=reject``): put in that lead's transaction on condition that no other such
     create holds it (or that its hold expired, or names a lead that no longer has the key), so of
     rejecting creates racing with one email, phone, or name and company, one wins before any
-    index shows the winner. In no index; ``expires_at`` (the table's TTL) removes it."""
+    index shows the winner. In no index; ``expires_at`` (the table's TTL) removes it. The key's
+    value is hashed: the item holds no personal data (an erasure need not look for it)."""
 
     SK = "CLAIM"
 
     @classmethod
     def primary(cls, tenant_id: str, kind: str, value: str) -> dict[str, str]:
-        return {"PK": f"TENANT#{tenant_id}#CLAIM#{kind}#{value}", "SK": cls.SK}
+        digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+        return {"PK": f"TENANT#{tenant_id}#CLAIM#{kind}#{digest}", "SK": cls.SK}
 
 
 class LeadIndexKeys:
