@@ -47,6 +47,7 @@ PLACEHOLDERS = {
     "token": "doe",
     "kind": "phone",
     "merge_id": "m1",
+    "sha256 of the key": sha256("15550102030"),
 }
 # Each row of the table (its entity cell) -> the keys keys.py writes for it, one per SK variant.
 # None: the SK is not ours (Powertools' idempotency records), only the PK is checked.
@@ -57,6 +58,7 @@ ROWS: dict[str, list[dict[str, str | None]]] = {
     "merge record": [keys.MergeKeys.record(T, N, "m1")],
     "lead stats": [keys.LeadStatsKeys.primary(T)],
     "lead match entry": [keys.LeadIndexKeys.match_entry(T, N, "phone")],
+    "duplicate claim": [keys.DuplicateClaimKeys.primary(T, "phone", "15550102030")],
     "note / task": [keys.LeadKeys.note(T, N, N), keys.LeadKeys.task(T, N, N)],
     "lead history entry": [keys.LeadHistoryKeys.entry(T, N, "2026-11-27T10:00:00.000000Z", N)],
     "lead order entry / search token entry": [
@@ -99,6 +101,7 @@ ROWS: dict[str, list[dict[str, str | None]]] = {
 }
 # Every entity class of keys.py that some row above uses (the second test: none is undocumented).
 COVERED = {
+    keys.DuplicateClaimKeys,
     keys.CompanyKeys,
     keys.ContactKeys,
     keys.DealKeys,
