@@ -1,11 +1,11 @@
 """Leads: list, create, read, update, delete (into the recycle bin), the trash and restore,
-qualify, disqualify, a lead's timeline, history and duplicates, and matching companies and
-contacts. Routes only; the rules live in the layer."""
+qualify, disqualify, a lead's timeline, history and duplicates, merge and its undo, and matching
+companies and contacts. Routes only; the rules live in the layer."""
 
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseHeader
 from pydantic import BaseModel, Field, StringConstraints
 
@@ -16,6 +16,7 @@ from leads_shared import (
     lead_timeline,
     leads,
     matching,
+    merges,
     qualify,
     recycle_bin,
 )
@@ -35,6 +36,7 @@ from leads_shared.data import (
     get_directory_store,
     get_lead_store,
     get_mail_store,
+    get_merge_store,
     get_record_store,
     get_trash_store,
 )
@@ -59,6 +61,7 @@ from leads_shared.models.leads import (
     TrashedLeadOut,
     TrashPage,
 )
+from leads_shared.models.merges import MergeList, MergeRequest, MergeResult, UndoResult
 from leads_shared.models.records import (
     CompanyMatches,
     ContactMatches,
@@ -86,7 +89,7 @@ IdempotencyKey = Annotated[
     Header(
         alias=IDEMPOTENCY_HEADER,
         description="Any unique string (a UUID): a retry with the same key and body returns the first "
-        "answer without qualifying again. Kept 24 hours.",
+        "answer without doing it again. Kept 24 hours.",
     ),
 ]
 TAGS = ["Leads"]
@@ -211,7 +214,8 @@ def create_lead(
     "/leads/<id>",
     summary="Get lead",
     tags=TAGS,
-    description="The lead with its notes (`lead_notes`, newest first), read in one DynamoDB query.",
+    description="The lead with its notes (`lead_notes`, newest first), read in one DynamoDB query. A "
+    "lead merged into another answers 404 with `merged_into` (the surviving lead's id) and `merge_id`.",
     responses=responses((200, LeadDetail, "The lead (ETag: its version)."), 404),
 )
 @tracer.capture_method
@@ -460,6 +464,63 @@ def lead_history_page(
 def lead_duplicates(id: LeadId) -> DuplicatePage:
     found = duplicates.find_duplicates(caller(app), id, get_lead_store())
     return DuplicatePage(data=found, total=len(found))
+
+
+MergeIdPath = Annotated[
+    str,
+    Path(max_length=40, pattern=r"^[0-9]+-[0-9]+$", description="The merge's id (`merge_id`: `7-3`)."),
+]
+
+
+@app.post(
+    "/leads/<id>/merge",
+    summary="Merge leads",
+    tags=TAGS,
+    description="Merge 1 to 3 other leads (`merge_ids`) into this one: it takes the values `fields` "
+    "chooses (default: its own, else the first non-empty of the others) and their notes, tasks and "
+    "email links; the others answer 404 with `merged_into` from then on. All of it happens, even "
+    "when interrupted: a retry (or any merge or undo naming these leads) finishes it. A qualified "
+    "lead cannot be merged away (409); two merges of the same leads at once: one is a 409. "
+    "`dry_run`: what would happen, nothing written. Undo within 30 days.",
+    responses=responses((200, MergeResult, "The merge (or what it would do)."), *BODY_ERRORS, 404, 409),
+)
+@tracer.capture_method
+def merge_leads(
+    id: LeadId,
+    body: Annotated[MergeRequest, Body()],
+    idempotency_key: IdempotencyKey = None,
+) -> MergeResult:
+    result = merges.merge_once(caller(app), id, body, idempotency_key, get_merge_store(), app.lambda_context)
+    if not result.dry_run:
+        metrics.add_metric(name="LeadsMerged", unit="Count", value=len(result.merged_ids))
+    return result
+
+
+@app.get(
+    "/leads/<id>/merges",
+    summary="Lead merges",
+    tags=TAGS,
+    description="The merges into this lead, newest first: each one's `merge_id` (what an undo "
+    "names), the leads merged, what moved, and its state.",
+    responses=responses((200, MergeList, "The lead's merges."), 404),
+)
+@tracer.capture_method
+def lead_merges(id: LeadId) -> MergeList:
+    return merges.list_merges(caller(app), id, get_merge_store())
+
+
+@app.post(
+    "/leads/<id>/merges/<merge_id>/undo",
+    summary="Undo merge",
+    tags=TAGS,
+    description="Within 30 days of a merge: the merged leads come back with their own values, notes, "
+    "tasks and emails, and this lead gets its values from before the merge back, except fields "
+    "changed since (their newer value is kept: `kept` names them). Undone already, or too late: 409.",
+    responses=responses((200, UndoResult, "The merge is undone."), 404, 409),
+)
+@tracer.capture_method
+def undo_merge(id: LeadId, merge_id: MergeIdPath) -> UndoResult:
+    return merges.undo_merge(caller(app), id, merge_id, get_merge_store())
 
 
 lambda_handler = entry_point(app)

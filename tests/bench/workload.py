@@ -267,6 +267,26 @@ def _restores(tenant: BenchTenant, n: int) -> list[ApiCall]:
     return [ApiCall("POST", f"/leads/{lead}/restore") for lead in leads]
 
 
+def _merges(tenant: BenchTenant, n: int) -> list[ApiCall]:
+    """``n`` merges, each of a new lead (with a note) into another new lead."""
+    calls = []
+    for _ in range(n):
+        survivor, other = tenant.new_lead(), tenant.new_lead(phone="+1 555 0100")
+        tenant.call("POST", f"/leads/{other}/notes", {"content": "Met at the fair."})
+        calls.append(ApiCall("POST", f"/leads/{survivor}/merge", None, {"merge_ids": [other]}))
+    return calls
+
+
+def _undos(tenant: BenchTenant, n: int) -> list[ApiCall]:
+    """The undo of each of ``n`` new merges (as ``_merges`` makes them)."""
+    calls = []
+    for merge in _merges(tenant, n):
+        merge_id = tenant.call(merge.method, merge.path, merge.body)["merge_id"]
+        survivor = merge.path.removesuffix("/merge")
+        calls.append(ApiCall("POST", f"{survivor}/merges/{merge_id}/undo"))
+    return calls
+
+
 def _each_child(kind: str, body: dict[str, Any]) -> RequestMaker:
     def make(tenant: BenchTenant, n: int) -> list[ApiCall]:
         lead, children = tenant._children(kind, body, n)
@@ -356,6 +376,9 @@ ROUTES: dict[str, RequestMaker] = {
     "GET /leads/{id}/timeline": _same("GET", "/leads/{lead}/timeline"),
     "GET /leads/{id}/history": _same("GET", "/leads/{lead}/history", {"field": "status"}),
     "GET /leads/{id}/duplicates": _same("GET", "/leads/{lead}/duplicates"),
+    "POST /leads/{id}/merge": _merges,
+    "GET /leads/{id}/merges": _same("GET", "/leads/{lead}/merges"),
+    "POST /leads/{id}/merges/{merge_id}/undo": _undos,
     "POST /leads/{id}/qualify": _each_lead("POST", "/qualify", {"create_company": True, "create_deal": True}),
     "PUT /leads/{id}/disqualify": _each_lead("PUT", "/disqualify", {"reason": "No budget this year."}),
     "GET /leads/match-company": _same("GET", "/leads/match-company", {"company": "Doe"}),

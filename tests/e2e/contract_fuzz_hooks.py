@@ -17,6 +17,9 @@ not on the request's shape, so no schema can rule them out beforehand:
   caller and query (any string fits its schema; only one we issued is valid).
 - ``422`` on ``date_to`` alone when the request's ``date_to`` is before its ``date_from`` (a rule
   across two query parameters, which JSON Schema cannot state).
+- ``422`` on a merge's ``merge_ids`` naming the lead of its path (a rule across the path and the
+  body), or on ``fields.<field>`` naming a lead that is not in the merge (across two parts of the
+  body), with those rules' own messages.
 
 And one the schema cannot state: email-validator refuses addresses at the special-use domains of
 RFC 6761 (``.test``, ``.local``, ``.invalid``, ``.localhost``, ``.onion``, ``.arpa``), which JSON
@@ -53,6 +56,11 @@ DATES_REVERSED = {"date_to": ["The date to field must be a date after or equal t
 # first and last name present, a field's type fitting its lead field, a select with options, a
 # consent field with its consent text (errors on `fields`, one of them, or the body).
 FORM_RULE_FIELDS = re.compile(r"fields(\.\d+)?|body")
+# A merge's rules across its path and body (leads_shared.merges.check_request).
+MERGE_RULES = {
+    "merge_ids": "A lead cannot be merged into itself.",
+    "fields": "The lead must be the survivor or one of merge_ids.",
+}
 
 
 def _form_rule(response: Any, case: Any) -> bool:
@@ -61,6 +69,15 @@ def _form_rule(response: Any, case: Any) -> bool:
         str(case.path).startswith("/lead-forms")
         and bool(errors)
         and all(FORM_RULE_FIELDS.fullmatch(field) for field in errors)
+    )
+
+
+def _merge_rule(response: Any, case: Any) -> bool:
+    errors = _errors(response)
+    return (
+        str(case.path).endswith("/merge")
+        and bool(errors)
+        and all(messages == [MERGE_RULES.get(field.split(".")[0])] for field, messages in errors.items())
     )
 
 
@@ -131,6 +148,7 @@ def answered_by_data(response: Any, case: Any) -> bool:
         or _errors(response) == NOT_OUR_CURSOR
         or (_errors(response) == DATES_REVERSED and _dates_reversed(case))
         or _form_rule(response, case)
+        or _merge_rule(response, case)
         or _special_use_address(response, case)
     )
 

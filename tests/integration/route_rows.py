@@ -107,6 +107,16 @@ class World:
         assert deleter.delete(f"/leads/{lead}").status_code == 200
         return lead
 
+    def merge_body(self) -> dict[str, Any]:
+        """A merge of another new lead (into whichever lead the path names)."""
+        return {"merge_ids": [self.lead()]}
+
+    def undo_path(self) -> str:
+        """The undo of a new merge of the tenant."""
+        survivor = self.lead()
+        merged = self.admin.post(f"/leads/{survivor}/merge", self.merge_body())
+        return f"/leads/{survivor}/merges/{self._made(merged, 'merge_id')}/undo"
+
     def note(self, lead: int, author: Caller) -> int:
         return int(self._made(author.post(f"/leads/{lead}/notes", {"content": "Called."})))
 
@@ -236,6 +246,9 @@ ROWS: dict[tuple[str, str], Row] = {
     ("GET", "/leads/{id}/timeline"): _lead("/timeline", "GET"),
     ("GET", "/leads/{id}/history"): _lead("/history", "GET"),
     ("GET", "/leads/{id}/duplicates"): _lead("/duplicates", "GET"),
+    ("POST", "/leads/{id}/merge"): lambda w, c: Call("POST", f"/leads/{w.lead()}/merge", w.merge_body()),
+    ("GET", "/leads/{id}/merges"): _lead("/merges", "GET"),
+    ("POST", "/leads/{id}/merges/{merge_id}/undo"): lambda w, c: Call("POST", w.undo_path()),
     ("GET", "/leads/match-company"): lambda w, c: Call("GET", "/leads/match-company", query={"company": "D"}),
     ("GET", "/leads/match-contact"): lambda w, c: Call("GET", "/leads/match-contact", query={"email": "a@b"}),
     ("GET", "/leads/{id}/notes"): _lead("/notes", "GET"),
@@ -366,10 +379,15 @@ def hidden_in(value: Any) -> set[str]:
 
 # The routes that read a JSON body: every POST and PUT but those that read none (issuing a SCIM
 # token; starting an export job, whose filters are query parameters as GET /leads/export's;
-# restoring a deleted lead) and
+# restoring a deleted lead; undoing a merge) and
 # a public form's post (it also takes browser forms, needs no token, and has its own limits:
 # test_lead_forms.py).
-READS_NO_BODY = {("POST", "/tenant/scim-token"), ("POST", "/leads/exports"), ("POST", "/leads/{id}/restore")}
+READS_NO_BODY = {
+    ("POST", "/tenant/scim-token"),
+    ("POST", "/leads/exports"),
+    ("POST", "/leads/{id}/restore"),
+    ("POST", "/leads/{id}/merges/{merge_id}/undo"),
+}
 WITH_JSON_BODY = [
     route
     for route in ROWS

@@ -59,13 +59,15 @@ def test_the_meta_function_imports_neither_boto3_nor_a_store(template) -> None:
 
 
 def test_the_leads_function_imports_only_the_stores_its_domain_code_runs_on(template) -> None:
-    """Its routes ask for the lead, directory, record, trash and mail stores; the mail store (with
-    the email models) and the capture code come with the first lead written that has an email.
-    The trash store is small and needs nothing the lead store does not import already."""
+    """Its routes ask for the lead, directory, record, trash, merge and mail stores; the mail store
+    (with the email models) and the capture code come with the first lead written that has an
+    email. The trash and merge stores are small and need nothing the lead store does not import
+    already."""
     modules = imported_by(template, "LeadsFunction")
     assert modules & set(STORE_MODULES) == {
         "leads_shared.data.directory_store",
         "leads_shared.data.lead_store",
+        "leads_shared.data.merge_store",
         "leads_shared.data.record_store",
         "leads_shared.data.trash_store",
     }

@@ -46,6 +46,7 @@ PLACEHOLDERS = {
     "field": "email",
     "token": "doe",
     "kind": "phone",
+    "merge_id": "m1",
     "sha256 of the key": sha256("15550102030"),
 }
 # Each row of the table (its entity cell) -> the keys keys.py writes for it, one per SK variant.
@@ -53,6 +54,8 @@ PLACEHOLDERS = {
 ROWS: dict[str, list[dict[str, str | None]]] = {
     "lead": [keys.LeadKeys.primary(T, N)],
     "lead in the recycle bin": [keys.TrashKeys.primary(T, N)],
+    "lead merged into another": [keys.MergeKeys.merged(T, N)],
+    "merge record": [keys.MergeKeys.record(T, N, "m1")],
     "lead stats": [keys.LeadStatsKeys.primary(T)],
     "lead match entry": [keys.LeadIndexKeys.match_entry(T, N, "phone")],
     "duplicate claim": [keys.DuplicateClaimKeys.primary(T, "phone", "15550102030")],
@@ -112,6 +115,7 @@ COVERED = {
     keys.LeadKeys,
     keys.LeadStatsKeys,
     keys.MailKeys,
+    keys.MergeKeys,
     keys.ScimTokenKeys,
     keys.SequenceKeys,
     keys.TenantKeys,

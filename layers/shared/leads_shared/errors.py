@@ -39,6 +39,14 @@ class NotFound(DomainError):
         super().__init__(f"{resource} not found.")
 
 
+class MergedAway(NotFound):
+    """A lead merged into another: 404, its body naming the survivor (``merged_into``)."""
+
+    def __init__(self, merged_into: int, merge_id: str) -> None:
+        DomainError.__init__(self, f"Lead not found: it was merged into lead {merged_into}.")
+        self.details = {"merged_into": merged_into, "merge_id": merge_id}
+
+
 class Conflict(DomainError):
     pass
 

@@ -210,6 +210,32 @@ class TrashKeys:
         }
 
 
+class MergeKeys:
+    """A merge (``POST /leads/{id}/merge``), in two kinds of items of the leads' own partitions.
+
+    - The merge record: ``MERGE#<merge_id>`` in the survivor's partition (what the merge wrote and
+      how far it got: claimed, children moving, done, undoing, undone), so the merge's work can be
+      resumed, and undone, from it; ``GET /leads/{id}/merges`` reads the survivor's.
+    - A merged-away lead: its lead item moves to ``MERGED`` in its own partition (with
+      ``merged_into`` and the merge's id), in none of a live lead's indexes, as a trashed lead
+      is; its history stays beside it.
+
+    Both sort between ``LEAD`` and ``NOTE#``: ``GET /leads/{id}`` (``LEAD`` to ``NOTE#~``) finds a
+    merged-away lead's item in the Query it makes anyway (its 404 names ``merged_into``), and
+    every read of a lead's notes takes the ``NOTE#`` items only."""
+
+    MERGED = "MERGED"
+    RECORD = "MERGE#"
+
+    @classmethod
+    def merged(cls, tenant_id: str, lead_id: int) -> dict[str, str]:
+        return {"PK": LeadKeys.pk(tenant_id, lead_id), "SK": cls.MERGED}
+
+    @classmethod
+    def record(cls, tenant_id: str, survivor_id: int, merge_id: str) -> dict[str, str]:
+        return {"PK": LeadKeys.pk(tenant_id, survivor_id), "SK": f"{cls.RECORD}{merge_id}"}
+
+
 # The fields ``GET /leads`` sorts by (``sort_by``), each with an index entry per lead.
 ORDER_FIELDS = ("name", "email", "company_name", "status", "source", "assigned_to_name", "created_at")
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from leads_shared.clock import TIMESTAMP_FORMAT
-from leads_shared.models.history import Actor, FieldChange, HistoryAction, HistoryEntry
+from leads_shared.models.history import Actor, FieldChange, HistoryAction, HistoryEntry, MergeMark
 from leads_shared.models.leads import Lead
 
 if TYPE_CHECKING:
@@ -87,9 +87,10 @@ def change(
     actor: Actor,
     action: HistoryAction | None = None,
     at: str | None = None,
+    merge: MergeMark | None = None,
 ) -> HistoryEntry:
     """The entry of a write of ``after`` over ``before`` (None: a new lead), at ``at`` (default:
-    ``after.updated_at``, the time the write gave the lead)."""
+    ``after.updated_at``, the time the write gave the lead); ``merge``: the merge it belongs to."""
     changes = diff(before, after)
     when = at or after.updated_at
     return HistoryEntry(
@@ -101,4 +102,5 @@ def change(
         actor=actor,
         changes=changes,
         expires_at=expiry(when),
+        merge=merge,
     )

@@ -104,6 +104,8 @@ def remove_for_good(
 
     def attempt() -> None:
         found = leads.get_with_children(principal.tenant_id, lead_id)
+        if found.lead is None and found.merged:
+            raise NotFound("Lead")  # merged into another: its undo needs what is left of it
         if found.lead is None and found.trashed:
             trash.purge(principal.tenant_id, lead_id, found.children)
             return

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from leads_shared.data.job_queue import JobQueue
     from leads_shared.data.lead_store import LeadStore
     from leads_shared.data.mail_store import MailStore
+    from leads_shared.data.merge_store import MergeStore
     from leads_shared.data.record_store import RecordStore
     from leads_shared.data.scim_token_store import ScimTokenStore
     from leads_shared.data.secret_store import SecretStore
@@ -42,6 +43,7 @@ STORE_MODULES = tuple(
         "job_queue",
         "lead_store",
         "mail_store",
+        "merge_store",
         "record_store",
         "scim_token_store",
         "secret_store",
@@ -91,6 +93,13 @@ def get_mail_store() -> MailStore:
     from leads_shared.data.mail_store import MailStore
 
     return MailStore(get_settings().table_name)
+
+
+@lru_cache(maxsize=1)
+def get_merge_store() -> MergeStore:
+    from leads_shared.data.merge_store import MergeStore
+
+    return MergeStore(get_settings().table_name)
 
 
 @lru_cache(maxsize=1)

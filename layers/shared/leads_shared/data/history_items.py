@@ -21,20 +21,20 @@ def history_to_item(entry: HistoryEntry) -> dict[str, Any]:
     return to_item({**entry.model_dump(), **keys, "entity": HISTORY_ENTITY})
 
 
-def _numbers(value: Any) -> Any:
+def nested_numbers(value: Any) -> Any:
     """Nested numbers (ids among the old and new values) as ints, as ``from_item`` does for an
     item's own attributes."""
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, list):
-        return [_numbers(part) for part in value]
+        return [nested_numbers(part) for part in value]
     if isinstance(value, dict):
-        return {name: _numbers(part) for name, part in value.items()}
+        return {name: nested_numbers(part) for name, part in value.items()}
     return value
 
 
 def history_from_item(item: Mapping[str, Any]) -> HistoryEntry:
-    values = _numbers(stored_values(item))
+    values = nested_numbers(stored_values(item))
     values.pop("entity", None)
     return HistoryEntry.model_validate(values)
 

@@ -45,6 +45,7 @@ from leads_shared.data.writes import (
     put_if_version,
     transient_retries,
 )
+from leads_shared.errors import MergedAway
 from leads_shared.keys import (
     ORDER_INDEXES,
     DirectoryKeys,
@@ -56,6 +57,7 @@ from leads_shared.keys import (
     LeadKeys,
     LeadStatsKeys,
     MailKeys,
+    MergeKeys,
     TrashKeys,
     text_sort_key,
 )
@@ -239,6 +241,7 @@ class LeadRemains:
     lead: Lead | None
     trashed: bool  # the lead is in the recycle bin
     children: list[dict[str, str]]  # keys of everything else that goes with it
+    merged: bool = False  # the lead was merged into another (its ``MERGED`` item is there)
 
 
 class LeadStore(EntryReads):
@@ -274,11 +277,20 @@ class LeadStore(EntryReads):
             return [item for page in query_pages(self.client, **request) for item in page.get("Items", [])]
 
     def get_with_notes(self, tenant_id: str, lead_id: int) -> tuple[Lead | None, list[Note]]:
-        """A lead and its notes, newest first, in one Query (notes sort right after the lead)."""
+        """A lead and its notes, newest first, in one Query (notes sort right after the lead; a
+        survivor's merge records sort between). A lead merged into another finds its ``MERGED``
+        item there instead: ``MergedAway`` (its 404 names the survivor)."""
         items = self._partition(tenant_id, lead_id, between=(LeadKeys.SK, f"{LeadKeys.NOTE}~"))
         if not items or items[0]["SK"]["S"] != LeadKeys.SK:
+            merged = next((item for item in items if item["SK"]["S"] == MergeKeys.MERGED), None)
+            if merged is not None:
+                raise MergedAway(int(merged["merged_into"]["N"]), merged["merge_id"]["S"])
             return None, []
-        notes = [Note.model_validate(stored_values(item)) for item in reversed(items[1:])]
+        notes = [
+            Note.model_validate(stored_values(item))
+            for item in reversed(items)
+            if item["SK"]["S"].startswith(LeadKeys.NOTE)
+        ]
         return lead_from_item(items[0]), notes
 
     def history(self, tenant_id: str, lead_id: int) -> tuple[Lead | None, list[HistoryEntry]]:
@@ -316,6 +328,7 @@ class LeadStore(EntryReads):
         items = self._partition(tenant_id, lead_id)
         lead = next((item for item in items if item["SK"]["S"] == LeadKeys.SK), None)
         trashed = any(item["SK"]["S"] == TrashKeys.SK for item in items)
+        merged = any(item["SK"]["S"] == MergeKeys.MERGED for item in items)
         logged = [
             MailKeys.primary(tenant_id, int(item["id"]["N"]))
             for item in items
@@ -324,11 +337,11 @@ class LeadStore(EntryReads):
         own = [
             {"PK": item["PK"]["S"], "SK": item["SK"]["S"]}
             for item in items
-            if item["SK"]["S"] not in (LeadKeys.SK, TrashKeys.SK)
+            if item["SK"]["S"] not in (LeadKeys.SK, TrashKeys.SK, MergeKeys.MERGED)
         ]
         # Without the lead or its trashed item, what is left are the leftovers of a delete that
         # died half-way (or of a trashed lead that TTL removed).
-        return LeadRemains(lead_from_item(lead) if lead else None, trashed, [*logged, *own])
+        return LeadRemains(lead_from_item(lead) if lead else None, trashed, [*logged, *own], merged)
 
     def _with_user(
         self, tenant_id: str, key: dict[str, str], user_id: int | None

@@ -24,6 +24,7 @@ HistoryAction = Literal[
     "deleted",
     "restored",
     "merged",
+    "unmerged",
 ]
 TimelineKind = Literal["change", "note", "task", "email", "form"]
 TIMELINE_KINDS: tuple[TimelineKind, ...] = ("change", "note", "task", "email", "form")
@@ -55,6 +56,14 @@ class Actor(Model):
     name: str | None = Field(default=None, examples=["Bob Smith"])
 
 
+class MergeMark(Model):
+    """The merge a ``merged`` or ``unmerged`` change belongs to."""
+
+    merge_id: str
+    survivor_id: int = Field(description="The lead the others were merged into.")
+    merged_ids: list[int] = Field(description="The leads merged into it.")
+
+
 class FieldChange(Model):
     field: str = Field(examples=["status"])
     old: Any = Field(default=None, examples=["new"])
@@ -73,6 +82,7 @@ class HistoryEntry(Model):
     actor: Actor
     changes: list[FieldChange] = Field(default_factory=list)
     expires_at: int
+    merge: MergeMark | None = None
 
     @property
     def fields(self) -> set[str]:
@@ -85,10 +95,13 @@ class HistoryEntryOut(Model):
     actor: Actor
     changes: list[FieldChange] = Field(description="Each changed field, with its old and new value.")
     etag: str = Field(description="The lead's ETag after the change.", examples=['"3"'])
+    merge: MergeMark | None = Field(
+        default=None, description="A merge's change (`merged`, `unmerged`): which merge."
+    )
 
     @classmethod
     def of(cls, entry: HistoryEntry) -> HistoryEntryOut:
-        values = entry.model_dump(include={"at", "action", "actor", "changes"})
+        values = entry.model_dump(include={"at", "action", "actor", "changes", "merge"})
         return cls.model_validate({**values, "etag": f'"{entry.version}"'})
 
 
