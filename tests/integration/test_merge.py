@@ -44,6 +44,17 @@ def add_children(caller: Caller, lead: int, notes: int = 1, tasks: int = 1, emai
         assert caller.post(f"/leads/{lead}/linked-emails", EMAIL).status_code == 201
 
 
+def email_linked_to_both(caller: Caller, first: int, second: int) -> dict[str, Any]:
+    """An email linked to ``first`` and to ``second`` too (as a captured email sent to both
+    addresses): its link, as ``first``'s emails list it."""
+    add_children(caller, first, notes=0, tasks=0, emails=1)
+    (link,) = caller.get(f"/leads/{first}/linked-emails").json["data"]
+    stored = get_mail_store().links(caller.tenant_id, first)
+    assert stored is not None
+    assert get_mail_store().add_link(stored[0].model_copy(update={"lead_id": second}))
+    return dict(link)
+
+
 def lead_state(caller: Caller, lead: int) -> dict[str, Any]:
     """What a lead's routes answer: the lead (without its write time), its notes, tasks, emails."""
     found = caller.get(f"/leads/{lead}")
@@ -467,12 +478,7 @@ def test_an_undo_brings_back_exactly_what_was_there(bob):
 
 def test_an_email_linked_to_both_leads_stays_linked_once_and_comes_back_with_an_undo(bob):
     survivor, other = new_lead(bob, email="both1@x.com"), new_lead(bob, email="both2@x.com")
-    add_children(bob, survivor, notes=0, tasks=0, emails=1)
-    (link,) = bob.get(f"/leads/{survivor}/linked-emails").json["data"]
-    # the same email linked to the other lead too (as a captured email sent to both addresses)
-    stored = get_mail_store().links(bob.tenant_id, survivor)
-    assert stored is not None
-    assert get_mail_store().add_link(stored[0].model_copy(update={"lead_id": other}))
+    link = email_linked_to_both(bob, survivor, other)
     before = (lead_state(bob, survivor), lead_state(bob, other))
 
     merged = bob.post(f"/leads/{survivor}/merge", {"merge_ids": [other]})
@@ -517,3 +523,21 @@ def test_an_undo_killed_half_way_is_finished_by_its_retry(bob, crash):
     assert retried.status_code == 200, retried.json
     assert (lead_state(bob, survivor), lead_state(bob, other)) == before
     assert bob.get("/leads").json["total"] == 2
+
+
+def test_an_email_linked_to_two_merged_leads_is_linked_once_and_each_gets_it_back(bob):
+    survivor = new_lead(bob, email="s3@x.com")
+    other, third = new_lead(bob, email="o3@x.com"), new_lead(bob, email="t3@x.com")
+    link = email_linked_to_both(bob, other, third)
+    before = {lead: lead_state(bob, lead) for lead in (survivor, other, third)}
+
+    dry = bob.post(f"/leads/{survivor}/merge", {"merge_ids": [other, third], "dry_run": True})
+    assert dry.json["moved"] == {"notes": 0, "tasks": 0, "emails": 1}
+    merged = bob.post(f"/leads/{survivor}/merge", {"merge_ids": [other, third]})
+    assert merged.status_code == 200, merged.json
+    assert merged.json["moved"] == {"notes": 0, "tasks": 0, "emails": 1}
+    assert [e["id"] for e in bob.get(f"/leads/{survivor}/linked-emails").json["data"]] == [link["id"]]
+
+    undone = bob.post(f"/leads/{survivor}/merges/{merged.json['merge_id']}/undo")
+    assert undone.status_code == 200, undone.json
+    assert {lead: lead_state(bob, lead) for lead in (survivor, other, third)} == before

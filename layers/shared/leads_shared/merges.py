@@ -126,14 +126,21 @@ def reverted(record: MergeRecord, current: Lead) -> tuple[Lead, list[str]]:
     return current.model_copy(update=back), kept
 
 
+def _links(children: Sequence[dict[str, Any]]) -> set[str]:
+    """The sort keys of the email links among a partition's ``children``."""
+    return {item["SK"]["S"] for item in children if item["SK"]["S"].startswith(LeadKeys.EMAIL)}
+
+
 def _moved(survivor: LeadPartition, others: Sequence[LeadPartition]) -> dict[str, int]:
-    """The children that move: the others', but for email links the survivor has already."""
-    links = {item["SK"]["S"] for item in survivor.children if item["SK"]["S"].startswith(LeadKeys.EMAIL)}
+    """The children that move: the others', but for email links the survivor has already (its
+    own, or one an earlier of ``others`` brings: an email linked to two of them moves once)."""
+    links = _links(survivor.children)
     counts = dict.fromkeys(("notes", "tasks", "emails"), 0)
     for other in others:
         for kind, count in other.count().items():
             counts[kind] += count
         counts["emails"] -= sum(1 for item in other.children if item["SK"]["S"] in links)
+        links |= _links(other.children)
     return counts
 
 
@@ -309,7 +316,7 @@ def _complete_merge(
     if found is None:
         found = merges.partition(tenant_id, record.survivor_id)
         survivor = found.lead
-    links = {item["SK"]["S"] for item in found.children if item["SK"]["S"].startswith(LeadKeys.EMAIL)}
+    links = _links(found.children)
     try:
         for origin in record.merged_ids:
             _move_children_of(record, origin, links, merges)
@@ -345,11 +352,17 @@ def _until_moved(
 
 def _move_children_of(record: MergeRecord, origin: int, links: set[str], merges: MergeStore) -> None:
     """A merged-away lead's children, read after the claim (nothing can be added to it since),
-    into the survivor."""
-    _until_moved(
-        lambda: merges.partition(record.tenant_id, origin).children,
-        lambda children: merges.move_children(record, origin, children, links),
-    )
+    into the survivor. ``links``: the email links the survivor has (they stay with ``origin``);
+    those ``origin`` brings are added to it, so that another merged-away lead's link to the
+    same email stays with that lead rather than overwrite this one (its undo would lose it)."""
+    moved: list[dict[str, Any]] = []
+
+    def move(children: list[dict[str, Any]]) -> None:
+        merges.move_children(record, origin, children, links)
+        moved[:] = children
+
+    _until_moved(lambda: merges.partition(record.tenant_id, origin).children, move)
+    links |= _links(moved)
 
 
 def _still(record: MergeRecord, status: str, merges: MergeStore) -> bool:

@@ -13,8 +13,8 @@ partition), and each safe to run again:
    survivor's partition (the copy keeps where it came from: ``moved_by``) and deleted where they
    were, 49 a transaction, each with a check that the record is still ``moving`` and each
    child's delete on condition that it is still as read (``ChildChanged`` otherwise). An email
-   linked to both leads is not copied: the survivor has it; the merged-away lead's own link stays
-   in its partition for an undo.
+   the survivor is linked to already (its own link, or one an earlier merged-away lead brought)
+   is not copied; the merged-away lead's own link stays in its partition for an undo.
 3. ``finish``: the survivor takes the chosen values (with its index entries, counts and a
    ``merged`` history entry) and the record becomes ``done``, in one transaction.
 
