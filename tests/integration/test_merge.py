@@ -541,3 +541,28 @@ def test_an_email_linked_to_two_merged_leads_is_linked_once_and_each_gets_it_bac
     undone = bob.post(f"/leads/{survivor}/merges/{merged.json['merge_id']}/undo")
     assert undone.status_code == 200, undone.json
     assert {lead: lead_state(bob, lead) for lead in (survivor, other, third)} == before
+
+
+def test_an_email_linked_to_the_survivor_while_the_merge_moves_stays_the_survivors(bob, monkeypatch):
+    survivor, other = new_lead(bob, email="race1@x.com"), new_lead(bob, email="race2@x.com")
+    add_children(bob, other, notes=1, tasks=0, emails=1)
+    (stored,) = get_mail_store().links(bob.tenant_id, other) or []
+    real_move = MergeStore.move_children
+
+    def the_capture_links_the_survivor_too(self, record, origin, children, kept):
+        monkeypatch.setattr(MergeStore, "move_children", real_move)
+        # between the merge's read of the survivor and its move, the email's capture links it
+        assert get_mail_store().add_link(stored.model_copy(update={"lead_id": survivor}))
+        return real_move(self, record, origin, children, kept)
+
+    monkeypatch.setattr(MergeStore, "move_children", the_capture_links_the_survivor_too)
+    before = lead_state(bob, other)
+    merged = bob.post(f"/leads/{survivor}/merge", {"merge_ids": [other]})
+    assert merged.status_code == 200, merged.json
+    assert [e["id"] for e in bob.get(f"/leads/{survivor}/linked-emails").json["data"]] == [stored.id]
+    own = lead_state(bob, survivor)["linked-emails"]
+
+    undone = bob.post(f"/leads/{survivor}/merges/{merged.json['merge_id']}/undo")
+    assert undone.status_code == 200, undone.json
+    assert lead_state(bob, other) == before
+    assert lead_state(bob, survivor)["linked-emails"] == own  # its own link, not the other's

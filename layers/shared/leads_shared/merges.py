@@ -354,14 +354,20 @@ def _move_children_of(record: MergeRecord, origin: int, links: set[str], merges:
     """A merged-away lead's children, read after the claim (nothing can be added to it since),
     into the survivor. ``links``: the email links the survivor has (they stay with ``origin``);
     those ``origin`` brings are added to it, so that another merged-away lead's link to the
-    same email stays with that lead rather than overwrite this one (its undo would lose it)."""
+    same email stays with that lead rather than overwrite this one (its undo would lose it).
+    A batch that was not written is read again with the survivor's links as they are now (an
+    email may have been linked to the survivor meanwhile)."""
     moved: list[dict[str, Any]] = []
 
     def move(children: list[dict[str, Any]]) -> None:
         merges.move_children(record, origin, children, links)
         moved[:] = children
 
-    _until_moved(lambda: merges.partition(record.tenant_id, origin).children, move)
+    def read_again() -> list[dict[str, Any]]:
+        links.update(_links(merges.partition(record.tenant_id, record.survivor_id).children))
+        return merges.partition(record.tenant_id, origin).children
+
+    _until_moved(read_again, move, merges.partition(record.tenant_id, origin).children)
     links |= _links(moved)
 
 

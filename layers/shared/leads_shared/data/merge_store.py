@@ -255,13 +255,16 @@ class MergeStore(TableStore):
         survivor's partition, ``CHILDREN_PER_MOVE`` a transaction, each on condition that the
         record is still ``moving`` (``MergeRace``: another run finished it) and that each child
         is still as read (``ChildChanged``). Email links whose sort key is in ``kept_links`` (the
-        survivor has the email) stay where they are."""
+        survivor has the email) stay where they are; a copy finds its key free in the survivor's
+        partition or is not written (``ChildChanged``: the email was linked to the survivor since
+        ``kept_links`` was read, and that link is the survivor's own)."""
         moving = [item for item in children if item["SK"]["S"] not in kept_links]
         step = f"{record.merge_id}#{origin}"
         self._move(
             record,
             "moving",
             [(item, _moved_copy(item, record.survivor_id, [*trail_of(item), step])) for item in moving],
+            new_copies=True,
         )
 
     def finish(
@@ -330,10 +333,17 @@ class MergeStore(TableStore):
 
     # ------------------------------------------------------------------ shared
     def _move(
-        self, record: MergeRecord, status: str, moves: Sequence[tuple[dict[str, Any], dict[str, Any]]]
+        self,
+        record: MergeRecord,
+        status: str,
+        moves: Sequence[tuple[dict[str, Any], dict[str, Any]]],
+        *,
+        new_copies: bool = False,
     ) -> None:
-        """Each ``(item, copy)``: the copy put, the item deleted if it is still as read (its
-        version, for a child that has one), a batch a transaction with the record's check."""
+        """Each ``(item, copy)``: the copy put (``new_copies``: only where its key is free), the
+        item deleted if it is still as read (its version, for a child that has one), a batch a
+        transaction with the record's check."""
+        put_condition = {"ConditionExpression": _NEW} if new_copies else {}
         for start in range(0, len(moves), CHILDREN_PER_MOVE):
             items = [self._record_is(record, status)]
             for item, copy in moves[start : start + CHILDREN_PER_MOVE]:
@@ -345,7 +355,10 @@ class MergeStore(TableStore):
                 if "version" in item:
                     delete["ConditionExpression"] += " AND version = :version"
                     delete["ExpressionAttributeValues"] = {":version": item["version"]}
-                items += [{"Put": {"TableName": self.table, "Item": copy}}, {"Delete": delete}]
+                items += [
+                    {"Put": {"TableName": self.table, "Item": copy, **put_condition}},
+                    {"Delete": delete},
+                ]
             try:
                 transient_retries(lambda: self.transact(items))  # noqa: B023 - called at once
             except ConditionFailed as failed:
