@@ -10,6 +10,9 @@ from typing import Any
 
 import pytest
 
+from devstack.emulator import Emulator
+from devstack.runtime import LambdaFunction
+from devstack.seed import dropbox_address as dropbox
 from leads_shared import merges
 from leads_shared.auth import Principal
 from leads_shared.data import dynamo, get_activity_store, get_lead_store, get_mail_store, get_merge_store
@@ -17,7 +20,8 @@ from leads_shared.data.merge_store import CHILDREN_PER_MOVE, MergeStore
 from leads_shared.keys import LeadKeys
 from leads_shared.models.activities import Task
 from leads_shared.models.merges import MergeRequest
-from tests.support.clients import Caller, lead_body
+from tests.support.clients import Caller, Tenant, lead_body
+from tests.support.mail import OK, alternative, deliver, linked
 
 EMAIL = {
     "subject": "Proposal",
@@ -283,8 +287,9 @@ def test_what_a_small_merge_costs(bob):
     merge_id = bob.get(f"/leads/{survivor}/merges").json["data"][0]["merge_id"]
     assert ops(bob) == {"Query": 1} and bob.last_cost["items_read"] == 2  # the lead, its merge
     assert bob.post(f"/leads/{survivor}/merges/{merge_id}/undo").status_code == 200
-    # the survivor's partition; the merged lead's item; the leads back; the move back; the finish
-    assert ops(bob) == {"Query": 1, "GetItem": 1, "TransactWriteItems": 3}
+    # the survivor's partition; the merged lead's item; the leads back; the move back; the finish;
+    # the emails captured for the address of the lead back
+    assert ops(bob) == {"Query": 2, "GetItem": 1, "TransactWriteItems": 3}
 
 
 # ------------------------------------------------------------------ all or nothing
@@ -566,3 +571,17 @@ def test_an_email_linked_to_the_survivor_while_the_merge_moves_stays_the_survivo
     assert undone.status_code == 200, undone.json
     assert lead_state(bob, other) == before
     assert lead_state(bob, survivor)["linked-emails"] == own  # its own link, not the other's
+
+
+def test_an_email_captured_while_a_lead_was_merged_away_is_linked_when_the_undo_brings_it_back(
+    emulator: Emulator, ingest: LambdaFunction, tenant: Tenant, bob: Caller
+) -> None:
+    survivor, other = new_lead(bob, email="stays@client-co.com"), new_lead(bob, email="went@client-co.com")
+    merge_id = bob.post(f"/leads/{survivor}/merge", {"merge_ids": [other]}).json["merge_id"]
+    assert deliver(emulator, ingest, alternative("went@client-co.com", [dropbox(tenant.tenant_id)])) == OK
+    (row,) = get_mail_store().emails_sent_to(tenant.tenant_id, "went@client-co.com")
+    assert linked(bob, survivor) == []  # no live lead had the address
+
+    assert bob.post(f"/leads/{survivor}/merges/{merge_id}/undo").status_code == 200
+
+    assert [email["id"] for email in linked(bob, other)] == [row["id"]]  # as a restore links them

@@ -34,6 +34,7 @@ from leads_shared.data.merge_store import ChildChanged, MergedLead, MergeRace
 from leads_shared.errors import Conflict, MergedAway, NotFound, ValidationFailed
 from leads_shared.keys import LeadKeys
 from leads_shared.lead_history import change, expiry, user_actor
+from leads_shared.leads import link_captured_emails
 from leads_shared.models.history import MergeMark
 from leads_shared.models.leads import LeadOut
 from leads_shared.models.merges import (
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from leads_shared.auth import Principal
+    from leads_shared.data.mail_store import MailStore
     from leads_shared.data.merge_store import LeadPartition, MergeStore
     from leads_shared.models.history import Actor, HistoryEntry
     from leads_shared.models.leads import Lead
@@ -403,9 +405,14 @@ def _result(record: MergeRecord, survivor: Lead | None) -> MergeResult:
 
 
 # ------------------------------------------------------------------ undo
-def undo_merge(principal: Principal, survivor_id: int, merge_id: str, merges: MergeStore) -> UndoResult:
+def undo_merge(
+    principal: Principal, survivor_id: int, merge_id: str, merges: MergeStore, mail: MailStore
+) -> UndoResult:
     """Undo a merge of the survivor within ``UNDO_DAYS``: its merged-away leads back (one
-    transaction), their children moved back, the survivor's values back (one transaction)."""
+    transaction), their children moved back, the survivor's values back (one transaction).
+    Then, as after a restore from the recycle bin, the emails captured for the address of each
+    lead back (and of the survivor, when its email is back) while nothing could link them are
+    linked (one Query per address)."""
     tenant_id = principal.tenant_id
     found = merges.partition(tenant_id, survivor_id)
     survivor = _live(found, survivor_id)
@@ -436,6 +443,10 @@ def undo_merge(principal: Principal, survivor_id: int, merge_id: str, merges: Me
             raise Conflict("This merge is being undone by another request.") from None
         record = record.model_copy(update=undone)
     survivor, kept = _complete_undo(record, merges, found, survivor)
+    for lead in record.merged:
+        link_captured_emails(lead, mail)
+    if "email" in record.values and "email" not in kept:
+        link_captured_emails(survivor, mail)
     return UndoResult(
         merge_id=merge_id,
         status="undone",
