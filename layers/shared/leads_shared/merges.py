@@ -30,9 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 from leads_shared.clock import format_timestamp
 from leads_shared.data.idempotency import run_once
-from leads_shared.data.merge_store import ChildChanged, MergedLead, MergeRace
+from leads_shared.data.merge_store import ChildChanged, MergedLead, MergeRace, email_links
 from leads_shared.errors import Conflict, MergedAway, NotFound, ValidationFailed
-from leads_shared.keys import LeadKeys
 from leads_shared.lead_history import change, expiry, user_actor
 from leads_shared.leads import link_captured_emails
 from leads_shared.models.history import MergeMark
@@ -128,21 +127,16 @@ def reverted(record: MergeRecord, current: Lead) -> tuple[Lead, list[str]]:
     return current.model_copy(update=back), kept
 
 
-def _links(children: Sequence[dict[str, Any]]) -> set[str]:
-    """The sort keys of the email links among a partition's ``children``."""
-    return {item["SK"]["S"] for item in children if item["SK"]["S"].startswith(LeadKeys.EMAIL)}
-
-
 def _moved(survivor: LeadPartition, others: Sequence[LeadPartition]) -> dict[str, int]:
     """The children that move: the others', but for email links the survivor has already (its
     own, or one an earlier of ``others`` brings: an email linked to two of them moves once)."""
-    links = _links(survivor.children)
+    links = email_links(survivor.children)
     counts = dict.fromkeys(("notes", "tasks", "emails"), 0)
     for other in others:
         for kind, count in other.count().items():
             counts[kind] += count
-        counts["emails"] -= sum(1 for item in other.children if item["SK"]["S"] in links)
-        links |= _links(other.children)
+        counts["emails"] -= len(email_links(other.children) & links)
+        links |= email_links(other.children)
     return counts
 
 
@@ -318,7 +312,7 @@ def _complete_merge(
     if found is None:
         found = merges.partition(tenant_id, record.survivor_id)
         survivor = found.lead
-    links = _links(found.children)
+    links = email_links(found.children)
     try:
         for origin in record.merged_ids:
             _move_children_of(record, origin, links, merges)
@@ -366,11 +360,11 @@ def _move_children_of(record: MergeRecord, origin: int, links: set[str], merges:
         moved[:] = children
 
     def read_again() -> list[dict[str, Any]]:
-        links.update(_links(merges.partition(record.tenant_id, record.survivor_id).children))
+        links.update(email_links(merges.partition(record.tenant_id, record.survivor_id).children))
         return merges.partition(record.tenant_id, origin).children
 
     _until_moved(read_again, move, merges.partition(record.tenant_id, origin).children)
-    links |= _links(moved)
+    links |= email_links(moved)
 
 
 def _still(record: MergeRecord, status: str, merges: MergeStore) -> bool:

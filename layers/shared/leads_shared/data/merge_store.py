@@ -89,6 +89,12 @@ class LeadPartition:
         return counts
 
 
+def email_links(children: Sequence[dict[str, Any]]) -> set[str]:
+    """The email links among a partition's ``children`` (stored items): their sort keys, which
+    name the email (the same in every lead's partition)."""
+    return {item["SK"]["S"] for item in children if item["SK"]["S"].startswith(LeadKeys.EMAIL)}
+
+
 def child_kind(sort_key: str) -> str:
     return next(kind for prefix, kind in CHILD_PREFIXES.items() if sort_key.startswith(prefix))
 
