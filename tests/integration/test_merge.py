@@ -585,3 +585,21 @@ def test_an_email_captured_while_a_lead_was_merged_away_is_linked_when_the_undo_
     assert bob.post(f"/leads/{survivor}/merges/{merge_id}/undo").status_code == 200
 
     assert [email["id"] for email in linked(bob, other)] == [row["id"]]  # as a restore links them
+
+
+def test_an_undo_of_a_merge_killed_half_way_finishes_it_then_brings_back_every_child(bob, crash):
+    survivor = new_lead(bob, email="half1@x.com")
+    other = new_lead(bob, email="half2@x.com", company="Half")
+    add_children(bob, other, notes=120, tasks=0, emails=0)
+    before = (lead_state(bob, survivor), lead_state(bob, other))
+    crash(2)  # the claim and the first move commit, then the function dies
+    assert bob.post(f"/leads/{survivor}/merge", {"merge_ids": [other]}).status_code == 500
+    crash(None)
+    (pending,) = bob.get(f"/leads/{survivor}/merges").json["data"]
+    assert pending["status"] == "moving"
+
+    undone = bob.post(f"/leads/{survivor}/merges/{pending['merge_id']}/undo")
+    assert undone.status_code == 200, undone.json
+    assert children_of(bob.tenant_id, survivor) == []
+    assert len(children_of(bob.tenant_id, other)) == 120
+    assert (lead_state(bob, survivor), lead_state(bob, other)) == before

@@ -416,6 +416,9 @@ def undo_merge(
     if record.status == "moving":
         _complete_merge(record, merges)
         record = merges.record(tenant_id, survivor_id, merge_id) or record
+        # read again what finishing it moved in: the undo moves back the children it reads
+        found = merges.partition(tenant_id, survivor_id)
+        survivor = _live(found, survivor_id)
     if record.status == "undone":
         raise Conflict(f"This merge was undone already, at {record.undone_at}.")
     if record.status == "done":
