@@ -46,6 +46,7 @@ PLACEHOLDERS = {
     "field": "email",
     "token": "doe",
     "kind": "phone",
+    "erasure id": "e1",
 }
 # Each row of the table (its entity cell) -> the keys keys.py writes for it, one per SK variant.
 # None: the SK is not ours (Powertools' idempotency records), only the PK is checked.
@@ -54,6 +55,8 @@ ROWS: dict[str, list[dict[str, str | None]]] = {
     "lead in the recycle bin": [keys.TrashKeys.primary(T, N)],
     "lead stats": [keys.LeadStatsKeys.primary(T)],
     "lead match entry": [keys.LeadIndexKeys.match_entry(T, N, "phone")],
+    "lead past email": [keys.PastEmailKeys.entry(T, N, ADDRESS)],
+    "erasure receipt": [keys.ErasureKeys.receipt(T, "e1")],
     "note / task": [keys.LeadKeys.note(T, N, N), keys.LeadKeys.task(T, N, N)],
     "lead history entry": [keys.LeadHistoryKeys.entry(T, N, "2026-11-27T10:00:00.000000Z", N)],
     "lead order entry / search token entry": [
@@ -100,6 +103,7 @@ COVERED = {
     keys.ContactKeys,
     keys.DealKeys,
     keys.DirectoryKeys,
+    keys.ErasureKeys,
     keys.ExportKeys,
     keys.FormKeys,
     keys.IdempotencyKeys,
@@ -109,6 +113,7 @@ COVERED = {
     keys.LeadKeys,
     keys.LeadStatsKeys,
     keys.MailKeys,
+    keys.PastEmailKeys,
     keys.ScimTokenKeys,
     keys.SequenceKeys,
     keys.TenantKeys,
