@@ -19,6 +19,7 @@ from devstack.runtime import LambdaFunction
 from devstack.seed import dropbox_address as dropbox
 from leads_shared.config import get_settings
 from leads_shared.data import get_lead_store
+from leads_shared.data.dynamo import meter
 from leads_shared.data.erasure_store import ErasureStore
 from leads_shared.errors import StoreFailure
 from tests.integration.test_lead_forms import make_form, person, post_json
@@ -132,6 +133,7 @@ def test_erasure_leaves_no_value_of_the_address_anywhere(
     kept = new_lead(theirs, email=email)
     assert holding(email, tenant.tenant_id) and objects_holding(emulator, email)
     total = alice.get("/leads").json["total"]
+    new = alice.get("/leads", query={"status": "new"}).json["total"]
 
     response = alice.post("/privacy/erasure", {"email": email.upper()})
 
@@ -152,6 +154,7 @@ def test_erasure_leaves_no_value_of_the_address_anywhere(
     assert holding(email, tenant.tenant_id) == []
     assert objects_holding(emulator, email) == []
     assert alice.get("/leads").json["total"] == total - 3
+    assert alice.get("/leads", query={"status": "new"}).json["total"] == new - 2  # and 1 qualified
     for lead in (world["live"], world["qualified"], created_by_form):
         assert alice.get(f"/leads/{lead}").status_code == 404
     assert [row["id"] for row in alice.get("/leads/trash").json["data"]] == []
@@ -170,8 +173,12 @@ def test_erasure_leaves_no_value_of_the_address_anywhere(
 
 def test_a_dry_run_lists_what_would_go_and_writes_nothing(alice: Caller, world: dict[str, Any]) -> None:
     before = sorted(json.dumps(item, sort_keys=True) for item in table_items())
+    meter.reset()
 
     response = alice.post("/privacy/erasure", {"email": world["email"], "dry_run": True})
+    # Reads only: one Query each of the address's LOOKUP, PAST, MAILTO and SUBMITTED partitions
+    # and of the tenant's trash, and one of the history of the lead whose email changed from it.
+    assert meter.snapshot()["by_operation"] == {"Query": 6}
 
     assert response.status_code == 200, response.json
     assert response.json["status"] == "dry_run" and response.json["erasure_id"] is None

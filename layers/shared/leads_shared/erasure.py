@@ -83,7 +83,7 @@ def redacted(value: Any, address: str) -> Any:
     """``value`` with every text that contains ``address`` (any case) replaced by ``REDACTED``
     (in lists and objects too)."""
     if isinstance(value, str):
-        return REDACTED if address in value.casefold() else value
+        return REDACTED if address.casefold() in value.casefold() else value
     if isinstance(value, list):
         return [redacted(part, address) for part in value]
     if isinstance(value, dict):
