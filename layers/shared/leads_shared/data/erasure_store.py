@@ -158,8 +158,9 @@ class ErasureStore(TableStore):
         """A captured email for good: its links to leads (its SEARCH partition; and, for links
         written before that index, the links of the leads that have one of its ``addresses``
         now), the participant items of its ``addresses``, its Message-ID marker and the email
-        item; the participant item of the ``erased`` address last, so that a retry after a crash
-        finds the email again."""
+        item, then the participant item of the ``erased`` address, each after the one before: a
+        retry after a crash finds the email again (through that participant item) and what it
+        needs to remove it (the email item names its addresses and Message-ID)."""
         others = sorted({a.strip().lower() for a in addresses if a and a.strip()} - {erased})
         keys = [
             {"PK": item["PK"]["S"], "SK": item["SK"]["S"]}
@@ -171,8 +172,8 @@ class ErasureStore(TableStore):
         keys += [MailKeys.participant(tenant_id, email_id, address) for address in others]
         if message_id:
             keys.append(MailKeys.message_marker(tenant_id, message_id))
-        keys.append(MailKeys.primary(tenant_id, email_id))
         self._delete_keys(keys)
+        self._delete_keys([MailKeys.primary(tenant_id, email_id)])
         self._delete_keys([MailKeys.participant(tenant_id, email_id, erased)])
 
     def remove_submission(self, key: dict[str, str]) -> None:
