@@ -21,7 +21,9 @@ from leads_shared.config import get_settings
 from leads_shared.data import get_lead_store
 from leads_shared.data.dynamo import meter
 from leads_shared.data.erasure_store import ErasureStore
+from leads_shared.data.lead_store import CHILDREN_IN_DELETE, LeadStore
 from leads_shared.errors import StoreFailure
+from leads_shared.keys import LeadKeys
 from tests.integration.test_lead_forms import make_form, person, post_json
 from tests.support.clients import Caller, Tenant, lead_body
 from tests.support.mail import OK, alternative, deliver, linked
@@ -207,7 +209,7 @@ def test_nothing_found_is_a_receipt_of_zero_counts_kept_without_the_address(alic
     assert email.lower() not in json.dumps(listed).lower()
 
 
-def test_the_receipts_list_newest_first_by_cursor(alice: Caller) -> None:
+def test_the_receipts_list_newest_first_by_cursor(alice: Caller, other_tenant: Tenant) -> None:
     ids = [alice.post("/privacy/erasure", {"email": address()}).json["erasure_id"] for _ in range(3)]
 
     first = alice.get("/privacy/erasures", query={"limit": 2}).json
@@ -215,6 +217,8 @@ def test_the_receipts_list_newest_first_by_cursor(alice: Caller) -> None:
 
     assert [r["erasure_id"] for r in first["data"] + second["data"]] == ids[::-1]
     assert second["next_cursor"] is None
+    assert alice.get("/privacy/erasures", query={"cursor": "not.signed"}).status_code == 422
+    assert other_tenant.as_user(1).get("/privacy/erasures").json["data"] == []
 
 
 def test_a_retry_with_the_same_key_finishes_what_a_crash_left(
@@ -241,3 +245,41 @@ def test_a_retry_with_the_same_key_finishes_what_a_crash_left(
     assert retried.json["counts"]["leads"] == 3 and retried.json["counts"]["emails"] == 1
     assert again.json == retried.json
     assert holding(email, tenant.tenant_id) == []
+
+
+def test_a_retry_with_the_same_key_removes_what_a_lead_removed_half_way_left(
+    monkeypatch: pytest.MonkeyPatch, alice: Caller
+) -> None:
+    """A lead of more children than its removal's transaction holds: the transaction takes the
+    lead item (what finds it by its address), the rest follow in batches; a crash between leaves
+    children no index names, which the receipt's ids bring the retry back to."""
+    email = address()
+    lead = new_lead(alice, email=email)
+    for number in range(CHILDREN_IN_DELETE + 5):
+        assert alice.post(f"/leads/{lead}/notes", {"content": f"Note {number}"}).status_code == 201
+    key = {"Idempotency-Key": f"erase-{uuid.uuid4().hex}"}
+
+    def crash(*args: Any) -> None:
+        raise StoreFailure("injected")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(LeadStore, "batch_delete", crash)
+        assert alice.post("/privacy/erasure", {"email": email}, headers=key).status_code >= 500
+    left = partition_keys(alice.tenant_id, lead)
+    assert "LEAD" not in left and len(left) > 0  # found by no index now
+
+    retried = alice.post("/privacy/erasure", {"email": email}, headers=key)
+
+    assert retried.status_code == 200 and retried.json["erased"]["leads"] == [lead]
+    assert partition_keys(alice.tenant_id, lead) == []
+
+
+def partition_keys(tenant_id: str, lead: int) -> list[str]:
+    store = get_lead_store()
+    response = store.client.query(
+        TableName=store.table,
+        KeyConditionExpression="PK = :pk",
+        ExpressionAttributeValues={":pk": {"S": LeadKeys.pk(tenant_id, lead)}},
+        ConsistentRead=True,
+    )
+    return [item["SK"]["S"] for item in response["Items"]]
