@@ -16,6 +16,8 @@ What is found (through indexes: never by reading the tenant's leads), and what h
   message in S3 (every version), the email, its links to any lead, its participant items, its
   Message-ID marker.
 - **Form submissions** with the address (every submission with an email is indexed by it).
+- **Emails logged by hand** on a lead that had the address, with it on From, To or Cc (logged
+  emails have no participant items: they are found through that lead's links).
 - **History of other leads**: when a lead's email changes away from an address, the write puts
   a past-email item (``PastEmailKeys``) in the same transaction. Through it, the leads whose
   history holds the address are found; in each of their history entries, every old or new value
@@ -24,7 +26,8 @@ What is found (through indexes: never by reading the tenant's leads), and what h
 
 Limits (said in docs/privacy.md): free text is not searched (a note, a task, a logged email's
 body, a lead's other fields that mention the address: on a lead found through its past email,
-history values containing the address are redacted, but not its current fields); history of
+history values containing the address are redacted, but not its current fields; an email
+logged by hand with the address on a lead that never had it is not found); history of
 email changes made before the past-email items existed is not found; users of the tenant (the
 directory) are not erased; files (imports, exports, error reports) are not rewritten: they
 expire under the bucket's rules; submissions received before their index existed are not found.
@@ -45,7 +48,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from leads_shared import list_cursors
@@ -113,6 +116,8 @@ def erasure_id_for(tenant_id: str, idempotency_key: str | None, address: str) ->
 class ErasurePlan:
     holders: AddressHolders
     redactions: list[HistoryEntry]  # the redacted entries to write
+    # Emails logged by hand on those leads with the address on From, To or Cc: (lead, email) ids.
+    logged: list[tuple[int, int]] = field(default_factory=list)
 
     def ids(self) -> ErasedIds:
         holders = self.holders
@@ -120,7 +125,7 @@ class ErasurePlan:
             leads=holders.leads,
             trashed_leads=holders.trashed_leads,
             contacts=holders.contacts,
-            emails=holders.emails,
+            emails=sorted({*holders.emails, *(email_id for _, email_id in self.logged)}),
             form_submissions=[found.ref for found in holders.submissions],
             history_entries_redacted=[
                 HistoryRedaction(lead_id=entry.lead_id, version=entry.version) for entry in self.redactions
@@ -136,14 +141,22 @@ class ErasurePlan:
 
 def plan(tenant_id: str, address: str, store: ErasureStore) -> ErasurePlan:
     """What holds the address (reads only): the holders' index Queries, and a Query of the
-    history of each lead that had the address."""
+    history and email links of each lead that had the address (its emails logged by hand with
+    the address on them go too: logged emails have no participant items)."""
     holders = store.holders(tenant_id, address)
     found = ErasurePlan(holders, [])
     for lead_id in found.redacted_leads:
-        for entry in store.history(tenant_id, lead_id):
+        history, links = store.history_and_links(tenant_id, lead_id)
+        for entry in history:
             redacted_entry = redact_entry(entry, address)
             if redacted_entry is not None:
                 found.redactions.append(redacted_entry)
+        found.logged.extend(
+            (lead_id, link.id)
+            for link in links
+            if link.source == "logged"
+            and address in {a.strip().lower() for a in [link.from_address or "", *link.to, *link.cc]}
+        )
     return found
 
 
@@ -203,7 +216,10 @@ def _remove(
         store.forget_past_email(tenant_id, lead_id, address)
     for submission in found.holders.submissions:
         store.remove_submission(submission.key)
-    for email_id in ids.emails:
+    for lead_id, email_id in found.logged:
+        store.remove_logged_email(tenant_id, lead_id, email_id)
+    logged = {email_id for _, email_id in found.logged}
+    for email_id in (e for e in ids.emails if e not in logged):
         email = stores.mail.email(tenant_id, email_id)
         if email is None:  # removed by an earlier attempt, but for what it found it by
             store.remove_email(tenant_id, email_id, [], None, address)

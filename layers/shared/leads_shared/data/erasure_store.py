@@ -25,6 +25,7 @@ from leads_shared.keys import (
     TrashKeys,
 )
 from leads_shared.match_keys import email_key
+from leads_shared.models.emails import EmailLink
 from leads_shared.models.privacy import ErasureReceipt, FormSubmissionRef
 
 if TYPE_CHECKING:
@@ -126,11 +127,19 @@ class ErasureStore(TableStore):
             return [item for page in query_pages(self.client, **request) for item in page.get("Items", [])]
 
     # ------------------------------------------------------------------ history
-    def history(self, tenant_id: str, lead_id: int) -> list[HistoryEntry]:
-        """A lead's history entries, oldest first (one Query of its ``CHANGE#`` items)."""
-        prefix = LeadHistoryKeys.PREFIX
-        items = self._partition_items(LeadKeys.pk(tenant_id, lead_id), between=(prefix, f"{prefix}~"))
-        return [history_from_item(item) for item in items]
+    def history_and_links(self, tenant_id: str, lead_id: int) -> tuple[list[HistoryEntry], list[EmailLink]]:
+        """A lead's history entries (oldest first) and its email links: one Query from
+        ``CHANGE#`` to ``LEAD`` (the links sort between)."""
+        items = self._partition_items(
+            LeadKeys.pk(tenant_id, lead_id), between=(LeadHistoryKeys.PREFIX, LeadKeys.SK)
+        )
+        history = [history_from_item(i) for i in items if i["SK"]["S"].startswith(LeadHistoryKeys.PREFIX)]
+        links = [
+            EmailLink.model_validate(stored_values(i))
+            for i in items
+            if i["SK"]["S"].startswith(LeadKeys.EMAIL)
+        ]
+        return history, links
 
     def rewrite_history(self, entry: HistoryEntry) -> None:
         """Write a redacted entry over its stored one, if that still exists (TTL may have taken
@@ -175,6 +184,11 @@ class ErasureStore(TableStore):
         self._delete_keys(keys)
         self._delete_keys([MailKeys.primary(tenant_id, email_id)])
         self._delete_keys([MailKeys.participant(tenant_id, email_id, erased)])
+
+    def remove_logged_email(self, tenant_id: str, lead_id: int, email_id: int) -> None:
+        """An email logged by hand on a lead (it belongs to that lead): its link, then the email."""
+        self._delete_keys([LeadKeys.email_link(tenant_id, lead_id, email_id)])
+        self._delete_keys([MailKeys.primary(tenant_id, email_id)])
 
     def remove_submission(self, key: dict[str, str]) -> None:
         self._delete_keys([key])
