@@ -206,18 +206,19 @@ def erase(
 def _remove(
     principal: Principal, address: str, found: ErasurePlan, ids: ErasedIds, stores: ErasureStores
 ) -> None:
-    """The removals, each idempotent: history first, then what finds a lead last (a lead's
-    item goes before its last children only when it has more than a transaction holds: the
-    receipt's ids bring a keyed retry back to them)."""
+    """The removals, each idempotent and each after what was found through it: a lead's past
+    email goes after its logged emails and history values; the leads last (a lead's item goes
+    before its last children only when it has more than a transaction holds: the receipt's ids
+    bring a keyed retry back to them)."""
     tenant_id, store = principal.tenant_id, stores.erasures
+    for lead_id, email_id in found.logged:
+        store.remove_logged_email(tenant_id, lead_id, email_id)
     for entry in found.redactions:
         store.rewrite_history(entry)
-    for lead_id in found.redacted_leads:
+    for lead_id in found.redacted_leads:  # last of what the lead's past email finds
         store.forget_past_email(tenant_id, lead_id, address)
     for submission in found.holders.submissions:
         store.remove_submission(submission.key)
-    for lead_id, email_id in found.logged:
-        store.remove_logged_email(tenant_id, lead_id, email_id)
     logged = {email_id for _, email_id in found.logged}
     for email_id in (e for e in ids.emails if e not in logged):
         email = stores.mail.email(tenant_id, email_id)
