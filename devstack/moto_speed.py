@@ -7,8 +7,9 @@ it three things that grow with the table rather than with the answer:
   run), although a DynamoDB answer is already in its wire shape: the item actions' answers are
   written as JSON directly (binary values base64-encoded, as the serializer does);
 - an index Query read every item of the table to find the partition, and a table Query did the
-  same: the partition's items are found by their key (the items of each index partition are
-  kept per table until the next write to DynamoDB, see ``note_request``);
+  same: the partition's items are found by their key (each index's partitions are built once
+  per table and kept up to date item by item: an item action's writes move the items they
+  wrote, see ``_catch_up``; anything else builds them again, see ``note_request``);
 - a KEYS_ONLY or INCLUDE index projected each item through a nested-JSON round trip: the
   projection keeps the item's top-level attributes the index has, which is what it means.
 
@@ -43,6 +44,7 @@ from typing import Any
 from moto.core.responses import ActionResult
 from moto.core.utils import get_service_model
 from moto.dynamodb.exceptions import ItemSizeTooLarge
+from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 from moto.dynamodb.models.table import SecondaryIndex, Table
 from moto.dynamodb.responses import DynamoHandler
@@ -61,6 +63,11 @@ ITEM_ACTIONS = frozenset(
         "TransactGetItems",
         "TransactWriteItems",
     }
+)
+# DynamoDB requests that change items only through moto's item writes, which name each item they
+# write (``_note_item``): the kept partitions move those items instead of being built again.
+ITEM_WRITE_ACTIONS = frozenset(
+    {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
 )
 # DynamoDB requests that change no item: any other one forgets the partitions found so far.
 READ_ACTIONS = frozenset(
@@ -86,18 +93,22 @@ moto_project = SecondaryIndex.project
 moto_all_items = Table.all_items
 moto_query = Table.query
 moto_item_init = Item.__init__
+moto_put_item = Table.put_item
+moto_delete_item = Table.delete_item
+moto_update_item = DynamoDBBackend.update_item
 # moto's item size limit (LimitedSizeDict: between DynamoDB's measured 409 and 410 KB).
 ITEM_SIZE_LIMIT = 405000
 
-_writes = 0  # DynamoDB requests that could have changed an item, in this process
+_writes = 0  # changes to items that no item write named (``note_request``), in this process
 _partitions = threading.local()  # the candidates of the Query running on this thread
 
 
 def note_request(target: str) -> None:
     """Called with each DynamoDB request's X-Amz-Target (``DynamoDB_20120810.PutItem``), before
-    it is applied: a request that may write makes the kept index partitions stale."""
+    it is applied: a request that may change items without naming them (not an item action's
+    write, ``ITEM_WRITE_ACTIONS``) makes the kept index partitions stale."""
     global _writes
-    if target.rpartition(".")[2] not in READ_ACTIONS:
+    if target.rpartition(".")[2] not in READ_ACTIONS | ITEM_WRITE_ACTIONS:
         _writes += 1
 
 
@@ -159,20 +170,109 @@ def item_init(self: Item, hash_key: DynamoType, range_key: DynamoType | None, at
         raise ItemSizeTooLarge
 
 
-def _index_partitions(table: Table, index_name: str, attribute: str) -> dict[DynamoType, list[Item]]:
-    kept: dict[tuple[str, str], dict[DynamoType, list[Item]]]
+def _index_partitions(table: Table, index_name: str, attribute: str) -> dict[DynamoType, dict[Any, Item]]:
+    """The table's items by their value of ``attribute`` (an index's partition key), each
+    partition's items by primary key, in the table's order. Built once per table and kept up to
+    date item by item: the writes of item actions name their items (``_note_item``); any other
+    change (``_writes``: a direct write, a table action) builds them again."""
+    kept: dict[tuple[str, str], tuple[dict[DynamoType, dict[Any, Item]], dict[Any, DynamoType]]]
     writes, kept = getattr(table, "_speed_partitions", (-1, {}))
     if writes != _writes:
         kept = {}
         table._speed_partitions = (_writes, kept)  # type: ignore[attr-defined]
+        table._speed_orders = (_writes, {})  # type: ignore[attr-defined]
+        table.__dict__.pop("_speed_written", None)
+    _catch_up(table, kept)
     if (index_name, attribute) not in kept:
-        partitions: dict[DynamoType, list[Item]] = defaultdict(list)
+        partitions: dict[DynamoType, dict[Any, Item]] = defaultdict(dict)
+        where: dict[Any, DynamoType] = {}
         for item in moto_all_items(table):
             value = item.attrs.get(attribute)
             if value is not None:
-                partitions[value].append(item)
-        kept[(index_name, attribute)] = partitions
-    return kept[(index_name, attribute)]
+                key = (item.hash_key, item.range_key)
+                partitions[value][key] = item
+                where[key] = value
+        kept[(index_name, attribute)] = (partitions, where)
+    return kept[(index_name, attribute)][0]
+
+
+def _catch_up(
+    table: Table,
+    kept: dict[tuple[str, str], tuple[dict[DynamoType, dict[Any, Item]], dict[Any, DynamoType]]],
+) -> None:
+    """Move the items written since the partitions were built (``_speed_written``) to where
+    they are now: out of the partition they were in, into the one of their current value (an
+    item that stays in its partition keeps its place, as it does in the table). Each partition
+    an item left or joined is ordered again (``_ordered_partition``) when next asked."""
+    written: set[Any] = table.__dict__.pop("_speed_written", set())
+    if not written:
+        return
+    _, orders = getattr(table, "_speed_orders", (-1, {}))
+    for (index_name, attribute), (partitions, where) in kept.items():
+        for key in written:
+            hash_key, range_key = key
+            partition = table.items.get(hash_key)
+            if partition is None:
+                item = None
+            elif table.range_key_attr:
+                item = partition.get(range_key)
+            else:
+                item = partition
+            before, now = where.get(key), item.attrs.get(attribute) if item is not None else None
+            if before is not None and (now is None or before != now):
+                del partitions[before][key]
+                if not partitions[before]:
+                    del partitions[before]
+                del where[key]
+            for value in (before, now):
+                if value is not None:
+                    orders.pop(_slot(index_name, attribute, value), None)
+            if now is not None:
+                partitions[now][key] = item
+                where[key] = now
+
+
+def _note_item(table: Table, hash_key: DynamoType, range_key: DynamoType | None) -> None:
+    """An item action wrote (or may have written) this item: the kept partitions move it."""
+    if getattr(table, "_speed_partitions", (-1, None))[0] == _writes:
+        table.__dict__.setdefault("_speed_written", set()).add((hash_key, range_key))
+
+
+def _slot(index_name: str, attribute: str, value: DynamoType) -> tuple[str, str, Any]:
+    return (
+        index_name,
+        attribute,
+        value.cast_value if value.type in ("S", "N") else json.dumps(value.to_json()),
+    )
+
+
+def put_item(self: Table, *args: Any, **kwargs: Any) -> Item:
+    item = moto_put_item(self, *args, **kwargs)
+    _note_item(self, item.hash_key, item.range_key)
+    return item
+
+
+def delete_item(self: Table, hash_key: DynamoType, range_key: DynamoType | None) -> Item | None:
+    try:
+        return moto_delete_item(self, hash_key, range_key)
+    finally:
+        _note_item(self, hash_key, range_key)
+
+
+def update_item(
+    self: DynamoDBBackend, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any
+) -> Item:
+    try:
+        return moto_update_item(self, table_name, key, *args, **kwargs)
+    finally:
+        table = self.tables.get(table_name)
+        if table is not None and table.hash_key_attr in key:
+            range_value = key.get(table.range_key_attr) if table.range_key_attr else None
+            _note_item(
+                table,
+                DynamoType(key[table.hash_key_attr]),
+                DynamoType(range_value) if range_value is not None else None,
+            )
 
 
 def _ordered_partition(
@@ -190,11 +290,7 @@ def _ordered_partition(
     if writes != _writes:
         kept = {}
         table._speed_orders = (_writes, kept)  # type: ignore[attr-defined]
-    slot = (
-        index.name,
-        attribute,
-        value.cast_value if value.type in ("S", "N") else json.dumps(value.to_json()),
-    )
+    slot = _slot(index.name, attribute, value)
     if slot not in kept:
         present = [item for item in candidates if item.attrs.get(ranges[0])]
         hash_names, range_names = [hashes[0], table.hash_key_attr], [ranges[0], table.range_key_attr]
@@ -286,16 +382,17 @@ def query(
     hash_conditions = kwargs.get("hash_key_conditions") or []
     if index_name and hash_conditions:
         attribute, value = hash_conditions[0]
-        candidates: list[Item] = _index_partitions(self, index_name, attribute).get(value, [])
+        partition = _index_partitions(self, index_name, attribute).get(value)
+        candidates: list[Item] = list(partition.values()) if partition else []
         narrowed = _narrowed(self, index_name, attribute, value, candidates, positional, kwargs)
         if narrowed is not None:
             candidates = narrowed
     elif not index_name and hash_key is not None:
-        partition = self.items.get(hash_key)
-        if partition is None:
+        items = self.items.get(hash_key)
+        if items is None:
             candidates = []
         else:
-            candidates = list(partition.values()) if self.range_key_attr else [partition]
+            candidates = list(items.values()) if self.range_key_attr else [items]
     else:
         return moto_query(self, hash_key, *positional, projection_expressions, index_name, *args, **kwargs)
     _partitions.items = (self, candidates)
@@ -346,3 +443,6 @@ def apply() -> None:
     SecondaryIndex.project = project  # type: ignore[method-assign]
     Table.all_items = all_items  # type: ignore[method-assign]
     Table.query = query  # type: ignore[method-assign]
+    Table.put_item = put_item  # type: ignore[method-assign]
+    Table.delete_item = delete_item  # type: ignore[method-assign]
+    DynamoDBBackend.update_item = update_item  # type: ignore[method-assign]

@@ -233,6 +233,49 @@ def test_queries_find_what_moto_finds(emulator: Emulator, monkeypatch: pytest.Mo
         ExpressionAttributeValues={":moved": {"S": "T#0"}},
     )
     dynamodb.delete_item(TableName=table, Key={"PK": {"S": "P#2"}, "SK": {"S": "S#2"}})
+    # Item writes of every action move the items they name in the kept partitions (a cancelled
+    # transaction's writes are undone by moto's own writes, which move them back).
+    dynamodb.batch_write_item(
+        RequestItems={
+            table: [
+                {"PutRequest": {"Item": _item("P#9", "S#90", 90)}},
+                {"DeleteRequest": {"Key": {"PK": {"S": "P#3"}, "SK": {"S": "S#3"}}}},
+            ]
+        }
+    )
+    moved = {"Key": {"PK": {"S": "P#0"}, "SK": {"S": "S#4"}}, "TableName": table}
+    dynamodb.transact_write_items(
+        TransactItems=[
+            {"Put": {"TableName": table, "Item": _item("P#9", "S#91", 91)}},
+            {
+                "Update": {
+                    **moved,
+                    "UpdateExpression": "SET GSI1SK = :s",
+                    "ExpressionAttributeValues": {":s": {"S": "name#9999"}},
+                }
+            },
+        ]
+    )
+    with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        **moved,
+                        "UpdateExpression": "SET GSI1PK = :p",
+                        "ExpressionAttributeValues": {":p": {"S": "T#9"}},
+                    }
+                },
+                {"Delete": {"TableName": table, "Key": {"PK": {"S": "P#9"}, "SK": {"S": "S#90"}}}},
+                {
+                    "ConditionCheck": {
+                        "TableName": table,
+                        "Key": {"PK": {"S": "P#1"}, "SK": {"S": "S#5"}},
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                    }
+                },
+            ]
+        )
     ours_after = every_query()
 
     with monkeypatch.context() as through_moto:

@@ -6,12 +6,23 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
-from pydantic import Field, StringConstraints
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseHeader
+from pydantic import BaseModel, Field, StringConstraints
 
-from leads_shared import duplicates, lead_listing, lead_timeline, leads, matching, qualify, recycle_bin
+from leads_shared import (
+    duplicate_check,
+    duplicates,
+    lead_listing,
+    lead_timeline,
+    leads,
+    matching,
+    qualify,
+    recycle_bin,
+)
 from leads_shared.api import (
     BODY_ERRORS,
     LeadId,
+    api_root,
     caller,
     cors,
     entry_point,
@@ -36,12 +47,14 @@ from leads_shared.models.history import HistoryPage, TimelineKindsText, Timeline
 from leads_shared.models.leads import (
     MAX_PAGE,
     MAX_PER_PAGE,
+    DuplicateConflictBody,
     DuplicatePage,
     LeadCreate,
     LeadDetail,
     LeadOut,
     LeadPage,
     LeadUpdate,
+    OnDuplicate,
     RequiredSearch,
     TrashedLeadOut,
     TrashPage,
@@ -93,12 +106,52 @@ NextPageCursor = Annotated[
 ]
 
 
-def _lead_response(lead: leads.Lead, status: int = 200) -> Response[LeadOut]:
+OnDuplicateParam = Annotated[
+    OnDuplicate,
+    BlankMeans("allow"),
+    Query(
+        description="`allow` (default): the write goes on, and its answer says when the lead has likely "
+        "duplicates (`X-Possible-Duplicates`). `reject`: a lead that would duplicate others (by the "
+        "email, phone or name and company this write puts in place) is not written: 409 naming them."
+    ),
+]
+POSSIBLE_DUPLICATES = "X-Possible-Duplicates"
+DUPLICATE_HEADERS: dict[str, OpenAPIResponseHeader] = {
+    POSSIBLE_DUPLICATES: {
+        "description": "How many of the tenant's leads and contacts look like the same person (at most "
+        "50), when any do; absent otherwise, and on a `PUT` that changed no email, phone, name or company.",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 50},
+    },
+    "Link": {
+        "description": 'With `X-Possible-Duplicates`: `</leads/{id}/duplicates>; rel="duplicates"`, '
+        "the lead's duplicates with their reasons.",
+        "schema": {"type": "string"},
+    },
+}
+
+
+def checking_duplicates(
+    success: tuple[int, type[BaseModel], str], *errors: int
+) -> dict[int, OpenAPIResponse]:
+    """The answers of a write that looks for the lead's duplicates: its success tells of them
+    (headers), its 409 may name them."""
+    answers = responses(success, *errors, 409, error_bodies={409: DuplicateConflictBody})
+    answers[success[0]]["headers"] = DUPLICATE_HEADERS
+    return answers
+
+
+def _lead_response(
+    lead: leads.Lead, status: int = 200, check: duplicate_check.DuplicateCheck | None = None
+) -> Response[LeadOut]:
+    headers = {"ETag": lead.etag}
+    if check is not None and check.found:
+        headers[POSSIBLE_DUPLICATES] = str(len(check.found))
+        headers["Link"] = f'<{api_root(app)}/leads/{lead.id}/duplicates>; rel="duplicates"'
     return Response(
         status_code=status,
         content_type=content_types.APPLICATION_JSON,
         body=LeadOut.of(lead),
-        headers={"ETag": lead.etag},
+        headers=headers,
     )
 
 
@@ -139,13 +192,19 @@ def list_leads(
     "/leads",
     summary="Create lead",
     tags=TAGS,
-    responses=responses((201, LeadOut, "The created lead (ETag: its version)."), *BODY_ERRORS),
+    description="The answer tells when the tenant has leads or contacts that look like the same person "
+    "(`X-Possible-Duplicates`); with `on_duplicate=reject` such a lead is not created (409 naming them).",
+    responses=checking_duplicates((201, LeadOut, "The created lead (ETag: its version)."), *BODY_ERRORS),
 )
 @tracer.capture_method
-def create_lead(body: Annotated[LeadCreate, Body()]) -> Response[LeadOut]:
-    lead = leads.create_lead(caller(app), body, get_lead_store(), get_mail_store())
+def create_lead(
+    body: Annotated[LeadCreate, Body()], on_duplicate: OnDuplicateParam = "allow"
+) -> Response[LeadOut]:
+    store = get_lead_store()
+    check = duplicate_check.DuplicateCheck(store, on_duplicate)
+    lead = leads.create_lead(caller(app), body, store, get_mail_store(), check)
     metrics.add_metric(name="LeadCreated", unit="Count", value=1)
-    return _lead_response(lead, status=201)
+    return _lead_response(lead, status=201, check=check)
 
 
 @app.get(
@@ -170,9 +229,12 @@ def get_lead(id: LeadId) -> Response[LeadDetail]:
     "/leads/<id>",
     summary="Update lead",
     tags=TAGS,
-    description="Fields left out keep their value; `null` clears an optional field.",
-    responses=responses(
-        (200, LeadOut, "The updated lead (ETag: its new version)."), *BODY_ERRORS, 404, 409, 412
+    description="Fields left out keep their value; `null` clears an optional field. When the email, "
+    "phone, a name or the company changes, the answer tells of the lead's likely duplicates "
+    "(`X-Possible-Duplicates`); with `on_duplicate=reject` a change that makes the lead match others "
+    "by what it changed is not written (409 naming them).",
+    responses=checking_duplicates(
+        (200, LeadOut, "The updated lead (ETag: its new version)."), *BODY_ERRORS, 404, 412
     ),
 )
 @tracer.capture_method
@@ -180,9 +242,12 @@ def update_lead(
     id: LeadId,
     body: Annotated[LeadUpdate, Body()],
     if_match: IfMatch = None,
+    on_duplicate: OnDuplicateParam = "allow",
 ) -> Response[LeadOut]:
-    lead = leads.update_lead(caller(app), id, body, get_lead_store(), get_mail_store(), if_match=if_match)
-    return _lead_response(lead)
+    store = get_lead_store()
+    check = duplicate_check.DuplicateCheck(store, on_duplicate)
+    lead = leads.update_lead(caller(app), id, body, store, get_mail_store(), if_match=if_match, check=check)
+    return _lead_response(lead, check=check)
 
 
 @app.delete(
@@ -216,14 +281,18 @@ def delete_lead(
     tags=TAGS,
     description="Bring a deleted lead back from the recycle bin with its notes, tasks and emails, in "
     "every list and count again. Its deleter or an admin; a lead not in the caller's trash (live, "
-    "expired, another user's for a user) is a 404.",
-    responses=responses((200, LeadOut, "The restored lead (ETag: its new version)."), 404),
+    "expired, another user's for a user) is a 404. The answer tells of the live leads and contacts "
+    "it duplicates (`X-Possible-Duplicates`); with `on_duplicate=reject` it stays in the trash when "
+    "there are any (409 naming them).",
+    responses=checking_duplicates((200, LeadOut, "The restored lead (ETag: its new version)."), 404),
 )
 @tracer.capture_method
-def restore_lead(id: LeadId) -> Response[LeadOut]:
-    return _lead_response(
-        recycle_bin.restore_lead(caller(app), id, get_trash_store(), get_directory_store(), get_mail_store())
+def restore_lead(id: LeadId, on_duplicate: OnDuplicateParam = "allow") -> Response[LeadOut]:
+    check = duplicate_check.DuplicateCheck(get_lead_store(), on_duplicate)
+    lead = recycle_bin.restore_lead(
+        caller(app), id, get_trash_store(), get_directory_store(), get_mail_store(), check
     )
+    return _lead_response(lead, check=check)
 
 
 # Static paths are declared before /leads/<id>, which would otherwise take them as an id.

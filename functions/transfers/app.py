@@ -11,6 +11,7 @@ from leads_shared import csv_export, csv_import, export_jobs
 from leads_shared.api import (
     BODY_ERRORS,
     admin_only,
+    api_root,
     caller,
     cors,
     entry_point,
@@ -112,17 +113,9 @@ def export_leads(
 def start_export(filters: LeadFilters) -> Response[ExportJobOut]:
     job = export_jobs.start_export(caller(app), filters, get_export_store(), get_export_queue())
     logger.info("export queued", extra={"export_id": job.export_id})
-    location = f"{_api_root()}/leads/exports/{job.export_id}"
+    location = f"{api_root(app)}/leads/exports/{job.export_id}"
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=job,
                     headers={"Location": location})  # fmt: skip
-
-
-def _api_root() -> str:
-    """The path the caller reached the API at, before its routes (the stage, on API Gateway's
-    own domain): what a Location made of a route's path starts with."""
-    event = app.current_event
-    called = event.request_context.path or event.path
-    return called.removesuffix(event.path)
 
 
 @app.get(

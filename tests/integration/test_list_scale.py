@@ -17,7 +17,7 @@ from leads_shared.keys import ORDER_FIELDS
 from tests.support.bulk_leads import bulk_leads
 from tests.support.clients import Caller, Tenant, lead_body, make_tenant
 
-SMALL, LARGE = 2_000, 20_000
+SMALL, LARGE = 1_000, 10_000
 PER_PAGE = 25
 # Three leads no bulk lead resembles, in both tenants: a search for them matches 3 in each.
 RARE = [("Quentin", "Zyxland", "Zyx Works"), ("Quinn", "Zyxwell", None), ("Quade", "Other", "Zyx Labs")]
@@ -67,7 +67,7 @@ def same_cost(sized: dict[int, Tenant], **query: Any) -> dict[str, Any]:
 
 
 # Filters whose total a counter holds (or whose matches are the same in both tenants): the same
-# requests and items read at 2,000 and 20,000 leads, in every sort and both directions.
+# requests and items read at 1,000 and 10,000 leads, in every sort and both directions.
 SAME_COST_FILTERS = [
     {},
     {"status": "contacted"},

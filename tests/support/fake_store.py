@@ -20,7 +20,16 @@ from typing import Any
 
 from leads_shared.data.activity_store import ChildConflict, LeadGone
 from leads_shared.data.lead_counters import LeadStats, counter_deltas
-from leads_shared.data.lead_store import IdTaken, LeadActivity, LeadRemains, MatchCandidates, SequenceTaken
+from leads_shared.data.lead_store import (
+    IdTaken,
+    KeyClaims,
+    KeysClaimed,
+    LeadActivity,
+    LeadRemains,
+    MatchCandidates,
+    MatchedRecord,
+    SequenceTaken,
+)
 from leads_shared.data.trash_store import NotInTrash
 from leads_shared.data.writes import VersionConflict
 from leads_shared.match_keys import email_key, lead_match_keys
@@ -51,6 +60,8 @@ class FakeTable:
     contacts: dict[tuple[str, int], Contact] = field(default_factory=dict)
     companies: dict[tuple[str, int], Company] = field(default_factory=dict)
     deals: dict[tuple[str, int], Deal] = field(default_factory=dict)
+    # Match keys held by creates that refuse duplicates: (tenant, kind, value) -> (lead id, expiry).
+    claims: dict[tuple[str, str, str], tuple[int, int]] = field(default_factory=dict)
     # Captured emails' summaries, per (tenant, lower-cased address).
     captured: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     directory: FakeDirectory = field(default_factory=FakeDirectory)
@@ -110,6 +121,25 @@ class FakeLeadStore:
         ]
         return MatchCandidates(sorted(leads.values(), key=lambda lead: lead.id), contacts[:per_key])
 
+    def match_ids(self, tenant_id: str, keys: Mapping[str, str], *, per_key: int) -> list[MatchedRecord]:
+        """Who shares each key (its first ``per_key`` by id) and by which kinds, as the indexes
+        name them once they caught up (contacts by email only)."""
+        found: dict[tuple[str, int], list[str]] = {}
+        for kind, value in keys.items():
+            leads = [
+                ("lead", lead.id)
+                for (t, _), lead in sorted(self.t.leads.items())
+                if t == tenant_id and lead_match_keys(lead).get(kind) == value
+            ]
+            contacts = [
+                ("contact", contact.id)
+                for (t, _), contact in sorted(self.t.contacts.items())
+                if t == tenant_id and kind == "email" and email_key(contact.email) == value
+            ]
+            for record in [*leads, *contacts][:per_key]:
+                found.setdefault(record, []).append(kind)
+        return [MatchedRecord(kind, record_id, kinds) for (kind, record_id), kinds in found.items()]
+
     def get_with_notes(self, tenant_id: str, lead_id: int) -> tuple[Lead | None, list[Note]]:
         lead = self.get(tenant_id, lead_id)
         if lead is None:
@@ -167,11 +197,22 @@ class FakeLeadStore:
         self.t.lead_seq[tenant_id] = self.t.lead_seq.get(tenant_id, 0) + count
         return self.t.lead_seq[tenant_id]
 
-    def insert(self, lead: Lead, previous_seq: int | None, change: HistoryEntry) -> None:
+    def insert(
+        self, lead: Lead, previous_seq: int | None, change: HistoryEntry, claims: KeyClaims | None = None
+    ) -> None:
         self.t.write("insert")
+        held = {}
+        for kind, value in (claims.keys if claims else {}).items():
+            holder, expires_at = self.t.claims.get((lead.tenant_id, kind, value), (None, 0))
+            if holder is not None and expires_at >= claims.now and holder != claims.stale.get(kind):
+                held[kind] = holder
+        if held:
+            raise KeysClaimed(held)
         taken = previous_seq is not None and self.t.lead_seq.get(lead.tenant_id, 0) != previous_seq
         if taken or (lead.tenant_id, lead.id) in self.t.leads:
             raise SequenceTaken()
+        for kind, value in (claims.keys if claims else {}).items():
+            self.t.claims[(lead.tenant_id, kind, value)] = (lead.id, claims.expires_at)
         if previous_seq is not None:
             self.t.lead_seq[lead.tenant_id] = lead.id
         self.t.leads[(lead.tenant_id, lead.id)] = lead

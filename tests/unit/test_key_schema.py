@@ -46,6 +46,7 @@ PLACEHOLDERS = {
     "field": "email",
     "token": "doe",
     "kind": "phone",
+    "sha256 of the key": sha256("15550102030"),
     "erasure id": "e1",
 }
 # Each row of the table (its entity cell) -> the keys keys.py writes for it, one per SK variant.
@@ -55,6 +56,7 @@ ROWS: dict[str, list[dict[str, str | None]]] = {
     "lead in the recycle bin": [keys.TrashKeys.primary(T, N)],
     "lead stats": [keys.LeadStatsKeys.primary(T)],
     "lead match entry": [keys.LeadIndexKeys.match_entry(T, N, "phone")],
+    "duplicate claim": [keys.DuplicateClaimKeys.primary(T, "phone", "15550102030")],
     "lead past email": [keys.PastEmailKeys.entry(T, N, ADDRESS)],
     "erasure receipt": [keys.ErasureKeys.receipt(T, "e1")],
     "note / task": [keys.LeadKeys.note(T, N, N), keys.LeadKeys.task(T, N, N)],
@@ -99,6 +101,7 @@ ROWS: dict[str, list[dict[str, str | None]]] = {
 }
 # Every entity class of keys.py that some row above uses (the second test: none is undocumented).
 COVERED = {
+    keys.DuplicateClaimKeys,
     keys.CompanyKeys,
     keys.ContactKeys,
     keys.DealKeys,

@@ -54,7 +54,7 @@ def cors() -> CORSConfig:
     return CORSConfig(
         allow_origin=get_settings().cors_allow_origin,
         allow_headers=["Authorization", "Content-Type", "If-Match", "Idempotency-Key"],
-        expose_headers=["ETag"],
+        expose_headers=["ETag", "X-Possible-Duplicates", "Link"],
         max_age=600,
     )
 
@@ -95,6 +95,14 @@ def caller(app: APIGatewayRestResolver) -> Principal:
         principal = resolve(identity, get_directory_store(), settings.identity_cache_seconds)
         app.append_context(**{PRINCIPAL: principal})
     return principal
+
+
+def api_root(app: APIGatewayRestResolver) -> str:
+    """The path the caller reached the API at, before its routes (the stage, on API Gateway's
+    own domain): what a link made of a route's path (``Location``, ``Link``) starts with."""
+    event = app.current_event
+    called = event.request_context.path or event.path
+    return called.removesuffix(event.path)
 
 
 def require_object_body(app: APIGatewayRestResolver) -> None:
@@ -280,16 +288,20 @@ def _answer(description: str, model: type[BaseModel], example: Any = None) -> Op
 Answer = tuple[int, type[BaseModel], str]  # status, body model, description
 
 
-def responses(success: Answer, *errors: int, also: Sequence[Answer] = ()) -> dict[int, OpenAPIResponse]:
+def responses(
+    success: Answer,
+    *errors: int,
+    also: Sequence[Answer] = (),
+    error_bodies: Mapping[int, type[BaseModel]] | None = None,
+) -> dict[int, OpenAPIResponse]:
     """A route's documented answers: its success (status, body model, description), and ``also``
     other successes (a 202, a 303), the errors every route may give, and the given ones, all in
-    the API's error envelope."""
+    the API's error envelope (``error_bodies``: a status whose envelope says more, by its model)."""
     answers = {status: _answer(description, model) for status, model, description in (success, *also)}
     for error in sorted({*COMMON_ERRORS, *errors}):
+        envelope = ValidationErrorBody if error == 422 else ErrorBody
         answers[error] = _answer(
-            ERROR_DESCRIPTIONS[error],
-            ValidationErrorBody if error == 422 else ErrorBody,
-            ERROR_EXAMPLES[error],
+            ERROR_DESCRIPTIONS[error], (error_bodies or {}).get(error, envelope), ERROR_EXAMPLES[error]
         )
     return answers
 

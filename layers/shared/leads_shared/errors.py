@@ -43,6 +43,15 @@ class Conflict(DomainError):
     pass
 
 
+class DuplicatesFound(Conflict):
+    """A write refused because the lead would have likely duplicates (``on_duplicate=reject``):
+    409 naming them (``duplicates``: JSON-ready, best first)."""
+
+    def __init__(self, duplicates: list[dict[str, object]]) -> None:
+        super().__init__(f"The lead has likely duplicates ({len(duplicates)}): nothing was written.")
+        self.duplicates = duplicates
+
+
 class PreconditionFailed(DomainError):
     def __init__(self) -> None:
         super().__init__("The resource was changed by someone else (If-Match does not match).")

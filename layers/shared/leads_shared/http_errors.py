@@ -65,6 +65,8 @@ def error_response(error: errors.DomainError) -> Response:
     body: dict[str, Any] = {"message": error.message}
     if isinstance(error, errors.ValidationFailed):
         body = validation_body(error.errors)
+    if isinstance(error, errors.DuplicatesFound):
+        body["duplicates"] = error.duplicates
     return json_response(status, body, headers)
 
 

@@ -185,7 +185,7 @@ def _run(
     }
     if job.dry_run:
         final.update(run.totals.model_dump())
-    dedupe = {"email_lookups": existing.lookups, "read_tenant_list": existing.listed}
+    dedupe = {"email_lookups": existing.lookups}
     logger.info("import finished", extra={"import_id": job.import_id, "attempts": job.attempts, **dedupe})
     return imports.finish(job, **final)
 

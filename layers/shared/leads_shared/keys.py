@@ -256,6 +256,22 @@ def source_key(source: str | None) -> str | None:
     return source.casefold()[: 2 * KEY_PART_CHARS] if source else None
 
 
+class DuplicateClaimKeys:
+    """A match key held for a moment by the create that refuses duplicates and wrote a lead with
+    it (``on_duplicate=reject``): put in that lead's transaction on condition that no other such
+    create holds it (or that its hold expired, or names a lead that no longer has the key), so of
+    rejecting creates racing with one email, phone, or name and company, one wins before any
+    index shows the winner. In no index; ``expires_at`` (the table's TTL) removes it. The key's
+    value is hashed: the item holds no personal data (an erasure need not look for it)."""
+
+    SK = "CLAIM"
+
+    @classmethod
+    def primary(cls, tenant_id: str, kind: str, value: str) -> dict[str, str]:
+        digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+        return {"PK": f"TENANT#{tenant_id}#CLAIM#{kind}#{digest}", "SK": cls.SK}
+
+
 class LeadIndexKeys:
     """A lead's index entries, in its own partition (its delete takes them): one per sort field
     (``ORDER#<field>``: its keys in the four BY indexes, and the attributes filters read), one

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from leads_shared.auth import Principal
     from leads_shared.data.mail_store import MailStore
+    from leads_shared.duplicate_check import DuplicateCheck
     from leads_shared.models.activities import Note
     from leads_shared.models.directory import User
     from leads_shared.models.history import Actor
@@ -45,9 +46,16 @@ def link_captured_emails(lead: Lead, mail: MailStore) -> None:
         logger.info("captured emails linked to lead", extra={"lead_id": lead.id, "email_ids": linked})
 
 
-def create_lead(principal: Principal, data: LeadCreate, store: LeadStore, mail: MailStore) -> Lead:
-    """A lead in the caller's tenant (``insert_lead``), made by the caller."""
-    return insert_lead(principal.tenant_id, data, store, mail, user_actor(principal))
+def create_lead(
+    principal: Principal,
+    data: LeadCreate,
+    store: LeadStore,
+    mail: MailStore,
+    check: DuplicateCheck | None = None,
+) -> Lead:
+    """A lead in the caller's tenant (``insert_lead``), made by the caller; with ``check``, its
+    duplicates are looked for before it is written (``DuplicateCheck.before_write``)."""
+    return insert_lead(principal.tenant_id, data, store, mail, user_actor(principal), check=check)
 
 
 def insert_lead(
@@ -57,6 +65,8 @@ def insert_lead(
     mail: MailStore,
     actor: Actor,
     recorded: Mapping[str, Any] | None = None,
+    *,
+    check: DuplicateCheck | None = None,
 ) -> Lead:
     """Two DynamoDB requests: read the id sequence (with the assignee), then one transaction that
     takes the next id. If a concurrent create took that id first, reserve one with an atomic
@@ -77,12 +87,23 @@ def insert_lead(
         updated_at=now,
         version=1,
     )
+    if check is not None:
+        check.before_write(lead, None, indexed=False)
+
+    def write(previous_seq: int | None) -> None:
+        if check is None:
+            store.insert(lead, previous_seq, change(None, lead, actor))
+        else:  # with reject, holding the lead's match keys against racing creates
+            check.write_holding_keys(
+                lead, lambda claims: store.insert(lead, previous_seq, change(None, lead, actor), claims)
+            )
+
     try:
-        store.insert(lead, stats.lead_seq, change(None, lead, actor))
+        write(stats.lead_seq)
     except SequenceTaken:
         lead.id = store.reserve_ids(tenant_id)
         try:
-            store.insert(lead, None, change(None, lead, actor))
+            write(None)
         except SequenceTaken:
             # A reserved id that exists already means the sequence is behind the data.
             raise Conflict("The lead could not be given an id. Please retry.") from None
@@ -131,10 +152,12 @@ def update_lead(
     store: LeadStore,
     mail: MailStore,
     if_match: str | None = None,
+    check: DuplicateCheck | None = None,
 ) -> Lead:
     """At most two requests: read the lead (with the new assignee), then a conditional write
     (none when nothing changes). When the email changed, one more: the Query for emails
-    captured for the new address (and a write per email to link)."""
+    captured for the new address (and a write per email to link). With ``check``, when a match
+    key changed: a Query per key of the lead before the write (409 when it refuses them)."""
     changes = data.changes()
     wanted_user = changes.get("assigned_to")
     new_address: list[str] = []  # set by the attempt whose write changed the email
@@ -149,6 +172,8 @@ def update_lead(
         if updated == current:
             return current
         updated = next_version(current, updated, now)
+        if check is not None:
+            check.before_write(updated, current)
         confirmed_write(
             lambda: store.replace(current, updated, change(current, updated, user_actor(principal))),
             updated,

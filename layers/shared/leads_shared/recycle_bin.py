@@ -14,10 +14,10 @@
   gets the 404 of a lead that is not in their trash. One transaction puts the lead back as it
   was (its version one more, ``updated_at`` now), with its index entries and counts, on
   condition that it is still in the trash (its assignee's name as it is now). A live lead,
-  another tenant's, an expired or purged one: 404. Duplicates: a restore is never refused for
-  its email today (a tenant cannot refuse duplicates yet); when it can, the check of the email's
-  LOOKUP partition belongs right before the restore's write, answering 409 with the live lead's
-  id.
+  another tenant's, an expired or purged one: 404. Duplicates: right before the write, the live
+  leads and contacts sharing its email, phone or name and company are looked for
+  (``duplicate_check``): told in the answer, or (``on_duplicate=reject``) a 409 naming them,
+  nothing restored.
 - **For good** (``DELETE /leads/{id}?permanent=true``, admins only): a live lead goes with every
   child at once (the delete as it was before the recycle bin: a transaction, then a sweep); a
   trashed one too (its children, then its trashed item).
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from leads_shared.data.lead_store import LeadStore
     from leads_shared.data.mail_store import MailStore
     from leads_shared.data.trash_store import TrashStore
+    from leads_shared.duplicate_check import DuplicateCheck
     from leads_shared.models.leads import Lead
 
 RESTORABLE_DAYS = 30
@@ -149,13 +150,20 @@ def restorable_until(trashed: TrashedLead) -> str:
 
 
 def restore_lead(
-    principal: Principal, lead_id: int, trash: TrashStore, directory: DirectoryStore, mail: MailStore
+    principal: Principal,
+    lead_id: int,
+    trash: TrashStore,
+    directory: DirectoryStore,
+    mail: MailStore,
+    check: DuplicateCheck | None = None,
 ) -> Lead:
     """Two requests: read the trashed lead, then the transaction that puts it back (if it is
     still in the trash). With an assignee, one more before the write: the assignee's name now
     (a rename while the lead was in the trash reached no lead of the trash). With an email, one
     more after it: emails captured for its address while it was in the trash (when nothing
-    could link them to it) are linked now, as for a new lead."""
+    could link them to it) are linked now, as for a new lead. With ``check``, before the write:
+    a Query per match key of the lead (the live leads and contacts it would duplicate; 409 when
+    it refuses them)."""
     trashed = trash.trashed(principal.tenant_id, lead_id)
     if (
         trashed is None
@@ -168,6 +176,8 @@ def restore_lead(
         assignee = directory.user(principal.tenant_id, lead.assigned_to)
         if assignee is not None:  # a user no longer in the directory: the name as it was
             lead.assigned_to_name = assignee.name
+    if check is not None:
+        check.before_write(lead, None)
     try:
         trash.restore(trashed, lead, change(trashed.lead, lead, user_actor(principal), "restored"))
     except NotInTrash:

@@ -12,7 +12,7 @@ A transaction cancelled only because another one was touching the same items is 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from leads_shared.data.directory_store import deal_added, user_from_item
@@ -48,6 +48,7 @@ from leads_shared.data.writes import (
 from leads_shared.keys import (
     ORDER_INDEXES,
     DirectoryKeys,
+    DuplicateClaimKeys,
     EmailLookup,
     IndexPartition,
     LeadHistoryKeys,
@@ -85,6 +86,49 @@ class SequenceTaken(Exception):
     """Another writer took the id first: take another one."""
 
 
+class KeysClaimed(Exception):
+    """Another create that refuses duplicates holds some of the lead's match keys (``KeyClaims``):
+    nothing was written. ``holders``: kind -> the id of the lead its hold names."""
+
+    def __init__(self, holders: dict[str, int]) -> None:
+        super().__init__("match keys claimed")
+        self.holders = holders
+
+
+@dataclass(frozen=True)
+class KeyClaims:
+    """The match keys (kind -> value) a create that refuses duplicates holds with its lead until
+    ``expires_at`` (epoch seconds; ``now``: when it writes), each on condition that no other hold
+    of it is in force; ``stale``: kind -> the lead id of a hold found stale (its lead gone, or
+    without the key any more), which the write may take over (``DuplicateClaimKeys``)."""
+
+    keys: Mapping[str, str]
+    now: int
+    expires_at: int
+    stale: Mapping[str, int] = field(default_factory=dict)
+
+
+def claim_writes(table: str, lead: Lead, claims: KeyClaims) -> list[dict[str, Any]]:
+    """The Puts of a lead's ``claims`` (``DuplicateClaimKeys``), each conditional on the key being
+    free: never held, its hold expired, or held by the stale lead ``claims.stale`` names."""
+    writes = []
+    for kind, value in claims.keys.items():
+        condition = "attribute_not_exists(PK) OR expires_at < :now"
+        values = {":now": av(claims.now)}
+        if kind in claims.stale:
+            condition += " OR lead_id = :stale"
+            values[":stale"] = av(claims.stale[kind])
+        item = {
+            **DuplicateClaimKeys.primary(lead.tenant_id, kind, value),
+            "entity": "duplicate_claim",
+            "lead_id": lead.id,
+            "expires_at": claims.expires_at,
+        }
+        put = {"TableName": table, "Item": to_item(item), "ConditionExpression": condition}
+        writes.append({"Put": {**put, "ExpressionAttributeValues": values}})
+    return writes
+
+
 class IdTaken(Exception):
     """A record written with the lead already exists under its new id (a sequence behind the
     data): nothing was written; take new ids."""
@@ -116,6 +160,20 @@ class MatchCandidates:
 
     leads: list[Lead]
     contacts: list[Contact]
+
+
+@dataclass(frozen=True)
+class MatchedRecord:
+    """A lead or contact that shares match keys with a lead (``LeadStore.match_ids``)."""
+
+    type: Literal["lead", "contact"]
+    id: int
+    kinds: list[str]  # the match kinds whose index named it, in the order read
+
+
+def _is_contact(item: dict[str, Any]) -> bool:
+    """Whether an item of an email's LOOKUP partition is a contact (the others are leads)."""
+    return item.get("entity", {}).get("S") == "contact"
 
 
 @dataclass(frozen=True)
@@ -325,16 +383,6 @@ class LeadStore(EntryReads):
         for page in self._pages(partition, forward, None):
             yield from (from_item(item) for item in page)
 
-    def ids_by_email(self, tenant_id: str, *, besides: range = range(0)) -> dict[str, int]:
-        """Each lower-cased email the tenant's leads have, with the id of its oldest lead that
-        has it (leads ``besides`` left out), from the narrow LIST rows: every lead of the tenant
-        (one Query page per ~5,000; the index is eventually consistent)."""
-        ids: dict[str, int] = {}
-        for row in self.iter_rows(LeadKeys.by_creation(tenant_id)):
-            if row.get("email") and row["id"] not in besides:
-                ids.setdefault(row["email"].strip().lower(), row["id"])
-        return ids
-
     def id_with_email(self, tenant_id: str, email: str, *, besides: range = range(0)) -> int | None:
         """The id of the tenant's oldest lead whose email is ``email`` (any case), leads
         ``besides`` left out (at most one of them may have it): one Query of the email's LOOKUP
@@ -452,32 +500,53 @@ class LeadStore(EntryReads):
             for page in query_pages(self.client, **request):
                 yield [int(item["id"]["N"]) for item in page.get("Items", [])]
 
+    def _match_items(
+        self, tenant_id: str, keys: Mapping[str, str], per_key: int
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Each match key's first ``per_key`` index items, with its kind: one Query per key (the
+        email's LOOKUP partition: whole leads and contacts; the other kinds' SEARCH match
+        partitions: lead ids). Eventually consistent, as every index read."""
+        for kind, value in keys.items():
+            if kind == "email":
+                partition = EmailLookup.partition(tenant_id, value)
+            else:
+                partition = LeadIndexKeys.match_partition(tenant_id, kind, value)
+            for item in self._first_items(partition, per_key):
+                yield kind, item
+
     def match_candidates(self, tenant_id: str, keys: Mapping[str, str], *, per_key: int) -> MatchCandidates:
         """The leads, and contacts, of the tenant that share a match key with ``keys``
-        (``match_keys``: kind -> value), each key read by one Query of at most ``per_key`` items:
-        the email's LOOKUP partition (whole leads and contacts), the other kinds' SEARCH match
-        partitions (lead ids); then one BatchGetItem of the leads only ids named (at most 100:
-        those named by most keys first). Eventually consistent, as every index read."""
+        (``match_keys``: kind -> value), each key read by one Query of at most ``per_key`` items
+        (``_match_items``); then one BatchGetItem of the leads only ids named (at most 100:
+        those named by most keys first)."""
         leads: dict[int, Lead] = {}
         contacts: list[Contact] = []
         named: dict[int, int] = {}  # lead id -> how many keys named it
-        for kind, value in keys.items():
-            if kind == "email":
-                for item in self._first_items(EmailLookup.partition(tenant_id, value), per_key):
-                    if item.get("entity", {}).get("S") == "contact":
-                        contacts.append(Contact.model_validate(stored_values(item)))
-                    else:
-                        lead = lead_from_item(item)
-                        leads[lead.id] = lead
+        for kind, item in self._match_items(tenant_id, keys, per_key):
+            if kind != "email":
+                lead_id = int(item["id"]["N"])
+                named[lead_id] = named.get(lead_id, 0) + 1
+            elif _is_contact(item):
+                contacts.append(Contact.model_validate(stored_values(item)))
             else:
-                partition = LeadIndexKeys.match_partition(tenant_id, kind, value)
-                for item in self._first_items(partition, per_key):
-                    lead_id = int(item["id"]["N"])
-                    named[lead_id] = named.get(lead_id, 0) + 1
+                lead = lead_from_item(item)
+                leads[lead.id] = lead
         wanted = sorted((i for i in named if i not in leads), key=lambda i: (-named[i], i))
         if wanted:
             leads.update(self.get_many(tenant_id, wanted[:BATCH_GET_LIMIT]))
         return MatchCandidates(sorted(leads.values(), key=lambda lead: lead.id), contacts)
+
+    def match_ids(self, tenant_id: str, keys: Mapping[str, str], *, per_key: int) -> list[MatchedRecord]:
+        """Who shares a match key with ``keys``, and by which kinds, from the index items alone
+        (``_match_items``: one Query per key, no read of the leads), in the order first named."""
+        found: dict[tuple[Literal["lead", "contact"], int], list[str]] = {}
+        for kind, item in self._match_items(tenant_id, keys, per_key):
+            record: tuple[Literal["lead", "contact"], int] = (
+                "contact" if _is_contact(item) else "lead",
+                int(item["id"]["N"]),
+            )
+            found.setdefault(record, []).append(kind)
+        return [MatchedRecord(kind, record_id, kinds) for (kind, record_id), kinds in found.items()]
 
     def _first_items(self, partition: IndexPartition, count: int) -> list[dict[str, Any]]:
         """The first ``count`` items of an index partition (one Query when they fit its page)."""
@@ -568,10 +637,14 @@ class LeadStore(EntryReads):
         )
         return int(response["Attributes"][LeadStatsKeys.SEQUENCE]["N"])
 
-    def insert(self, lead: Lead, previous_seq: int | None, change: HistoryEntry) -> None:
+    def insert(
+        self, lead: Lead, previous_seq: int | None, change: HistoryEntry, claims: KeyClaims | None = None
+    ) -> None:
         """Write a new lead with its counters and its history's first ``change``, atomically.
         With ``previous_seq``, the lead's id must be the next of the sequence (``SequenceTaken``
-        if another writer took it); without, the id was reserved with ``reserve_ids``."""
+        if another writer took it); without, the id was reserved with ``reserve_ids``. With
+        ``claims``, the lead's match keys are held in the same transaction (``KeysClaimed``, and
+        one consistent BatchGetItem of the holds, when another create holds one)."""
         deltas = counter_deltas(None, lead)
         if previous_seq is None:
             stats = stats_update(self.table, lead.tenant_id, deltas)
@@ -590,10 +663,25 @@ class LeadStore(EntryReads):
             *entry_writes(self.table, None, lead),
             history_write(self.table, change),
         ]
+        first_claim = len(items)
+        if claims is not None:
+            items += claim_writes(self.table, lead, claims)
         try:
             transient_retries(lambda: self.transact(items))
         except ConditionFailed as failed:
+            if claims is not None and any(i >= first_claim for i in failed.failed_items()):
+                raise KeysClaimed(self._claim_holders(lead, claims)) from failed
             raise SequenceTaken() from failed
+
+    def _claim_holders(self, lead: Lead, claims: KeyClaims) -> dict[str, int]:
+        """Which leads hold ``claims``' keys now (kind -> lead id), read consistently."""
+        kinds = {DuplicateClaimKeys.primary(lead.tenant_id, k, v)["PK"]: k for k, v in claims.keys.items()}
+        keys = [DuplicateClaimKeys.primary(lead.tenant_id, k, v) for k, v in claims.keys.items()]
+        return {
+            kinds[item["PK"]["S"]]: int(item["lead_id"]["N"])
+            for item in self.batch_get(keys, consistent=True)
+            if int(item["expires_at"]["N"]) >= claims.now and int(item["lead_id"]["N"]) != lead.id
+        }
 
     def replace(self, before: Lead, after: Lead, change: HistoryEntry) -> None:
         """Write ``after`` over ``before`` if the stored version is still ``before.version``, with

@@ -30,6 +30,8 @@ LeadStatus = Literal["new", "contacted", "qualified", "disqualified"]
 SortBy = Literal["name", "email", "company_name", "status", "source", "assigned_to_name", "created_at"]
 Scope = Literal["me", "team", "company"]
 SortDir = Literal["ASC", "DESC"]
+# What a create, PUT or restore does when the lead has likely duplicates (``duplicate_check``).
+OnDuplicate = Literal["allow", "reject"]
 # A required search (match-company, match-contact): blank is a 422, as in the contract.
 RequiredSearch = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255, pattern=NOT_BLANK)
@@ -327,3 +329,23 @@ class Duplicate(Model):
 class DuplicatePage(Model):
     data: list[Duplicate]
     total: int
+
+
+class DuplicateRef(Model):
+    """A likely duplicate as a write names it (``on_duplicate=reject``'s 409): who, and why."""
+
+    id: int
+    type: Literal["lead", "contact"]
+    reasons: list[DuplicateReason] = Field(description="What is the same (as `GET /leads/{id}/duplicates`).")
+    score: int = Field(ge=0, le=100, description="email 60, phone 30, name and company 25; at most 100.")
+
+
+class DuplicateConflictBody(Model):
+    """A 409 in the API's envelope; a write refused by ``on_duplicate=reject`` names the duplicates."""
+
+    message: str = Field(examples=["The lead has likely duplicates (1): nothing was written."])
+    duplicates: list[DuplicateRef] | None = Field(
+        default=None,
+        description="With `on_duplicate=reject`: the leads and contacts that made the write refused, "
+        "best first (at most 50).",
+    )
