@@ -7,7 +7,8 @@ Per lead: 7 order entries (one per sort field, each in up to four BY indexes), a
 ``search_tokens.MAX_TOKENS`` token entries and up to 2 match entries (its phone's and its name
 and company's: ``match_keys``; its email is matched through LOOKUP): at most 25 items, so a
 transaction of 100 holds a lead, its entries and its counters with room to spare, and an import
-chunk holds 3 leads (each with its history's first entry).
+chunk holds 3 leads (each with its history's first entry). A change of the lead's email also
+writes one past-email item (``past_email_writes``), which erasures find.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from leads_shared.data.dynamo import to_item
-from leads_shared.keys import ORDER_FIELDS, LeadIndexKeys
-from leads_shared.match_keys import ENTRY_KINDS, lead_match_keys
+from leads_shared.keys import ORDER_FIELDS, LeadIndexKeys, PastEmailKeys
+from leads_shared.match_keys import ENTRY_KINDS, email_key, lead_match_keys
 from leads_shared.search_tokens import MAX_TOKENS, lead_tokens
 
 if TYPE_CHECKING:
@@ -58,7 +59,19 @@ def entry_writes(table: str, before: Lead | None, after: Lead | None) -> list[di
         for key, item in old.items()
         if key not in new
     ]
-    return writes
+    return writes + past_email_writes(table, before, after)
+
+
+def past_email_writes(table: str, before: Lead | None, after: Lead | None) -> list[dict[str, Any]]:
+    """A Put of the lead's past-email item (``PastEmailKeys``) when its email changes away from an
+    address (any case): the lead's history now holds an address the lead no longer has, and an
+    erasure of that address finds the lead through it. Not an index entry: a delete to the trash
+    keeps it, a removal for good takes it with the partition."""
+    lost = email_key(before.email) if before is not None else None
+    if after is None or lost is None or lost == email_key(after.email):
+        return []
+    item = to_item(PastEmailKeys.keys(after.tenant_id, after.id, lost))
+    return [{"Put": {"TableName": table, "Item": item}}]
 
 
 def is_entry(sort_key: str) -> bool:

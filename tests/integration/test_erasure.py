@@ -1,0 +1,287 @@
+"""Erasure on request (GDPR Art. 17), as the tenant's admin and the person asking rely on it:
+after ``POST /privacy/erasure`` no value of the address is left anywhere in the table or in the
+bucket (a Scan and every object version read back), in any case, while another tenant's lead with
+the same address is untouched; leads with it (live and in the recycle bin), its contact, the
+emails captured with it and the form submissions with it are gone, other leads' history keeps the
+change without the value, counters follow; a dry run writes nothing; only admins; the receipt
+holds no address; a retry with the same key finishes what a crash left."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+
+from devstack.emulator import Emulator
+from devstack.runtime import LambdaFunction
+from devstack.seed import dropbox_address as dropbox
+from leads_shared.config import get_settings
+from leads_shared.data import get_lead_store
+from leads_shared.data.dynamo import meter
+from leads_shared.data.erasure_store import ErasureStore
+from leads_shared.data.lead_store import CHILDREN_IN_DELETE, LeadStore
+from leads_shared.errors import StoreFailure
+from leads_shared.keys import LeadKeys
+from tests.integration.test_lead_forms import make_form, person, post_json
+from tests.support.clients import Caller, Tenant, lead_body
+from tests.support.mail import OK, alternative, deliver, linked
+
+EMAIL = {
+    "subject": "Call recap",
+    "body": "Trial starts Monday.",
+    "direction": "outbound",
+    "sent_at": "2026-01-02T03:04:05Z",
+}
+
+
+def address() -> str:
+    return f"Jane.Roe.{uuid.uuid4().hex[:8]}@Example.com"
+
+
+def new_lead(caller: Caller, **fields: Any) -> int:
+    response = caller.post("/leads", lead_body(**fields))
+    assert response.status_code == 201, response.json
+    return int(response.json["id"])
+
+
+def table_items() -> list[dict[str, Any]]:
+    store = get_lead_store()
+    request: dict[str, Any] = {"TableName": store.table}
+    found: list[dict[str, Any]] = []
+    while True:
+        page = store.client.scan(**request)
+        found += page["Items"]
+        if not page.get("LastEvaluatedKey"):
+            return found
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def holding(text: str, tenant_id: str) -> list[str]:
+    """The keys of the items of the tenant (or of no tenant) that hold ``text``, any case, in any
+    attribute: a Scan of the whole table."""
+    needle, own = text.casefold(), f"TENANT#{tenant_id}"
+    return [
+        f"{item['PK']['S']} {item['SK']['S']}"
+        for item in table_items()
+        if needle in json.dumps(item).casefold()
+        and (
+            item["PK"]["S"] in (own,)
+            or item["PK"]["S"].startswith((f"{own}#",))
+            or not item["PK"]["S"].startswith("TENANT#")
+        )
+    ]
+
+
+def objects_holding(emulator: Emulator, text: str) -> list[str]:
+    """Every version of every object of the bucket whose bytes hold ``text``, any case."""
+    s3 = emulator.client("s3")
+    bucket = get_settings().bucket_name
+    found = []
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        for version in page.get("Versions", []):
+            body = s3.get_object(Bucket=bucket, Key=version["Key"], VersionId=version["VersionId"])["Body"]
+            if text.casefold().encode() in body.read().lower():
+                found.append(version["Key"])
+    return found
+
+
+@pytest.fixture
+def world(emulator: Emulator, ingest: LambdaFunction, tenant: Tenant, alice: Caller) -> dict[str, Any]:
+    """The address in every place the tenant keeps one, and a bystander lead that shares an
+    email with it."""
+    email = address()
+    lower = email.lower()
+    live = new_lead(alice, email=email, first_name="Jane", last_name="Roe", company="Roe Ltd")
+    assert alice.post(f"/leads/{live}/notes", {"content": "Called."}).status_code == 201
+    assert alice.post(f"/leads/{live}/tasks", {"title": "Send the deck"}).status_code == 201
+    assert alice.post(f"/leads/{live}/linked-emails", EMAIL).status_code == 201
+    assert (
+        alice.put(f"/leads/{live}", lead_body(email=email, first_name="Janet", last_name="Roe")).status_code
+        == 200
+    )
+    trashed = new_lead(alice, email=lower.upper())
+    assert alice.delete(f"/leads/{trashed}").status_code == 200
+    moved = new_lead(alice, email=lower, first_name="Moved", last_name="Away")
+    assert alice.post(f"/leads/{moved}/linked-emails", EMAIL).status_code == 201  # to its address
+    assert (
+        alice.put(f"/leads/{moved}", lead_body(email="moved@else.example", first_name="Moved")).status_code
+        == 200
+    )
+    qualified = new_lead(alice, email=email, first_name="Quinn")
+    assert alice.post(f"/leads/{qualified}/qualify", {}).status_code == 200
+    bystander = new_lead(alice, email="carl@other.example", first_name="Carl")
+    raw = alternative(email, ["carl@other.example", dropbox(tenant.tenant_id)], subject="Budget")
+    assert deliver(emulator, ingest, raw) == OK
+    assert len(linked(alice, bystander)) == 1 and len(linked(alice, live)) == 2
+    form = make_form(alice, always_create=True)
+    assert post_json(alice.gateway, form["public_key"], person(alice, form, email=email)).status_code == 201
+    return {
+        "email": email,
+        "live": live,
+        "trashed": trashed,
+        "moved": moved,
+        "qualified": qualified,
+        "bystander": bystander,
+        "form": form,
+    }
+
+
+def test_erasure_leaves_no_value_of_the_address_anywhere(
+    emulator: Emulator, tenant: Tenant, other_tenant: Tenant, alice: Caller, world: dict[str, Any]
+) -> None:
+    email = world["email"]
+    theirs = other_tenant.as_user(1)
+    kept = new_lead(theirs, email=email)
+    assert holding(email, tenant.tenant_id) and objects_holding(emulator, email)
+    total = alice.get("/leads").json["total"]
+    new = alice.get("/leads", query={"status": "new"}).json["total"]
+
+    response = alice.post("/privacy/erasure", {"email": email.upper()})
+
+    assert response.status_code == 200, response.json
+    receipt = response.json
+    assert receipt["status"] == "done" and receipt["erasure_id"]
+    created_by_form = receipt["erased"]["leads"][-1]
+    assert receipt["erased"]["leads"] == sorted([world["live"], world["qualified"], created_by_form])
+    assert receipt["erased"]["trashed_leads"] == [world["trashed"]]
+    assert receipt["counts"] == {
+        "leads": 3,
+        "trashed_leads": 1,
+        "contacts": 1,
+        "emails": 2,  # the captured one, and the one logged on the moved lead
+        "form_submissions": 1,
+        "history_entries_redacted": 2,  # the moved lead's creation and its change of email
+    }
+    assert holding(email, tenant.tenant_id) == []
+    assert objects_holding(emulator, email) == []
+    assert alice.get("/leads").json["total"] == total - 3
+    assert alice.get("/leads", query={"status": "new"}).json["total"] == new - 2  # and 1 qualified
+    for lead in (world["live"], world["qualified"], created_by_form):
+        assert alice.get(f"/leads/{lead}").status_code == 404
+    assert [row["id"] for row in alice.get("/leads/trash").json["data"]] == []
+    # The bystander stays, without the email it shared; the moved lead keeps its history's shape.
+    assert alice.get(f"/leads/{world['bystander']}").status_code == 200
+    assert linked(alice, world["bystander"]) == []
+    assert linked(alice, world["moved"]) == []
+    history = alice.get(f"/leads/{world['moved']}/history", query={"field": "email"}).json["data"]
+    email_changes = [next(c for c in entry["changes"] if c["field"] == "email") for entry in history]
+    assert [(change["old"], change["new"]) for change in email_changes] == [
+        ("[erased]", "moved@else.example"),
+        (None, "[erased]"),
+    ]
+    # Another tenant's lead with the same address is untouched.
+    assert theirs.get(f"/leads/{kept}").json["email"] == email
+
+
+def test_a_dry_run_lists_what_would_go_and_writes_nothing(alice: Caller, world: dict[str, Any]) -> None:
+    before = sorted(json.dumps(item, sort_keys=True) for item in table_items())
+    meter.reset()
+
+    response = alice.post("/privacy/erasure", {"email": world["email"], "dry_run": True})
+    # Reads only: one Query each of the address's LOOKUP, PAST, MAILTO and SUBMITTED partitions
+    # and of the tenant's trash, and one of the history of the lead whose email changed from it.
+    assert meter.snapshot()["by_operation"] == {"Query": 6}
+
+    assert response.status_code == 200, response.json
+    assert response.json["status"] == "dry_run" and response.json["erasure_id"] is None
+    assert response.json["counts"]["leads"] == 3 and response.json["counts"]["trashed_leads"] == 1
+    assert sorted(json.dumps(item, sort_keys=True) for item in table_items()) == before
+    assert alice.get("/privacy/erasures").json["data"] == []
+
+
+def test_only_admins_erase_and_the_address_must_be_one(alice: Caller, bob: Caller) -> None:
+    assert bob.post("/privacy/erasure", {"email": "jane@roe.example"}).status_code == 403
+    assert bob.get("/privacy/erasures").status_code == 403
+    bad = alice.post("/privacy/erasure", {"email": "not an address"})
+    assert bad.status_code == 422 and "email" in bad.json["errors"]
+    assert alice.post("/privacy/erasure", {"email": "jane@roe.example", "dry_run": "yes"}).status_code == 422
+
+
+def test_nothing_found_is_a_receipt_of_zero_counts_kept_without_the_address(alice: Caller) -> None:
+    email = address()
+    response = alice.post("/privacy/erasure", {"email": email})
+
+    assert response.status_code == 200
+    assert set(response.json["counts"].values()) == {0}
+    listed = alice.get("/privacy/erasures").json
+    assert [r["erasure_id"] for r in listed["data"]] == [response.json["erasure_id"]]
+    assert listed["data"][0]["requested_by"] == {"id": 1, "name": "Alice Admin"}
+    assert email.lower() not in json.dumps(listed).lower()
+
+
+def test_the_receipts_list_newest_first_by_cursor(alice: Caller, other_tenant: Tenant) -> None:
+    ids = [alice.post("/privacy/erasure", {"email": address()}).json["erasure_id"] for _ in range(3)]
+
+    first = alice.get("/privacy/erasures", query={"limit": 2}).json
+    second = alice.get("/privacy/erasures", query={"limit": 2, "cursor": first["next_cursor"]}).json
+
+    assert [r["erasure_id"] for r in first["data"] + second["data"]] == ids[::-1]
+    assert second["next_cursor"] is None
+    assert alice.get("/privacy/erasures", query={"cursor": "not.signed"}).status_code == 422
+    assert other_tenant.as_user(1).get("/privacy/erasures").json["data"] == []
+
+
+def test_a_retry_with_the_same_key_finishes_what_a_crash_left(
+    monkeypatch: pytest.MonkeyPatch, tenant: Tenant, alice: Caller, world: dict[str, Any]
+) -> None:
+    email = world["email"]
+    key = {"Idempotency-Key": f"erase-{uuid.uuid4().hex}"}
+    real = ErasureStore.remove_contact
+
+    def crash(*args: Any) -> None:
+        raise StoreFailure("injected")
+
+    monkeypatch.setattr(ErasureStore, "remove_contact", crash)
+    assert alice.post("/privacy/erasure", {"email": email}, headers=key).status_code >= 500
+    monkeypatch.setattr(ErasureStore, "remove_contact", real)
+    stopped = alice.get("/privacy/erasures").json["data"]
+    assert [r["status"] for r in stopped] == ["in_progress"]
+
+    retried = alice.post("/privacy/erasure", {"email": email}, headers=key)
+    again = alice.post("/privacy/erasure", {"email": email}, headers=key)
+
+    assert retried.status_code == 200 and retried.json["status"] == "done"
+    assert retried.json["erasure_id"] == stopped[0]["erasure_id"]
+    assert retried.json["counts"]["leads"] == 3 and retried.json["counts"]["emails"] == 2
+    assert again.json == retried.json
+    assert holding(email, tenant.tenant_id) == []
+
+
+def test_a_retry_with_the_same_key_removes_what_a_lead_removed_half_way_left(
+    monkeypatch: pytest.MonkeyPatch, alice: Caller
+) -> None:
+    """A lead of more children than its removal's transaction holds: the transaction takes the
+    lead item (what finds it by its address), the rest follow in batches; a crash between leaves
+    children no index names, which the receipt's ids bring the retry back to."""
+    email = address()
+    lead = new_lead(alice, email=email)
+    for number in range(CHILDREN_IN_DELETE + 5):
+        assert alice.post(f"/leads/{lead}/notes", {"content": f"Note {number}"}).status_code == 201
+    key = {"Idempotency-Key": f"erase-{uuid.uuid4().hex}"}
+
+    def crash(*args: Any) -> None:
+        raise StoreFailure("injected")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(LeadStore, "batch_delete", crash)
+        assert alice.post("/privacy/erasure", {"email": email}, headers=key).status_code >= 500
+    left = partition_keys(alice.tenant_id, lead)
+    assert "LEAD" not in left and len(left) > 0  # found by no index now
+
+    retried = alice.post("/privacy/erasure", {"email": email}, headers=key)
+
+    assert retried.status_code == 200 and retried.json["erased"]["leads"] == [lead]
+    assert partition_keys(alice.tenant_id, lead) == []
+
+
+def partition_keys(tenant_id: str, lead: int) -> list[str]:
+    store = get_lead_store()
+    response = store.client.query(
+        TableName=store.table,
+        KeyConditionExpression="PK = :pk",
+        ExpressionAttributeValues={":pk": {"S": LeadKeys.pk(tenant_id, lead)}},
+        ConsistentRead=True,
+    )
+    return [item["SK"]["S"] for item in response["Items"]]
