@@ -360,3 +360,41 @@ def test_erasure_reaches_what_merges_keep(tenant: Tenant, other_tenant: Tenant, 
         assert "erasure" in undo.json["message"]
         listed = alice.get(f"/leads/{survivor}/merges").json["data"]
         assert [m["erased_at"] is not None for m in listed] == [True]
+
+
+def test_erasure_follows_a_merged_lead_along_its_survivors_and_resumes_after_a_crash(
+    monkeypatch: pytest.MonkeyPatch, tenant: Tenant, alice: Caller
+) -> None:
+    """A (the address, an email logged to it) merged into B, B merged into G: A's email moved
+    on to G. The erasure follows the chain; a crash before the merged lead goes is finished by
+    the retry with the same key (A's past-email item, what finds it and its survivors, goes
+    last)."""
+    email = address()
+    a = new_lead(alice, email=email, first_name="Ann")
+    assert alice.post(f"/leads/{a}/linked-emails", EMAIL).status_code == 201  # to its address
+    b = new_lead(alice, email="bee@else.example", first_name="Bea")
+    g = new_lead(alice, email="gee@else.example", first_name="Gus")
+    b_merge = merge(alice, b, [a])
+    merge(alice, g, [b])
+    assert len(linked(alice, g)) == 1
+    key = {"Idempotency-Key": f"erase-{uuid.uuid4().hex}"}
+
+    def crash(*args: Any) -> None:
+        raise StoreFailure("injected")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ErasureStore, "remove_merged_lead", crash)
+        assert alice.post("/privacy/erasure", {"email": email}, headers=key).status_code >= 500
+    assert holding(email, tenant.tenant_id)  # A is still there, and its past-email item
+
+    retried = alice.post("/privacy/erasure", {"email": email}, headers=key)
+
+    assert retried.status_code == 200, retried.json
+    assert retried.json["erased"]["merged_leads"] == [a]
+    assert retried.json["erased"]["merges_redacted"] == [{"survivor_id": b, "merge_id": b_merge}]
+    assert retried.json["counts"]["emails"] == 1
+    assert holding(email, tenant.tenant_id) == []
+    assert linked(alice, g) == []
+    assert alice.get(f"/leads/{g}").json["email"] == "gee@else.example"
+    gone = alice.get(f"/leads/{b}")  # B stays merged into G, its record without the address
+    assert gone.status_code == 404 and gone.json["merged_into"] == g
