@@ -46,6 +46,11 @@ def new_lead(caller: Caller, **fields: Any) -> int:
     return int(response.json["id"])
 
 
+def crash(*args: Any) -> None:
+    """A store call that fails (patched in for one)."""
+    raise StoreFailure("injected")
+
+
 def table_items() -> list[dict[str, Any]]:
     store = get_lead_store()
     request: dict[str, Any] = {"TableName": store.table}
@@ -233,9 +238,6 @@ def test_a_retry_with_the_same_key_finishes_what_a_crash_left(
     key = {"Idempotency-Key": f"erase-{uuid.uuid4().hex}"}
     real = ErasureStore.remove_contact
 
-    def crash(*args: Any) -> None:
-        raise StoreFailure("injected")
-
     monkeypatch.setattr(ErasureStore, "remove_contact", crash)
     assert alice.post("/privacy/erasure", {"email": email}, headers=key).status_code >= 500
     monkeypatch.setattr(ErasureStore, "remove_contact", real)
@@ -263,9 +265,6 @@ def test_a_retry_with_the_same_key_removes_what_a_lead_removed_half_way_left(
     for number in range(CHILDREN_IN_DELETE + 5):
         assert alice.post(f"/leads/{lead}/notes", {"content": f"Note {number}"}).status_code == 201
     key = {"Idempotency-Key": f"erase-{uuid.uuid4().hex}"}
-
-    def crash(*args: Any) -> None:
-        raise StoreFailure("injected")
 
     with monkeypatch.context() as patched:
         patched.setattr(LeadStore, "batch_delete", crash)
@@ -378,9 +377,6 @@ def test_erasure_follows_a_merged_lead_along_its_survivors_and_resumes_after_a_c
     merge(alice, g, [b])
     assert len(linked(alice, g)) == 1
     key = {"Idempotency-Key": f"erase-{uuid.uuid4().hex}"}
-
-    def crash(*args: Any) -> None:
-        raise StoreFailure("injected")
 
     with monkeypatch.context() as patched:
         patched.setattr(ErasureStore, "remove_merged_lead", crash)
