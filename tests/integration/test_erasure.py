@@ -46,6 +46,11 @@ def new_lead(caller: Caller, **fields: Any) -> int:
     return int(response.json["id"])
 
 
+def crash(*args: Any) -> None:
+    """A store call that fails (patched in for one)."""
+    raise StoreFailure("injected")
+
+
 def table_items() -> list[dict[str, Any]]:
     store = get_lead_store()
     request: dict[str, Any] = {"TableName": store.table}
@@ -153,6 +158,8 @@ def test_erasure_leaves_no_value_of_the_address_anywhere(
         "emails": 2,  # the captured one, and the one logged on the moved lead
         "form_submissions": 1,
         "history_entries_redacted": 2,  # the moved lead's creation and its change of email
+        "merged_leads": 0,
+        "merges_redacted": 0,
     }
     assert holding(email, tenant.tenant_id) == []
     assert objects_holding(emulator, email) == []
@@ -181,8 +188,9 @@ def test_a_dry_run_lists_what_would_go_and_writes_nothing(alice: Caller, world: 
 
     response = alice.post("/privacy/erasure", {"email": world["email"], "dry_run": True})
     # Reads only: one Query each of the address's LOOKUP, PAST, MAILTO and SUBMITTED partitions
-    # and of the tenant's trash, and one of the history of the lead whose email changed from it.
-    assert meter.snapshot()["by_operation"] == {"Query": 6}
+    # and of the tenant's trash, one of the partition of the lead whose email changed from it,
+    # and one of the merge records of each lead that goes (3 live, 1 in the recycle bin).
+    assert meter.snapshot()["by_operation"] == {"Query": 10}
 
     assert response.status_code == 200, response.json
     assert response.json["status"] == "dry_run" and response.json["erasure_id"] is None
@@ -230,9 +238,6 @@ def test_a_retry_with_the_same_key_finishes_what_a_crash_left(
     key = {"Idempotency-Key": f"erase-{uuid.uuid4().hex}"}
     real = ErasureStore.remove_contact
 
-    def crash(*args: Any) -> None:
-        raise StoreFailure("injected")
-
     monkeypatch.setattr(ErasureStore, "remove_contact", crash)
     assert alice.post("/privacy/erasure", {"email": email}, headers=key).status_code >= 500
     monkeypatch.setattr(ErasureStore, "remove_contact", real)
@@ -261,9 +266,6 @@ def test_a_retry_with_the_same_key_removes_what_a_lead_removed_half_way_left(
         assert alice.post(f"/leads/{lead}/notes", {"content": f"Note {number}"}).status_code == 201
     key = {"Idempotency-Key": f"erase-{uuid.uuid4().hex}"}
 
-    def crash(*args: Any) -> None:
-        raise StoreFailure("injected")
-
     with monkeypatch.context() as patched:
         patched.setattr(LeadStore, "batch_delete", crash)
         assert alice.post("/privacy/erasure", {"email": email}, headers=key).status_code >= 500
@@ -285,3 +287,110 @@ def partition_keys(tenant_id: str, lead: int) -> list[str]:
         ConsistentRead=True,
     )
     return [item["SK"]["S"] for item in response["Items"]]
+
+
+def merge(caller: Caller, survivor: int, others: list[int], **fields: int) -> str:
+    response = caller.post(f"/leads/{survivor}/merge", {"merge_ids": others, "fields": fields})
+    assert response.status_code == 200, response.json
+    return str(response.json["merge_id"])
+
+
+def test_erasure_reaches_what_merges_keep(tenant: Tenant, other_tenant: Tenant, alice: Caller) -> None:
+    """After merges, the address lives where no LOOKUP names it: a merged-away lead's item (and
+    its history), the survivor's merge record (its copies of the leads' values), the emails that
+    moved with the merged lead, a survivor whose email the merge changed away from the address.
+    The erasure takes the leads that were the person's (merged-away or merged into an erased
+    lead), blanks the address out of the rest, and the merges it touched cannot be undone."""
+    email = address()
+    # A (the address) merged into B (another address): A's item, its email logged, its copy.
+    a = new_lead(alice, email=email.upper(), first_name="Ann", phone="+15550100001")
+    assert alice.post(f"/leads/{a}/notes", {"content": "Met at the fair."}).status_code == 201
+    assert alice.post(f"/leads/{a}/linked-emails", EMAIL).status_code == 201  # to its address
+    b = new_lead(alice, email="bee@else.example", first_name="Bea")
+    b_merge = merge(alice, b, [a])
+    # C (another address) merged into D (the address): D is the person's, C went into it.
+    c = new_lead(alice, email="cee@else.example", first_name="Cy", phone="+15550100003")
+    d = new_lead(alice, email=email, first_name="Di")
+    merge(alice, d, [c], phone=c)
+    # E had the address; its merge took F's email: E's history and record hold the address.
+    e = new_lead(alice, email=email.lower(), first_name="Ed")
+    f = new_lead(alice, email="eff@else.example", first_name="Flo")
+    e_merge = merge(alice, e, [f], email=f)
+    assert alice.get(f"/leads/{e}").json["email"] == "eff@else.example"
+    theirs = other_tenant.as_user(1)
+    kept = new_lead(theirs, email=email)
+    assert holding(email, tenant.tenant_id)
+    total = alice.get("/leads").json["total"]
+
+    response = alice.post("/privacy/erasure", {"email": email})
+
+    assert response.status_code == 200, response.json
+    erased = response.json["erased"]
+    assert erased["leads"] == [d]
+    assert erased["merged_leads"] == sorted([a, c])
+    assert sorted((r["survivor_id"], r["merge_id"]) for r in erased["merges_redacted"]) == sorted(
+        [(b, b_merge), (e, e_merge)]
+    )
+    assert response.json["counts"]["merged_leads"] == 2
+    assert response.json["counts"]["merges_redacted"] == 2
+    assert response.json["counts"]["emails"] == 1  # the one logged on A, moved to B
+    # Nothing of the tenant holds the address, in any case; the other tenant's lead is untouched.
+    assert holding(email, tenant.tenant_id) == []
+    assert theirs.get(f"/leads/{kept}").json["email"] == email
+    assert alice.get("/leads").json["total"] == total - 1  # D; A, C and F were merged already
+    # The leads that were the person's are gone (no merged_into left to follow).
+    for lead in (a, c, d):
+        gone = alice.get(f"/leads/{lead}")
+        assert gone.status_code == 404 and "merged_into" not in gone.json
+    # B and E stay, with what the merges gave them (A's note stays with B: free text, kept).
+    assert alice.get(f"/leads/{b}").json["email"] == "bee@else.example"
+    assert [n["content"] for n in alice.get(f"/leads/{b}/notes").json["data"]] == ["Met at the fair."]
+    assert linked(alice, b) == []
+    assert alice.get(f"/leads/{e}").json["email"] == "eff@else.example"
+    history = alice.get(f"/leads/{e}/history", query={"field": "email"}).json["data"]
+    assert [(c["old"], c["new"]) for h in history for c in h["changes"] if c["field"] == "email"] == [
+        ("[erased]", "eff@else.example"),
+        (None, "[erased]"),
+    ]
+    # A merge whose record lost the address cannot be undone: it would bring it back.
+    for survivor, merge_id in ((b, b_merge), (e, e_merge)):
+        undo = alice.post(f"/leads/{survivor}/merges/{merge_id}/undo", {})
+        assert undo.status_code == 409, undo.json
+        assert "erasure" in undo.json["message"]
+        listed = alice.get(f"/leads/{survivor}/merges").json["data"]
+        assert [m["erased_at"] is not None for m in listed] == [True]
+
+
+def test_erasure_follows_a_merged_lead_along_its_survivors_and_resumes_after_a_crash(
+    monkeypatch: pytest.MonkeyPatch, tenant: Tenant, alice: Caller
+) -> None:
+    """A (the address, an email logged to it) merged into B, B merged into G: A's email moved
+    on to G. The erasure follows the chain; a crash before the merged lead goes is finished by
+    the retry with the same key (A's past-email item, what finds it and its survivors, goes
+    last)."""
+    email = address()
+    a = new_lead(alice, email=email, first_name="Ann")
+    assert alice.post(f"/leads/{a}/linked-emails", EMAIL).status_code == 201  # to its address
+    b = new_lead(alice, email="bee@else.example", first_name="Bea")
+    g = new_lead(alice, email="gee@else.example", first_name="Gus")
+    b_merge = merge(alice, b, [a])
+    merge(alice, g, [b])
+    assert len(linked(alice, g)) == 1
+    key = {"Idempotency-Key": f"erase-{uuid.uuid4().hex}"}
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ErasureStore, "remove_merged_lead", crash)
+        assert alice.post("/privacy/erasure", {"email": email}, headers=key).status_code >= 500
+    assert holding(email, tenant.tenant_id)  # A is still there, and its past-email item
+
+    retried = alice.post("/privacy/erasure", {"email": email}, headers=key)
+
+    assert retried.status_code == 200, retried.json
+    assert retried.json["erased"]["merged_leads"] == [a]
+    assert retried.json["erased"]["merges_redacted"] == [{"survivor_id": b, "merge_id": b_merge}]
+    assert retried.json["counts"]["emails"] == 1
+    assert holding(email, tenant.tenant_id) == []
+    assert linked(alice, g) == []
+    assert alice.get(f"/leads/{g}").json["email"] == "gee@else.example"
+    gone = alice.get(f"/leads/{b}")  # B stays merged into G, its record without the address
+    assert gone.status_code == 404 and gone.json["merged_into"] == g

@@ -1,13 +1,15 @@
 """The rules of an erasure that need no store: which history values are blanked, which erasure
-ids a retry shares, and the past-email item a change of email writes."""
+ids a retry shares, the past-email item a change of email (or a merge) writes, and what a merge
+record keeps of an address."""
 
 from __future__ import annotations
 
-from leads_shared.data.lead_entries import past_email_writes
-from leads_shared.erasure import REDACTED, erasure_id_for, redact_entry, redacted
+from leads_shared.data.lead_entries import merged_away_writes, past_email_writes
+from leads_shared.erasure import REDACTED, erasure_id_for, redact_entry, redact_record, redacted
 from leads_shared.lead_history import change
 from leads_shared.models.history import Actor
 from leads_shared.models.leads import Lead
+from leads_shared.models.merges import MergeRecord
 
 ADDRESS = "jane.roe@example.com"
 
@@ -77,3 +79,28 @@ def test_a_change_of_email_away_from_an_address_writes_its_past_email_item() -> 
     assert past_email_writes("T", None, before) == []
     assert past_email_writes("T", before, None) == []
     assert len(past_email_writes("T", before, lead(email=None, version=2))) == 1
+
+
+def test_a_merged_away_lead_writes_the_past_email_item_of_its_own_address() -> None:
+    (put,) = merged_away_writes("T", lead())
+    assert put["Put"]["Item"]["SK"] == {"S": f"PAST#{ADDRESS}"}
+    assert put["Put"]["Item"]["SEARCHPK"] == {"S": f"TENANT#acme#PAST#{ADDRESS}"}
+    assert merged_away_writes("T", lead(email=None)) == []
+
+
+def test_a_merge_record_loses_the_address_from_its_copies_and_is_marked_erased() -> None:
+    survivor = lead(id=8, email="bee@else.example", first_name="Bea")
+    record = MergeRecord(
+        tenant_id="acme", merge_id="8-1", survivor_id=8, merged_ids=[7], status="done",
+        values={"phone": "+1 555 0100"}, chosen={"phone": 7}, survivor_before=survivor,
+        merged=[lead(phone="+1 555 0100")], moved={"notes": 0, "tasks": 0, "emails": 0},
+        actor=Actor(type="user", id=1, name="Alice"), merged_at="2026-01-02T00:00:00.000000Z",
+        undo_until="2026-02-01T00:00:00.000000Z", expires_at=0,
+    )  # fmt: skip
+
+    blanked = redact_record(record, ADDRESS, "2026-01-03T00:00:00.000000Z")
+
+    assert blanked is not None and blanked.erased_at == "2026-01-03T00:00:00.000000Z"
+    assert blanked.merged[0].email == REDACTED and blanked.merged[0].phone == "+1 555 0100"
+    assert blanked.survivor_before == survivor and blanked.values == record.values
+    assert redact_record(record, "someone@else.example", "2026-01-03T00:00:00.000000Z") is None

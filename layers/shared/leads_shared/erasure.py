@@ -23,10 +23,23 @@ What is found (through indexes: never by reading the tenant's leads), and what h
   history holds the address are found; in each of their history entries, every old or new value
   that contains the address (any case) becomes ``"[erased]"``: the history keeps that a change
   happened, by whom and when, not the value. Then the past-email item goes.
+- **Merges** (``merges``). A merge writes a past-email item of each merged-away lead's email
+  (its ``MERGED`` item keeps the lead's values, for the undo, and no LOOKUP names it any more):
+  a merged-away lead found through it is the person's record and goes whole (its partition:
+  item, history, the links its merge left, its own merge records, past-email items). So do the
+  leads merged into a lead that goes (found through its merge records: their values and
+  children became its own, and their undo goes with it). The partitions of the leads that stay
+  and hold the address as a merge left it (a lead found through its past email, the survivor
+  each merged-away lead that goes was merged into, along the chain when that survivor was merged
+  on) are redacted: history values as above, and the merge records' copies (the leads' values
+  before the merge, the values the survivor took), which are marked ``erased_at``: such a merge
+  can no longer be undone (409), as it would bring back what was erased; the emails logged by
+  hand with the address that moved there with the merged lead go (as above).
 
 Limits (said in docs/privacy.md): free text is not searched (a note, a task, a logged email's
 body, a lead's other fields that mention the address: on a lead found through its past email,
-history values containing the address are redacted, but not its current fields; an email
+history values containing the address are redacted, but not its current fields, nor the notes
+and tasks a merged-away lead that goes had moved to its survivor; an email
 logged by hand with the address on a lead that never had it is not found); history of
 email changes made before the past-email items existed is not found; users of the tenant (the
 directory) are not erased; files (imports, exports, error reports) are not rewritten: they
@@ -56,14 +69,21 @@ from leads_shared.clock import utc_now
 from leads_shared.errors import NotFound
 from leads_shared.keys import ErasureKeys
 from leads_shared.match_keys import email_key
-from leads_shared.models.privacy import ErasedIds, ErasureReceipt, HistoryRedaction, Requester
+from leads_shared.models.merges import MergeRecord
+from leads_shared.models.privacy import (
+    ErasedIds,
+    ErasureReceipt,
+    HistoryRedaction,
+    MergeRedaction,
+    Requester,
+)
 from leads_shared.recycle_bin import remove_for_good
 
 if TYPE_CHECKING:
     from leads_shared.auth import Principal
     from leads_shared.config import Settings
     from leads_shared.data.blob_store import BlobStore
-    from leads_shared.data.erasure_store import AddressHolders, ErasureStore
+    from leads_shared.data.erasure_store import AddressHolders, ErasureStore, LeadItems
     from leads_shared.data.lead_store import LeadStore
     from leads_shared.data.mail_store import MailStore
     from leads_shared.data.trash_store import TrashStore
@@ -118,6 +138,12 @@ class ErasurePlan:
     redactions: list[HistoryEntry]  # the redacted entries to write
     # Emails logged by hand on those leads with the address on From, To or Cc: (lead, email) ids.
     logged: list[tuple[int, int]] = field(default_factory=list)
+    # Merged-away leads removed for good, each after those found through it (deepest first).
+    merged_leads: list[int] = field(default_factory=list)
+    # Merge records of leads that stay, with the address blanked out, and each one's status as read.
+    records: list[tuple[MergeRecord, str]] = field(default_factory=list)
+    # Leads that stay whose partitions are rewritten (their past email, their merges' survivors).
+    redacted_leads: list[int] = field(default_factory=list)
 
     def ids(self) -> ErasedIds:
         holders = self.holders
@@ -130,34 +156,115 @@ class ErasurePlan:
             history_entries_redacted=[
                 HistoryRedaction(lead_id=entry.lead_id, version=entry.version) for entry in self.redactions
             ],
+            merged_leads=sorted(self.merged_leads),
+            merges_redacted=[
+                MergeRedaction(survivor_id=record.survivor_id, merge_id=record.merge_id)
+                for record, _ in self.records
+            ],
         )
 
     @property
-    def redacted_leads(self) -> list[int]:
-        """The leads whose history holds the address but which are not erased themselves."""
-        wholly = {*self.holders.leads, *self.holders.trashed_leads}
-        return [lead_id for lead_id in self.holders.past_leads if lead_id not in wholly]
+    def past_kept(self) -> list[int]:
+        """The leads found through their past email that stay (their past-email item goes)."""
+        return [lead_id for lead_id in self.holders.past_leads if lead_id in self.redacted_leads]
+
+
+def redact_record(record: MergeRecord, address: str, now: str) -> MergeRecord | None:
+    """The merge record with the address blanked out of its copies (the leads' values before
+    the merge, the values the survivor took), marked as erased (None: it held none)."""
+    values = record.model_dump()
+    blanked = redacted(values, address)
+    if blanked == values:
+        return None
+    return MergeRecord.model_validate({**blanked, "erased_at": now})
 
 
 def plan(tenant_id: str, address: str, store: ErasureStore) -> ErasurePlan:
-    """What holds the address (reads only): the holders' index Queries, and a Query of the
-    history and email links of each lead that had the address (its emails logged by hand with
-    the address on them go too: logged emails have no participant items)."""
+    """What holds the address (reads only): the holders' index Queries; the merge records of
+    each lead that goes (the leads merged into it go too); the partition of each lead found
+    through its past email (a merged-away one goes whole; any other keeps its values, its
+    history and merge records are redacted and the emails logged on it with the address go),
+    and of the survivors each merged-away lead that goes was merged into (redacted the same
+    way: its values, emails and merge record live there)."""
     holders = store.holders(tenant_id, address)
     found = ErasurePlan(holders, [])
-    for lead_id in found.redacted_leads:
-        history, links = store.history_and_links(tenant_id, lead_id)
-        for entry in history:
+    gone = {*holders.leads, *holders.trashed_leads}
+    kept: dict[int, LeadItems] = {}
+    survivors: list[int] = []
+    for lead_id in holders.past_leads:
+        if lead_id in gone:
+            continue
+        items = store.lead_items(tenant_id, lead_id)
+        if items.merged is not None and not items.live_or_trashed:
+            _take_merged(items, found, gone, survivors, store)
+        else:
+            kept[lead_id] = items
+    for lead_id in sorted({*holders.leads, *holders.trashed_leads}):
+        _take_merged_into(tenant_id, lead_id, store.merge_records(tenant_id, lead_id), found, gone, store)
+    while survivors:  # the merged-away leads' survivors, along each chain of merges
+        lead_id = survivors.pop(0)
+        if lead_id in gone or lead_id in kept:
+            continue
+        kept[lead_id] = store.lead_items(tenant_id, lead_id)
+        merged = kept[lead_id].merged
+        if merged is not None and not kept[lead_id].live_or_trashed:
+            survivors.append(merged.merged_into)  # its children moved on from there
+    now = utc_now()
+    for lead_id, items in kept.items():
+        if lead_id in gone:
+            continue
+        found.redacted_leads.append(lead_id)
+        for entry in items.history:
             redacted_entry = redact_entry(entry, address)
             if redacted_entry is not None:
                 found.redactions.append(redacted_entry)
+        for record in items.records:
+            redacted_record = redact_record(record, address, now)
+            if redacted_record is not None:
+                found.records.append((redacted_record, record.status))
         found.logged.extend(
             (lead_id, link.id)
-            for link in links
+            for link in items.links
             if link.source == "logged"
             and address in {a.strip().lower() for a in [link.from_address or "", *link.to, *link.cc]}
         )
     return found
+
+
+def _take_merged(
+    items: LeadItems, found: ErasurePlan, gone: set[int], survivors: list[int], store: ErasureStore
+) -> None:
+    """A merged-away lead goes whole, after the leads merged into it; its survivor is redacted."""
+    if items.lead_id in gone or items.merged is None:
+        return
+    gone.add(items.lead_id)
+    survivors.append(items.merged.merged_into)
+    _take_merged_into(items.merged.lead.tenant_id, items.lead_id, items.records, found, gone, store)
+    found.merged_leads.append(items.lead_id)
+
+
+def _take_merged_into(
+    tenant_id: str,
+    lead_id: int,
+    records: list[MergeRecord],
+    found: ErasurePlan,
+    gone: set[int],
+    store: ErasureStore,
+) -> None:
+    """The leads merged into a lead that goes (by a merge not undone, still merged by it): they
+    go too, before it (their values and children became its own; their undo goes with it)."""
+    for record in records:
+        if record.status == "undone":
+            continue
+        for merged_id in record.merged_ids:
+            if merged_id in gone:
+                continue
+            items = store.lead_items(tenant_id, merged_id)
+            merged = items.merged
+            if merged is None or items.live_or_trashed:
+                continue
+            if merged.merged_into == lead_id and merged.merge_id == record.merge_id:
+                _take_merged(items, found, gone, [], store)
 
 
 def _union(first: ErasedIds, second: ErasedIds) -> ErasedIds:
@@ -166,7 +273,7 @@ def _union(first: ErasedIds, second: ErasedIds) -> ErasedIds:
     for name in ErasedIds.model_fields:
         values = [*getattr(first, name), *getattr(second, name)]
         merged[name] = list({repr(value): value for value in sorted(values, key=repr)}.values())
-    for name in ("leads", "trashed_leads", "contacts", "emails"):
+    for name in ("leads", "trashed_leads", "contacts", "emails", "merged_leads"):
         merged[name] = sorted(merged[name])
     return ErasedIds.model_validate(merged)
 
@@ -215,8 +322,13 @@ def _remove(
         store.remove_logged_email(tenant_id, lead_id, email_id)
     for entry in found.redactions:
         store.rewrite_history(entry)
-    for lead_id in found.redacted_leads:  # last of what the lead's past email finds
+    for record, status in found.records:
+        store.redact_record(record, status)
+    for lead_id in found.past_kept:  # last of what the lead's past email finds
         store.forget_past_email(tenant_id, lead_id, address)
+    # After the survivors they were found by: deepest first (a retry finds them again).
+    for lead_id in [*found.merged_leads, *(i for i in ids.merged_leads if i not in found.merged_leads)]:
+        store.remove_merged_lead(tenant_id, lead_id)
     for submission in found.holders.submissions:
         store.remove_submission(submission.key)
     logged = {email_id for _, email_id in found.logged}

@@ -1,18 +1,21 @@
 """DynamoDB access for erasures on request (``erasure``): what holds an address (found through
 indexes, never by reading the tenant), the removals that are not a lead's (contacts, captured
-emails with their links and participants, form submissions), the redaction of history entries,
-and the receipts (``ErasureKeys``). A lead with the address goes through the recycle bin's
-removal for good (``recycle_bin.remove_for_good``), not through here."""
+emails with their links and participants, form submissions, merged-away leads), the redaction of
+history entries and merge records, and the receipts (``ErasureKeys``). A live or trashed lead
+with the address goes through the recycle bin's removal for good
+(``recycle_bin.remove_for_good``), not through here."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from leads_shared.data.dynamo import TableStore, av, query_pages, store_errors, stored_values, to_item
 from leads_shared.data.history_items import history_from_item, history_to_item
 from leads_shared.data.index_pages import index_pages
+from leads_shared.data.merge_store import MergedLead, merged_from_item, record_from_item, record_to_item
 from leads_shared.data.writes import ConditionFailed, transient_retries
+from leads_shared.errors import Conflict
 from leads_shared.keys import (
     ContactKeys,
     EmailLookup,
@@ -21,6 +24,7 @@ from leads_shared.keys import (
     LeadHistoryKeys,
     LeadKeys,
     MailKeys,
+    MergeKeys,
     PastEmailKeys,
     TrashKeys,
 )
@@ -33,6 +37,7 @@ if TYPE_CHECKING:
 
     from leads_shared.keys import IndexPartition
     from leads_shared.models.history import HistoryEntry
+    from leads_shared.models.merges import MergeRecord
 
 RECEIPT_ENTITY = "erasure_receipt"
 
@@ -53,6 +58,18 @@ class AddressHolders:
     past_leads: list[int]  # leads whose email changed away from it (PAST), live or trashed
     emails: list[int]  # captured emails with it on From, To or Cc (MAILTO)
     submissions: list[SubmissionKey]  # form submissions with it (SUBMITTED)
+
+
+@dataclass
+class LeadItems:
+    """What an erasure reads of one lead's partition (``ErasureStore.lead_items``)."""
+
+    lead_id: int
+    history: list[HistoryEntry] = field(default_factory=list)  # oldest first
+    links: list[EmailLink] = field(default_factory=list)
+    merged: MergedLead | None = None  # its MERGED item: merged away
+    records: list[MergeRecord] = field(default_factory=list)  # its merges, as the survivor
+    live_or_trashed: bool = False
 
 
 def receipt_to_item(receipt: ErasureReceipt) -> dict[str, Any]:
@@ -126,21 +143,73 @@ class ErasureStore(TableStore):
         with store_errors():
             return [item for page in query_pages(self.client, **request) for item in page.get("Items", [])]
 
-    # ------------------------------------------------------------------ history
-    def history_and_links(self, tenant_id: str, lead_id: int) -> tuple[list[HistoryEntry], list[EmailLink]]:
-        """A lead's history entries (oldest first) and its email links: one Query from
-        ``CHANGE#`` to ``LEAD`` (the links sort between)."""
-        items = self._partition_items(
-            LeadKeys.pk(tenant_id, lead_id), between=(LeadHistoryKeys.PREFIX, LeadKeys.SK)
-        )
-        history = [history_from_item(i) for i in items if i["SK"]["S"].startswith(LeadHistoryKeys.PREFIX)]
-        links = [
-            EmailLink.model_validate(stored_values(i))
-            for i in items
-            if i["SK"]["S"].startswith(LeadKeys.EMAIL)
-        ]
-        return history, links
+    # ------------------------------------------------------------------ a lead's partition
+    def lead_items(self, tenant_id: str, lead_id: int) -> LeadItems:
+        """What of a lead's partition an erasure reads or rewrites, in one Query of the whole
+        partition (a lead's, not the tenant's: bounded by its notes, tasks and history)."""
+        items = self._partition_items(LeadKeys.pk(tenant_id, lead_id))
+        found = LeadItems(lead_id=lead_id)
+        for item in items:
+            sort_key = item["SK"]["S"]
+            if sort_key.startswith(LeadHistoryKeys.PREFIX):
+                found.history.append(history_from_item(item))
+            elif sort_key.startswith(LeadKeys.EMAIL):
+                found.links.append(EmailLink.model_validate(stored_values(item)))
+            elif sort_key == MergeKeys.MERGED:
+                found.merged = merged_from_item(item)
+            elif sort_key.startswith(MergeKeys.RECORD):
+                found.records.append(record_from_item(item))
+            elif sort_key in (LeadKeys.SK, TrashKeys.SK):
+                found.live_or_trashed = True
+        return found
 
+    def merge_records(self, tenant_id: str, lead_id: int) -> list[MergeRecord]:
+        """The lead's merge records (as a survivor): one Query of ``MERGE#``."""
+        items = self._partition_items(
+            LeadKeys.pk(tenant_id, lead_id), between=(MergeKeys.RECORD, f"{MergeKeys.RECORD}~")
+        )
+        return [record_from_item(item) for item in items]
+
+    def redact_record(self, record: MergeRecord, status: str) -> None:
+        """Write a redacted merge record over its stored one, if that is still there and still at
+        ``status`` (an undo or a merge's step that went on meanwhile: ``Conflict``, and a retry
+        of the erasure reads it again)."""
+        item = record_to_item(record)
+        request = {
+            "TableName": self.table,
+            "Item": item,
+            "ConditionExpression": "attribute_exists(PK) AND #status = :seen",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {":seen": av(status)},
+        }
+        try:
+            transient_retries(lambda: self.client.put_item(**request))
+        except ConditionFailed as failed:
+            raise Conflict("A merge of these leads changed meanwhile. Please retry the erasure.") from failed
+
+    def remove_merged_lead(self, tenant_id: str, lead_id: int) -> None:
+        """A merged-away lead's partition for good (its ``MERGED`` item, history, the email links
+        its merge left, merge records, past-email items, emails logged by hand on it): all but
+        its past-email items, then its ``MERGED`` item, then those (what finds it again, for a
+        retry). A partition with a live or trashed lead (an undo brought it back meanwhile) is
+        left: that lead is found by its own keys."""
+        items = self._partition_items(LeadKeys.pk(tenant_id, lead_id))
+        keys = [{"PK": item["PK"]["S"], "SK": item["SK"]["S"]} for item in items]
+        if any(key["SK"] in (LeadKeys.SK, TrashKeys.SK) for key in keys):
+            return
+        logged = [
+            MailKeys.primary(tenant_id, int(item["id"]["N"]))
+            for item in items
+            if item["SK"]["S"].startswith(LeadKeys.EMAIL) and item.get("source", {}).get("S") == "logged"
+        ]
+        past = [key for key in keys if key["SK"].startswith(PastEmailKeys.PREFIX)]
+        merged = [key for key in keys if key["SK"] == MergeKeys.MERGED]
+        rest = [key for key in keys if key not in past and key not in merged]
+        for batch in ([*logged, *rest], merged, past):
+            if batch:
+                self._delete_keys(batch)
+
+    # ------------------------------------------------------------------ redactions
     def rewrite_history(self, entry: HistoryEntry) -> None:
         """Write a redacted entry over its stored one, if that still exists (TTL may have taken
         it meanwhile: then nothing is written)."""

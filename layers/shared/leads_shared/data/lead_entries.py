@@ -8,7 +8,8 @@ Per lead: 7 order entries (one per sort field, each in up to four BY indexes), a
 and company's: ``match_keys``; its email is matched through LOOKUP): at most 25 items, so a
 transaction of 100 holds a lead, its entries and its counters with room to spare, and an import
 chunk holds 3 leads (each with its history's first entry). A change of the lead's email also
-writes one past-email item (``past_email_writes``), which erasures find.
+writes one past-email item (``past_email_writes``), which erasures find; so does a merge, of
+each merged-away lead's email (``merged_away_writes``).
 """
 
 from __future__ import annotations
@@ -70,8 +71,21 @@ def past_email_writes(table: str, before: Lead | None, after: Lead | None) -> li
     lost = email_key(before.email) if before is not None else None
     if after is None or lost is None or lost == email_key(after.email):
         return []
-    item = to_item(PastEmailKeys.keys(after.tenant_id, after.id, lost))
-    return [{"Put": {"TableName": table, "Item": item}}]
+    return [_past_email_put(table, after, lost)]
+
+
+def merged_away_writes(table: str, lead: Lead) -> list[dict[str, Any]]:
+    """A Put of the past-email item of the lead's own email, for a lead whose item leaves every
+    index but is kept (merged away: its ``MERGED`` item holds the address, which no LOOKUP names
+    any more): an erasure of the address finds it through it. An undo leaves the item (the
+    lead's history holds the address)."""
+    address = email_key(lead.email)
+    return [_past_email_put(table, lead, address)] if address is not None else []
+
+
+def _past_email_put(table: str, lead: Lead, address: str) -> dict[str, Any]:
+    item = to_item(PastEmailKeys.keys(lead.tenant_id, lead.id, address))
+    return {"Put": {"TableName": table, "Item": item}}
 
 
 def is_entry(sort_key: str) -> bool:

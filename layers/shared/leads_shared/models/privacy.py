@@ -37,6 +37,16 @@ class ErasureCounts(Model):
     history_entries_redacted: int = Field(
         default=0, description="History entries of other leads whose values held the address."
     )
+    merged_leads: int = Field(
+        default=0,
+        description="Merged-away leads removed: those with the address, and those merged into "
+        "a lead that was erased.",
+    )
+    merges_redacted: int = Field(
+        default=0,
+        description="Merge records of other leads whose copies held the address (the merge can no "
+        "longer be undone).",
+    )
 
 
 class FormSubmissionRef(Model):
@@ -49,6 +59,11 @@ class HistoryRedaction(Model):
     version: int = Field(description="The lead's version the redacted entry recorded.")
 
 
+class MergeRedaction(Model):
+    survivor_id: int
+    merge_id: str
+
+
 class ErasedIds(Model):
     leads: list[int] = Field(default_factory=list)
     trashed_leads: list[int] = Field(default_factory=list)
@@ -56,6 +71,8 @@ class ErasedIds(Model):
     emails: list[int] = Field(default_factory=list)
     form_submissions: list[FormSubmissionRef] = Field(default_factory=list)
     history_entries_redacted: list[HistoryRedaction] = Field(default_factory=list)
+    merged_leads: list[int] = Field(default_factory=list)
+    merges_redacted: list[MergeRedaction] = Field(default_factory=list)
 
     def counts(self) -> ErasureCounts:
         return ErasureCounts(**{name: len(getattr(self, name)) for name in ErasureCounts.model_fields})
