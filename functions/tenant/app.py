@@ -1,12 +1,17 @@
-"""The caller's tenant: its settings and its drop-box address (admins only). Routes only; the
-rules live in the layer (``tenants``)."""
+"""The caller's tenant: its settings, its drop-box address, its SCIM token, and erasures on
+request (admins only). Routes only; the rules live in the layer (``tenants``, ``erasure``).
+
+Erasure lives here rather than in a function of its own: it is an admin's act on the whole tenant
+like the others here, and one more function would be one more cold start, log group and alarm
+set for two routes."""
 
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Body, Header
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
+from pydantic import Field, StringConstraints
 
-from leads_shared import scim_tokens, tenants
+from leads_shared import erasure, scim_tokens, tenants
 from leads_shared.api import (
     BODY_ERRORS,
     admin_only,
@@ -19,8 +24,18 @@ from leads_shared.api import (
 )
 from leads_shared.clock import utc_now
 from leads_shared.config import get_settings
-from leads_shared.data import get_scim_token_store, get_tenant_store
-from leads_shared.models.common import BlankMeans
+from leads_shared.data import (
+    get_blob_store,
+    get_erasure_store,
+    get_lead_store,
+    get_mail_store,
+    get_scim_token_store,
+    get_tenant_store,
+    get_trash_store,
+)
+from leads_shared.data.idempotency import HEADER as IDEMPOTENCY_HEADER
+from leads_shared.models.common import BlankMeans, IdempotencyKeyText
+from leads_shared.models.privacy import ErasureReceiptOut, ErasureReceiptPage, ErasureRequest
 from leads_shared.models.tenant import (
     InboundAddressRotation,
     ScimTokenOut,
@@ -33,6 +48,7 @@ from leads_shared.observability import logger, metrics, tracer
 app = APIGatewayRestResolver(enable_validation=True, cors=cors())
 use_api_conventions(app)
 TAGS = ["Tenant"]
+PRIVACY_TAGS = ["Privacy"]
 
 IfMatch = Annotated[
     str | None,
@@ -126,6 +142,71 @@ def issue_scim_token() -> Response[ScimTokenOut]:
         status_code=201,
         content_type=content_types.APPLICATION_JSON,
         body=ScimTokenOut(token=token, created_at=created_at),
+    )
+
+
+ERASURE_KEY = (
+    "Any unique string (a UUID): a retry with the same key and address resumes the same erasure (one "
+    "that stopped half-way finishes) or answers its receipt."
+)
+ErasureKey = Annotated[
+    IdempotencyKeyText | None, BlankMeans(None), Header(alias=IDEMPOTENCY_HEADER, description=ERASURE_KEY)
+]
+ReceiptsPageSize = Annotated[
+    Annotated[int, Field(ge=1, le=100)], BlankMeans(25), Query(description="Page size.")
+]
+ReceiptsCursor = Annotated[
+    Annotated[str, StringConstraints(max_length=2048)] | None,
+    BlankMeans(None),
+    Query(
+        description="The `next_cursor` of the page before: the page right after it (altered or expired: 422)."
+    ),
+]
+
+
+@app.post(
+    "/privacy/erasure",
+    summary="Erase an email address (GDPR Art. 17)",
+    tags=PRIVACY_TAGS,
+    description="Admin only. Removes for good every lead (live or in the recycle bin), contact, "
+    "captured email and form submission of the tenant with this address (any case), and blanks it "
+    "out of other leads' history values; answers the receipt, which is kept without the address. "
+    "`dry_run`: what would go, nothing written. Nothing found: zero counts.",
+    responses=responses((200, ErasureReceiptOut, "The receipt."), *BODY_ERRORS, 403),
+    middlewares=[admin_only],
+)
+@tracer.capture_method
+def request_erasure(
+    body: Annotated[ErasureRequest, Body()], idempotency_key: ErasureKey = None
+) -> ErasureReceiptOut:
+    stores = erasure.ErasureStores(
+        get_erasure_store(), get_lead_store(), get_trash_store(), get_mail_store(), get_blob_store()
+    )
+    receipt = erasure.erase(caller(app), body, idempotency_key, stores)
+    counts = receipt.erased.counts()
+    logger.info(
+        "erasure",
+        extra={"erasure_id": receipt.erasure_id, "status": receipt.status, **counts.model_dump()},
+    )
+    if receipt.status == "done":
+        metrics.add_metric(name="ErasureDone", unit="Count", value=1)
+    return ErasureReceiptOut.of(receipt)
+
+
+@app.get(
+    "/privacy/erasures",
+    summary="List erasure receipts",
+    tags=PRIVACY_TAGS,
+    description="Admin only. The tenant's erasures, newest first: who asked, when, and what went (no "
+    "addresses).",
+    responses=responses((200, ErasureReceiptPage, "A page of receipts."), 403),
+    middlewares=[admin_only],
+)
+@tracer.capture_method
+def list_erasures(limit: ReceiptsPageSize = 25, cursor: ReceiptsCursor = None) -> ErasureReceiptPage:
+    listing = erasure.list_receipts(caller(app), limit, cursor, get_erasure_store(), get_settings())
+    return ErasureReceiptPage(
+        data=[ErasureReceiptOut.of(receipt) for receipt in listing.receipts], next_cursor=listing.next_cursor
     )
 
 

@@ -363,6 +363,14 @@ def _each_made(
     return make
 
 
+def _erasures(tenant: BenchTenant, n: int) -> list[ApiCall]:
+    """An erasure of an address one new lead of the tenant has (the others keep theirs)."""
+    emails = [f"erase-{uuid.uuid4().hex[:10]}@example.com" for _ in range(n)]
+    for email in emails:
+        tenant.call("POST", "/leads", {**LEAD, "email": email})
+    return [ApiCall("POST", "/privacy/erasure", None, {"email": email}) for email in emails]
+
+
 SCIM_PREFIX = "/scim/"
 RequestMaker = Callable[[BenchTenant, int], list[ApiCall]]
 ROUTES: dict[str, RequestMaker] = {
@@ -426,6 +434,8 @@ ROUTES: dict[str, RequestMaker] = {
     "GET /tenant": _same("GET", "/tenant"),
     "PUT /tenant": _edits("/tenant", {"currency": "EUR"}, "name"),
     "POST /tenant/inbound-address": _same("POST", "/tenant/inbound-address"),
+    "POST /privacy/erasure": _erasures,
+    "GET /privacy/erasures": _same("GET", "/privacy/erasures"),
     "GET /lead-forms": _same("GET", "/lead-forms"),
     "POST /lead-forms": _new_forms,
     "GET /lead-forms/{id}": _same("GET", "/lead-forms/{form}"),

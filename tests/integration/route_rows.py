@@ -50,6 +50,8 @@ ADMIN_ONLY = {
     ("POST", "/lead-forms"),
     *((method, "/lead-forms/{id}") for method in ("GET", "PUT", "DELETE")),
     ("GET", "/lead-forms/{id}/submissions"),
+    ("POST", "/privacy/erasure"),
+    ("GET", "/privacy/erasures"),
 }
 SCIM_MEDIA_TYPE = "application/scim+json"
 
@@ -291,6 +293,10 @@ ROWS: dict[tuple[str, str], Row] = {
     ("PUT", "/tenant"): lambda w, c: Call("PUT", "/tenant", {"name": "Initech", "currency": "eur"}),
     ("POST", "/tenant/inbound-address"): lambda w, c: Call("POST", "/tenant/inbound-address"),
     ("POST", "/tenant/scim-token"): lambda w, c: Call("POST", "/tenant/scim-token", status=201),
+    ("POST", "/privacy/erasure"): lambda w, c: Call(
+        "POST", "/privacy/erasure", {"email": f"gone.{uuid.uuid4().hex[:8]}@erased.example"}
+    ),
+    ("GET", "/privacy/erasures"): lambda w, c: Call("GET", "/privacy/erasures"),
     ("GET", "/health"): lambda w, c: Call("GET", "/health"),
     ("GET", "/openapi.json"): lambda w, c: Call("GET", "/openapi.json"),
     ("GET", "/docs"): lambda w, c: Call("GET", "/docs"),

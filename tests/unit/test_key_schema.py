@@ -48,6 +48,7 @@ PLACEHOLDERS = {
     "kind": "phone",
     "merge_id": "m1",
     "sha256 of the key": sha256("15550102030"),
+    "erasure id": "e1",
 }
 # Each row of the table (its entity cell) -> the keys keys.py writes for it, one per SK variant.
 # None: the SK is not ours (Powertools' idempotency records), only the PK is checked.
@@ -59,6 +60,8 @@ ROWS: dict[str, list[dict[str, str | None]]] = {
     "lead stats": [keys.LeadStatsKeys.primary(T)],
     "lead match entry": [keys.LeadIndexKeys.match_entry(T, N, "phone")],
     "duplicate claim": [keys.DuplicateClaimKeys.primary(T, "phone", "15550102030")],
+    "lead past email": [keys.PastEmailKeys.entry(T, N, ADDRESS)],
+    "erasure receipt": [keys.ErasureKeys.receipt(T, "e1")],
     "note / task": [keys.LeadKeys.note(T, N, N), keys.LeadKeys.task(T, N, N)],
     "lead history entry": [keys.LeadHistoryKeys.entry(T, N, "2026-11-27T10:00:00.000000Z", N)],
     "lead order entry / search token entry": [
@@ -106,6 +109,7 @@ COVERED = {
     keys.ContactKeys,
     keys.DealKeys,
     keys.DirectoryKeys,
+    keys.ErasureKeys,
     keys.ExportKeys,
     keys.FormKeys,
     keys.IdempotencyKeys,
@@ -116,6 +120,7 @@ COVERED = {
     keys.LeadStatsKeys,
     keys.MailKeys,
     keys.MergeKeys,
+    keys.PastEmailKeys,
     keys.ScimTokenKeys,
     keys.SequenceKeys,
     keys.TenantKeys,

@@ -381,6 +381,64 @@ class LeadIndexKeys:
         }
 
 
+class PastEmailKeys:
+    """An address a lead had and lost (its email changed away from it): one item per address in
+    the lead's partition (``PAST#<lower address>``: sorts between ``ORDER#`` and ``SAME#``, so no
+    read of the lead, its notes, links or history meets it), written in the transaction of the
+    change. Its key in a sparse partition of SEARCH, per tenant and address, is how an erasure
+    finds the leads whose history holds the address (``erasure``). A delete of the lead takes it;
+    its trash keeps it (it is no index entry of a live lead)."""
+
+    PREFIX = "PAST#"
+
+    @classmethod
+    def entry(cls, tenant_id: str, lead_id: int, email: str) -> dict[str, str]:
+        return {"PK": LeadKeys.pk(tenant_id, lead_id), "SK": f"{cls.PREFIX}{email.strip().lower()}"}
+
+    @staticmethod
+    def of_address(tenant_id: str, email: str) -> IndexPartition:
+        """The leads that had this address (ids, by id)."""
+        address = email.strip().lower()
+        return IndexPartition(SEARCH_INDEX, "SEARCHPK", f"TENANT#{tenant_id}#PAST#{address}", False)
+
+    @classmethod
+    def keys(cls, tenant_id: str, lead_id: int, email: str) -> dict[str, Any]:
+        return {
+            **cls.entry(tenant_id, lead_id, email),
+            "id": lead_id,
+            "SEARCHPK": cls.of_address(tenant_id, email).value,
+            "SEARCHSK": padded(lead_id),
+        }
+
+
+class ErasureKeys:
+    """The receipts of erasures on request (GDPR Art. 17): one item per erasure in the tenant's
+    partition (``ERASURE#<erasure id>``), holding no personal data, and in a sparse partition of
+    GSI1 (``TENANT#<t>#ERASURES``, by time then id) that lists them newest first."""
+
+    PREFIX = "ERASURE#"
+
+    @classmethod
+    def receipt(cls, tenant_id: str, erasure_id: str) -> dict[str, str]:
+        return {"PK": tenant_pk(tenant_id), "SK": f"{cls.PREFIX}{erasure_id}"}
+
+    @staticmethod
+    def of_tenant(tenant_id: str) -> IndexPartition:
+        return IndexPartition("GSI1", "GSI1PK", f"TENANT#{tenant_id}#ERASURES")
+
+    @staticmethod
+    def sort_key(requested_at: str, erasure_id: str) -> str:
+        return f"{requested_at}#{erasure_id}"
+
+    @classmethod
+    def all_keys(cls, tenant_id: str, erasure_id: str, requested_at: str) -> dict[str, str]:
+        return {
+            **cls.receipt(tenant_id, erasure_id),
+            "GSI1PK": cls.of_tenant(tenant_id).value,
+            "GSI1SK": cls.sort_key(requested_at, erasure_id),
+        }
+
+
 LOOKUP_INDEX = "LOOKUP"
 
 
@@ -640,6 +698,16 @@ class MailKeys:
         """The item saying "``address`` took part in email ``email_id``"."""
         return {"PK": cls.sent_to(tenant_id, address), "SK": f"{cls.SK}#{padded(email_id)}"}
 
+    @staticmethod
+    def links_of(tenant_id: str, email_id: int) -> IndexPartition:
+        """The links of one email to leads (a sparse partition of SEARCH, by lead id): what an
+        erasure of the email deletes, wherever the links are."""
+        return IndexPartition(SEARCH_INDEX, "SEARCHPK", f"TENANT#{tenant_id}#MAILLINKS#{email_id}", False)
+
+    @classmethod
+    def link_index_keys(cls, tenant_id: str, email_id: int, lead_id: int) -> dict[str, str]:
+        return {"SEARCHPK": cls.links_of(tenant_id, email_id).value, "SEARCHSK": padded(lead_id)}
+
     @classmethod
     def message_marker(cls, tenant_id: str, message_id: str) -> dict[str, str]:
         """One per tenant and Message-ID: written only with the first delivery of a message."""
@@ -681,6 +749,22 @@ class FormKeys:
         return {
             "PK": cls.partition(tenant_id, form_id),
             "SK": f"{cls.SUBMISSION}{received_at}#{submission_id}",
+        }
+
+    @staticmethod
+    def submitted_by(tenant_id: str, email: str) -> IndexPartition:
+        """The tenant's submissions (of any form) with this email (a sparse partition of SEARCH,
+        by form, time and id): what an erasure of the address deletes."""
+        address = email.strip().lower()
+        return IndexPartition(SEARCH_INDEX, "SEARCHPK", f"TENANT#{tenant_id}#SUBMITTED#{address}", False)
+
+    @classmethod
+    def submission_index_keys(
+        cls, tenant_id: str, form_id: int, received_at: str, submission_id: str, email: str
+    ) -> dict[str, str]:
+        return {
+            "SEARCHPK": cls.submitted_by(tenant_id, email).value,
+            "SEARCHSK": f"{padded(form_id, 9)}#{received_at}#{submission_id}",
         }
 
     @classmethod

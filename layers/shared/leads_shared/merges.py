@@ -21,6 +21,8 @@
 - **Undo** (``undo_merge``, 30 days): the merged-away leads come back with their own values,
   children and history; the survivor's fields the merge changed get their values from before
   it, except those changed since (then the newer value is kept, and the answer names them).
+  A merge an erasure on request reached (``erased_at``: it took a merged lead, or blanked an
+  address out of the record's copies) cannot be undone: 409 (``erasure``).
 """
 
 from __future__ import annotations
@@ -421,6 +423,11 @@ def undo_merge(
         survivor = _live(found, survivor_id)
     if record.status == "undone":
         raise Conflict(f"This merge was undone already, at {record.undone_at}.")
+    if record.status == "done" and record.erased_at is not None:
+        raise Conflict(
+            f"This merge cannot be undone: an erasure on request (at {record.erased_at}) removed "
+            "values or leads it would bring back."
+        )
     if record.status == "done":
         now = datetime.now(UTC)
         if format_timestamp(now) > record.undo_until:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from leads_shared.data.blob_store import BlobStore
     from leads_shared.data.capture_store import CaptureStore
     from leads_shared.data.directory_store import DirectoryStore
+    from leads_shared.data.erasure_store import ErasureStore
     from leads_shared.data.export_store import ExportStore
     from leads_shared.data.form_store import FormStore
     from leads_shared.data.import_store import ImportStore
@@ -37,6 +38,7 @@ STORE_MODULES = tuple(
         "blob_store",
         "capture_store",
         "directory_store",
+        "erasure_store",
         "export_store",
         "form_store",
         "import_store",
@@ -163,3 +165,10 @@ def get_export_queue() -> JobQueue:
     from leads_shared.data.job_queue import JobQueue
 
     return JobQueue(get_settings().export_queue_name or "")
+
+
+@lru_cache(maxsize=1)
+def get_erasure_store() -> ErasureStore:
+    from leads_shared.data.erasure_store import ErasureStore
+
+    return ErasureStore(get_settings().table_name)

@@ -234,6 +234,26 @@ class BlobStore:
         except (ClientError, BotoCoreError):
             pass
 
+    def remove_every_version(self, bucket: str, key: str) -> int:
+        """Delete an object of ``bucket`` for good: each of its versions and delete markers (the
+        bucket is versioned: a plain delete would only hide it). How many were deleted."""
+        try:
+            paginator = self.client.get_paginator("list_object_versions")
+            versions = [
+                {"Key": found["Key"], "VersionId": found["VersionId"]}
+                for page in paginator.paginate(Bucket=bucket, Prefix=key)
+                for kind in ("Versions", "DeleteMarkers")
+                for found in page.get(kind, [])
+                if found["Key"] == key
+            ]
+            for start in range(0, len(versions), 1000):
+                self.client.delete_objects(
+                    Bucket=bucket, Delete={"Objects": versions[start : start + 1000], "Quiet": True}
+                )
+        except (ClientError, BotoCoreError) as exc:
+            raise _failed(exc) from exc
+        return len(versions)
+
     def _exists(self, key: str) -> bool:
         try:
             self.client.head_object(Bucket=self.bucket, Key=key)

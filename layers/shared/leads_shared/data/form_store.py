@@ -128,9 +128,17 @@ class FormStore(SequenceStore):
 
     # ---------------------------------------------------------------- submissions
     def add_submission(self, submission: Submission) -> None:
-        keys = FormKeys.submission(
-            submission.tenant_id, submission.form_id, submission.received_at, submission.id
-        )
+        """Store a submission; one with an email is also in that address's partition of SEARCH
+        (``FormKeys.submitted_by``: an erasure of the address finds it)."""
+        tenant_id, form_id = submission.tenant_id, submission.form_id
+        keys = FormKeys.submission(tenant_id, form_id, submission.received_at, submission.id)
+        email = submission.values.get("email", "").strip()
+        if email:
+            keys.update(
+                FormKeys.submission_index_keys(
+                    tenant_id, form_id, submission.received_at, submission.id, email
+                )
+            )
         item = to_item({**submission.model_dump(), **keys, "entity": "form_submission"})
         with store_errors():
             self.client.put_item(TableName=self.table, Item=item)

@@ -7,7 +7,9 @@ Per lead: 7 order entries (one per sort field, each in up to four BY indexes), a
 ``search_tokens.MAX_TOKENS`` token entries and up to 2 match entries (its phone's and its name
 and company's: ``match_keys``; its email is matched through LOOKUP): at most 25 items, so a
 transaction of 100 holds a lead, its entries and its counters with room to spare, and an import
-chunk holds 3 leads (each with its history's first entry).
+chunk holds 3 leads (each with its history's first entry). A change of the lead's email also
+writes one past-email item (``past_email_writes``), which erasures find; so does a merge, of
+each merged-away lead's email (``merged_away_writes``).
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from leads_shared.data.dynamo import to_item
-from leads_shared.keys import ORDER_FIELDS, LeadIndexKeys
-from leads_shared.match_keys import ENTRY_KINDS, lead_match_keys
+from leads_shared.keys import ORDER_FIELDS, LeadIndexKeys, PastEmailKeys
+from leads_shared.match_keys import ENTRY_KINDS, email_key, lead_match_keys
 from leads_shared.search_tokens import MAX_TOKENS, lead_tokens
 
 if TYPE_CHECKING:
@@ -58,7 +60,32 @@ def entry_writes(table: str, before: Lead | None, after: Lead | None) -> list[di
         for key, item in old.items()
         if key not in new
     ]
-    return writes
+    return writes + past_email_writes(table, before, after)
+
+
+def past_email_writes(table: str, before: Lead | None, after: Lead | None) -> list[dict[str, Any]]:
+    """A Put of the lead's past-email item (``PastEmailKeys``) when its email changes away from an
+    address (any case): the lead's history now holds an address the lead no longer has, and an
+    erasure of that address finds the lead through it. Not an index entry: a delete to the trash
+    keeps it, a removal for good takes it with the partition."""
+    lost = email_key(before.email) if before is not None else None
+    if after is None or lost is None or lost == email_key(after.email):
+        return []
+    return [_past_email_put(table, after, lost)]
+
+
+def merged_away_writes(table: str, lead: Lead) -> list[dict[str, Any]]:
+    """A Put of the past-email item of the lead's own email, for a lead whose item leaves every
+    index but is kept (merged away: its ``MERGED`` item holds the address, which no LOOKUP names
+    any more): an erasure of the address finds it through it. An undo leaves the item (the
+    lead's history holds the address)."""
+    address = email_key(lead.email)
+    return [_past_email_put(table, lead, address)] if address is not None else []
+
+
+def _past_email_put(table: str, lead: Lead, address: str) -> dict[str, Any]:
+    item = to_item(PastEmailKeys.keys(lead.tenant_id, lead.id, address))
+    return {"Put": {"TableName": table, "Item": item}}
 
 
 def is_entry(sort_key: str) -> bool:

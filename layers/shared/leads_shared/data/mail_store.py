@@ -40,8 +40,11 @@ def email_to_item(email: StoredEmail) -> dict[str, Any]:
 
 
 def link_to_item(link: EmailLink) -> dict[str, Any]:
+    """The link in its lead's partition, in its email's partition of SEARCH (an erasure of the
+    email finds every link through it)."""
     key = LeadKeys.email_link(link.tenant_id, link.lead_id, link.id)
-    return to_item({**link.model_dump(), **key, "entity": "email_link"})
+    index = MailKeys.link_index_keys(link.tenant_id, link.id, link.lead_id)
+    return to_item({**link.model_dump(), **key, **index, "entity": "email_link"})
 
 
 def participant_to_item(email: StoredEmail, address: str) -> dict[str, Any]:

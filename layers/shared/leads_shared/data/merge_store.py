@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from leads_shared.data.dynamo import TableStore, av, query_pages, store_errors, stored_values, to_item
 from leads_shared.data.history_items import history_write, nested_numbers
 from leads_shared.data.lead_counters import counter_deltas, stats_update
-from leads_shared.data.lead_entries import entry_writes
+from leads_shared.data.lead_entries import entry_writes, merged_away_writes
 from leads_shared.data.lead_store import lead_from_item, lead_to_item
 from leads_shared.data.writes import ConditionFailed, delete_if_version, put_if_version, transient_retries
 from leads_shared.keys import LeadKeys, MergeKeys
@@ -212,9 +212,10 @@ class MergeStore(TableStore):
         survivor: Lead,
         merged: Sequence[tuple[Lead, MergedLead, HistoryEntry]],
     ) -> None:
-        """Step 1, one transaction (at most 3 x 28 + 3 items): each ``(lead, merged item,
+        """Step 1, one transaction (at most 3 x 29 + 3 items): each ``(lead, merged item,
         history entry)`` swaps its lead item for its ``MERGED`` item if its version is still the
-        one read, the survivor is checked at its version, the record is written. ``MergeRace``
+        one read (its past-email item of its address written: what an erasure finds it by), the
+        survivor is checked at its version, the record is written. ``MergeRace``
         when any of it changed meanwhile."""
         table = self.table
         tenant_id = survivor.tenant_id
@@ -241,6 +242,7 @@ class MergeStore(TableStore):
                     }
                 },
                 *entry_writes(table, lead, None),
+                *merged_away_writes(table, lead),
                 history_write(table, entry),
             ]
             for name, delta in counter_deltas(lead, None).items():

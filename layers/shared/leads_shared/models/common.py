@@ -174,6 +174,10 @@ def checked_email(value: Any) -> Any:
 # At most 254 characters: the longest address SMTP carries (RFC 5321), what email-validator allows.
 EmailText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), EmailFormat()]
 OptionalEmail = Annotated[EmailText | None, BlankMeans(None), BeforeValidator(checked_email)]
+# An ``Idempotency-Key`` header's value: 1 to 255 printable ASCII characters, no spaces.
+IdempotencyKeyText = Annotated[
+    str, StringConstraints(min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$")
+]
 # A text searched for (in a query): trimmed, at most 255 characters.
 SearchText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)]
 

@@ -78,6 +78,9 @@ class MergeRecord(Model):
     expires_at: int  # TTL: two years after the merge, as the history entries it made
     undone_at: str | None = None
     undone_by: Actor | None = None
+    # When an erasure on request blanked an address out of this record's copies: the merge can
+    # no longer be undone (it would bring back what was erased, or a lead that was).
+    erased_at: str | None = None
     kept: list[str] = Field(default_factory=list)
 
 
@@ -124,13 +127,18 @@ class MergeSummary(Model):
     merged_at: str
     undo_until: str
     undone_at: str | None
+    erased_at: str | None = Field(
+        default=None,
+        description="When an erasure on request took an address out of what this merge kept: "
+        "it can no longer be undone (409).",
+    )
 
     @classmethod
     def of(cls, record: MergeRecord) -> MergeSummary:
         return cls.model_validate(
             record.model_dump(
                 include={"merge_id", "status", "merged_ids", "chosen", "moved", "actor", "merged_at"}
-                | {"undo_until", "undone_at"}
+                | {"undo_until", "undone_at", "erased_at"}
             )
         )
 
