@@ -520,7 +520,7 @@ def lead_merges(id: LeadId) -> MergeList:
 )
 @tracer.capture_method
 def undo_merge(id: LeadId, merge_id: MergeIdPath) -> UndoResult:
-    return merges.undo_merge(caller(app), id, merge_id, get_merge_store())
+    return merges.undo_merge(caller(app), id, merge_id, get_merge_store(), get_mail_store())
 
 
 lambda_handler = entry_point(app)

@@ -10,6 +10,9 @@ from typing import Any
 
 import pytest
 
+from devstack.emulator import Emulator
+from devstack.runtime import LambdaFunction
+from devstack.seed import dropbox_address as dropbox
 from leads_shared import merges
 from leads_shared.auth import Principal
 from leads_shared.data import dynamo, get_activity_store, get_lead_store, get_mail_store, get_merge_store
@@ -17,7 +20,8 @@ from leads_shared.data.merge_store import CHILDREN_PER_MOVE, MergeStore
 from leads_shared.keys import LeadKeys
 from leads_shared.models.activities import Task
 from leads_shared.models.merges import MergeRequest
-from tests.support.clients import Caller, lead_body
+from tests.support.clients import Caller, Tenant, lead_body
+from tests.support.mail import OK, alternative, deliver, linked
 
 EMAIL = {
     "subject": "Proposal",
@@ -42,6 +46,17 @@ def add_children(caller: Caller, lead: int, notes: int = 1, tasks: int = 1, emai
         assert caller.post(f"/leads/{lead}/tasks", {"title": f"task {n} of {lead}"}).status_code == 201
     for _ in range(emails):
         assert caller.post(f"/leads/{lead}/linked-emails", EMAIL).status_code == 201
+
+
+def email_linked_to_both(caller: Caller, first: int, second: int) -> dict[str, Any]:
+    """An email linked to ``first`` and to ``second`` too (as a captured email sent to both
+    addresses): its link, as ``first``'s emails list it."""
+    add_children(caller, first, notes=0, tasks=0, emails=1)
+    (link,) = caller.get(f"/leads/{first}/linked-emails").json["data"]
+    stored = get_mail_store().links(caller.tenant_id, first)
+    assert stored is not None
+    assert get_mail_store().add_link(stored[0].model_copy(update={"lead_id": second}))
+    return dict(link)
 
 
 def lead_state(caller: Caller, lead: int) -> dict[str, Any]:
@@ -272,8 +287,9 @@ def test_what_a_small_merge_costs(bob):
     merge_id = bob.get(f"/leads/{survivor}/merges").json["data"][0]["merge_id"]
     assert ops(bob) == {"Query": 1} and bob.last_cost["items_read"] == 2  # the lead, its merge
     assert bob.post(f"/leads/{survivor}/merges/{merge_id}/undo").status_code == 200
-    # the survivor's partition; the merged lead's item; the leads back; the move back; the finish
-    assert ops(bob) == {"Query": 1, "GetItem": 1, "TransactWriteItems": 3}
+    # the survivor's partition; the merged lead's item; the leads back; the move back; the finish;
+    # the emails captured for the address of the lead back
+    assert ops(bob) == {"Query": 2, "GetItem": 1, "TransactWriteItems": 3}
 
 
 # ------------------------------------------------------------------ all or nothing
@@ -467,12 +483,7 @@ def test_an_undo_brings_back_exactly_what_was_there(bob):
 
 def test_an_email_linked_to_both_leads_stays_linked_once_and_comes_back_with_an_undo(bob):
     survivor, other = new_lead(bob, email="both1@x.com"), new_lead(bob, email="both2@x.com")
-    add_children(bob, survivor, notes=0, tasks=0, emails=1)
-    (link,) = bob.get(f"/leads/{survivor}/linked-emails").json["data"]
-    # the same email linked to the other lead too (as a captured email sent to both addresses)
-    stored = get_mail_store().links(bob.tenant_id, survivor)
-    assert stored is not None
-    assert get_mail_store().add_link(stored[0].model_copy(update={"lead_id": other}))
+    link = email_linked_to_both(bob, survivor, other)
     before = (lead_state(bob, survivor), lead_state(bob, other))
 
     merged = bob.post(f"/leads/{survivor}/merge", {"merge_ids": [other]})
@@ -517,3 +528,78 @@ def test_an_undo_killed_half_way_is_finished_by_its_retry(bob, crash):
     assert retried.status_code == 200, retried.json
     assert (lead_state(bob, survivor), lead_state(bob, other)) == before
     assert bob.get("/leads").json["total"] == 2
+
+
+def test_an_email_linked_to_two_merged_leads_is_linked_once_and_each_gets_it_back(bob):
+    survivor = new_lead(bob, email="s3@x.com")
+    other, third = new_lead(bob, email="o3@x.com"), new_lead(bob, email="t3@x.com")
+    link = email_linked_to_both(bob, other, third)
+    before = {lead: lead_state(bob, lead) for lead in (survivor, other, third)}
+
+    dry = bob.post(f"/leads/{survivor}/merge", {"merge_ids": [other, third], "dry_run": True})
+    assert dry.json["moved"] == {"notes": 0, "tasks": 0, "emails": 1}
+    merged = bob.post(f"/leads/{survivor}/merge", {"merge_ids": [other, third]})
+    assert merged.status_code == 200, merged.json
+    assert merged.json["moved"] == {"notes": 0, "tasks": 0, "emails": 1}
+    assert [e["id"] for e in bob.get(f"/leads/{survivor}/linked-emails").json["data"]] == [link["id"]]
+
+    undone = bob.post(f"/leads/{survivor}/merges/{merged.json['merge_id']}/undo")
+    assert undone.status_code == 200, undone.json
+    assert {lead: lead_state(bob, lead) for lead in (survivor, other, third)} == before
+
+
+def test_an_email_linked_to_the_survivor_while_the_merge_moves_stays_the_survivors(bob, monkeypatch):
+    survivor, other = new_lead(bob, email="race1@x.com"), new_lead(bob, email="race2@x.com")
+    add_children(bob, other, notes=1, tasks=0, emails=1)
+    (stored,) = get_mail_store().links(bob.tenant_id, other) or []
+    real_move = MergeStore.move_children
+
+    def the_capture_links_the_survivor_too(self, record, origin, children, kept):
+        monkeypatch.setattr(MergeStore, "move_children", real_move)
+        # between the merge's read of the survivor and its move, the email's capture links it
+        assert get_mail_store().add_link(stored.model_copy(update={"lead_id": survivor}))
+        return real_move(self, record, origin, children, kept)
+
+    monkeypatch.setattr(MergeStore, "move_children", the_capture_links_the_survivor_too)
+    before = lead_state(bob, other)
+    merged = bob.post(f"/leads/{survivor}/merge", {"merge_ids": [other]})
+    assert merged.status_code == 200, merged.json
+    assert [e["id"] for e in bob.get(f"/leads/{survivor}/linked-emails").json["data"]] == [stored.id]
+    own = lead_state(bob, survivor)["linked-emails"]
+
+    undone = bob.post(f"/leads/{survivor}/merges/{merged.json['merge_id']}/undo")
+    assert undone.status_code == 200, undone.json
+    assert lead_state(bob, other) == before
+    assert lead_state(bob, survivor)["linked-emails"] == own  # its own link, not the other's
+
+
+def test_an_email_captured_while_a_lead_was_merged_away_is_linked_when_the_undo_brings_it_back(
+    emulator: Emulator, ingest: LambdaFunction, tenant: Tenant, bob: Caller
+) -> None:
+    survivor, other = new_lead(bob, email="stays@client-co.com"), new_lead(bob, email="went@client-co.com")
+    merge_id = bob.post(f"/leads/{survivor}/merge", {"merge_ids": [other]}).json["merge_id"]
+    assert deliver(emulator, ingest, alternative("went@client-co.com", [dropbox(tenant.tenant_id)])) == OK
+    (row,) = get_mail_store().emails_sent_to(tenant.tenant_id, "went@client-co.com")
+    assert linked(bob, survivor) == []  # no live lead had the address
+
+    assert bob.post(f"/leads/{survivor}/merges/{merge_id}/undo").status_code == 200
+
+    assert [email["id"] for email in linked(bob, other)] == [row["id"]]  # as a restore links them
+
+
+def test_an_undo_of_a_merge_killed_half_way_finishes_it_then_brings_back_every_child(bob, crash):
+    survivor = new_lead(bob, email="half1@x.com")
+    other = new_lead(bob, email="half2@x.com", company="Half")
+    add_children(bob, other, notes=120, tasks=0, emails=0)
+    before = (lead_state(bob, survivor), lead_state(bob, other))
+    crash(2)  # the claim and the first move commit, then the function dies
+    assert bob.post(f"/leads/{survivor}/merge", {"merge_ids": [other]}).status_code == 500
+    crash(None)
+    (pending,) = bob.get(f"/leads/{survivor}/merges").json["data"]
+    assert pending["status"] == "moving"
+
+    undone = bob.post(f"/leads/{survivor}/merges/{pending['merge_id']}/undo")
+    assert undone.status_code == 200, undone.json
+    assert children_of(bob.tenant_id, survivor) == []
+    assert len(children_of(bob.tenant_id, other)) == 120
+    assert (lead_state(bob, survivor), lead_state(bob, other)) == before

@@ -32,10 +32,10 @@ from typing import TYPE_CHECKING, Any
 
 from leads_shared.clock import format_timestamp
 from leads_shared.data.idempotency import run_once
-from leads_shared.data.merge_store import ChildChanged, MergedLead, MergeRace
+from leads_shared.data.merge_store import ChildChanged, MergedLead, MergeRace, email_links
 from leads_shared.errors import Conflict, MergedAway, NotFound, ValidationFailed
-from leads_shared.keys import LeadKeys
 from leads_shared.lead_history import change, expiry, user_actor
+from leads_shared.leads import link_captured_emails
 from leads_shared.models.history import MergeMark
 from leads_shared.models.leads import LeadOut
 from leads_shared.models.merges import (
@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from leads_shared.auth import Principal
+    from leads_shared.data.mail_store import MailStore
     from leads_shared.data.merge_store import LeadPartition, MergeStore
     from leads_shared.models.history import Actor, HistoryEntry
     from leads_shared.models.leads import Lead
@@ -129,13 +130,15 @@ def reverted(record: MergeRecord, current: Lead) -> tuple[Lead, list[str]]:
 
 
 def _moved(survivor: LeadPartition, others: Sequence[LeadPartition]) -> dict[str, int]:
-    """The children that move: the others', but for email links the survivor has already."""
-    links = {item["SK"]["S"] for item in survivor.children if item["SK"]["S"].startswith(LeadKeys.EMAIL)}
+    """The children that move: the others', but for email links the survivor has already (its
+    own, or one an earlier of ``others`` brings: an email linked to two of them moves once)."""
+    links = email_links(survivor.children)
     counts = dict.fromkeys(("notes", "tasks", "emails"), 0)
     for other in others:
         for kind, count in other.count().items():
             counts[kind] += count
-        counts["emails"] -= sum(1 for item in other.children if item["SK"]["S"] in links)
+        counts["emails"] -= len(email_links(other.children) & links)
+        links |= email_links(other.children)
     return counts
 
 
@@ -311,7 +314,7 @@ def _complete_merge(
     if found is None:
         found = merges.partition(tenant_id, record.survivor_id)
         survivor = found.lead
-    links = {item["SK"]["S"] for item in found.children if item["SK"]["S"].startswith(LeadKeys.EMAIL)}
+    links = email_links(found.children)
     try:
         for origin in record.merged_ids:
             _move_children_of(record, origin, links, merges)
@@ -347,11 +350,23 @@ def _until_moved(
 
 def _move_children_of(record: MergeRecord, origin: int, links: set[str], merges: MergeStore) -> None:
     """A merged-away lead's children, read after the claim (nothing can be added to it since),
-    into the survivor."""
-    _until_moved(
-        lambda: merges.partition(record.tenant_id, origin).children,
-        lambda children: merges.move_children(record, origin, children, links),
-    )
+    into the survivor. ``links``: the email links the survivor has (they stay with ``origin``);
+    those ``origin`` brings are added to it, so that another merged-away lead's link to the
+    same email stays with that lead rather than overwrite this one (its undo would lose it).
+    A batch that was not written is read again with the survivor's links as they are now (an
+    email may have been linked to the survivor meanwhile)."""
+    moved: list[dict[str, Any]] = []
+
+    def move(children: list[dict[str, Any]]) -> None:
+        merges.move_children(record, origin, children, links)
+        moved[:] = children
+
+    def read_again() -> list[dict[str, Any]]:
+        links.update(email_links(merges.partition(record.tenant_id, record.survivor_id).children))
+        return merges.partition(record.tenant_id, origin).children
+
+    _until_moved(read_again, move, merges.partition(record.tenant_id, origin).children)
+    links |= email_links(moved)
 
 
 def _still(record: MergeRecord, status: str, merges: MergeStore) -> bool:
@@ -386,9 +401,14 @@ def _result(record: MergeRecord, survivor: Lead | None) -> MergeResult:
 
 
 # ------------------------------------------------------------------ undo
-def undo_merge(principal: Principal, survivor_id: int, merge_id: str, merges: MergeStore) -> UndoResult:
+def undo_merge(
+    principal: Principal, survivor_id: int, merge_id: str, merges: MergeStore, mail: MailStore
+) -> UndoResult:
     """Undo a merge of the survivor within ``UNDO_DAYS``: its merged-away leads back (one
-    transaction), their children moved back, the survivor's values back (one transaction)."""
+    transaction), their children moved back, the survivor's values back (one transaction).
+    Then, as after a restore from the recycle bin, the emails captured for the address of each
+    lead back (and of the survivor, when its email is back) while nothing could link them are
+    linked (one Query per address)."""
     tenant_id = principal.tenant_id
     found = merges.partition(tenant_id, survivor_id)
     survivor = _live(found, survivor_id)
@@ -398,6 +418,9 @@ def undo_merge(principal: Principal, survivor_id: int, merge_id: str, merges: Me
     if record.status == "moving":
         _complete_merge(record, merges)
         record = merges.record(tenant_id, survivor_id, merge_id) or record
+        # read again what finishing it moved in: the undo moves back the children it reads
+        found = merges.partition(tenant_id, survivor_id)
+        survivor = _live(found, survivor_id)
     if record.status == "undone":
         raise Conflict(f"This merge was undone already, at {record.undone_at}.")
     if record.status == "done" and record.erased_at is not None:
@@ -424,6 +447,10 @@ def undo_merge(principal: Principal, survivor_id: int, merge_id: str, merges: Me
             raise Conflict("This merge is being undone by another request.") from None
         record = record.model_copy(update=undone)
     survivor, kept = _complete_undo(record, merges, found, survivor)
+    for lead in record.merged:
+        link_captured_emails(lead, mail)
+    if "email" in record.values and "email" not in kept:
+        link_captured_emails(survivor, mail)
     return UndoResult(
         merge_id=merge_id,
         status="undone",

@@ -13,8 +13,8 @@ partition), and each safe to run again:
    survivor's partition (the copy keeps where it came from: ``moved_by``) and deleted where they
    were, 49 a transaction, each with a check that the record is still ``moving`` and each
    child's delete on condition that it is still as read (``ChildChanged`` otherwise). An email
-   linked to both leads is not copied: the survivor has it; the merged-away lead's own link stays
-   in its partition for an undo.
+   the survivor is linked to already (its own link, or one an earlier merged-away lead brought)
+   is not copied; the merged-away lead's own link stays in its partition for an undo.
 3. ``finish``: the survivor takes the chosen values (with its index entries, counts and a
    ``merged`` history entry) and the record becomes ``done``, in one transaction.
 
@@ -87,6 +87,12 @@ class LeadPartition:
         for item in self.children:
             counts[child_kind(item["SK"]["S"])] += 1
         return counts
+
+
+def email_links(children: Sequence[dict[str, Any]]) -> set[str]:
+    """The email links among a partition's ``children`` (stored items): their sort keys, which
+    name the email (the same in every lead's partition)."""
+    return {item["SK"]["S"] for item in children if item["SK"]["S"].startswith(LeadKeys.EMAIL)}
 
 
 def child_kind(sort_key: str) -> str:
@@ -257,13 +263,16 @@ class MergeStore(TableStore):
         survivor's partition, ``CHILDREN_PER_MOVE`` a transaction, each on condition that the
         record is still ``moving`` (``MergeRace``: another run finished it) and that each child
         is still as read (``ChildChanged``). Email links whose sort key is in ``kept_links`` (the
-        survivor has the email) stay where they are."""
+        survivor has the email) stay where they are; a copy finds its key free in the survivor's
+        partition or is not written (``ChildChanged``: the email was linked to the survivor since
+        ``kept_links`` was read, and that link is the survivor's own)."""
         moving = [item for item in children if item["SK"]["S"] not in kept_links]
         step = f"{record.merge_id}#{origin}"
         self._move(
             record,
             "moving",
             [(item, _moved_copy(item, record.survivor_id, [*trail_of(item), step])) for item in moving],
+            new_copies=True,
         )
 
     def finish(
@@ -332,10 +341,17 @@ class MergeStore(TableStore):
 
     # ------------------------------------------------------------------ shared
     def _move(
-        self, record: MergeRecord, status: str, moves: Sequence[tuple[dict[str, Any], dict[str, Any]]]
+        self,
+        record: MergeRecord,
+        status: str,
+        moves: Sequence[tuple[dict[str, Any], dict[str, Any]]],
+        *,
+        new_copies: bool = False,
     ) -> None:
-        """Each ``(item, copy)``: the copy put, the item deleted if it is still as read (its
-        version, for a child that has one), a batch a transaction with the record's check."""
+        """Each ``(item, copy)``: the copy put (``new_copies``: only where its key is free), the
+        item deleted if it is still as read (its version, for a child that has one), a batch a
+        transaction with the record's check."""
+        put_condition = {"ConditionExpression": _NEW} if new_copies else {}
         for start in range(0, len(moves), CHILDREN_PER_MOVE):
             items = [self._record_is(record, status)]
             for item, copy in moves[start : start + CHILDREN_PER_MOVE]:
@@ -347,7 +363,10 @@ class MergeStore(TableStore):
                 if "version" in item:
                     delete["ConditionExpression"] += " AND version = :version"
                     delete["ExpressionAttributeValues"] = {":version": item["version"]}
-                items += [{"Put": {"TableName": self.table, "Item": copy}}, {"Delete": delete}]
+                items += [
+                    {"Put": {"TableName": self.table, "Item": copy, **put_condition}},
+                    {"Delete": delete},
+                ]
             try:
                 transient_retries(lambda: self.transact(items))  # noqa: B023 - called at once
             except ConditionFailed as failed:
