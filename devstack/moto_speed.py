@@ -93,6 +93,9 @@ moto_project = SecondaryIndex.project
 moto_all_items = Table.all_items
 moto_query = Table.query
 moto_item_init = Item.__init__
+moto_dynamo_type_init = DynamoType.__init__
+moto_cast_value = DynamoType.cast_value.fget
+moto_size = DynamoType.size
 moto_put_item = Table.put_item
 moto_delete_item = Table.delete_item
 moto_update_item = DynamoDBBackend.update_item
@@ -436,6 +439,42 @@ def _narrowed(
     )
 
 
+# Types whose value moto compares and hashes as it is (its cast_value's last branch).
+_AS_THEY_ARE = frozenset({"S", "B", "BOOL"})
+
+
+def dynamo_type_init(self: DynamoType, type_as_dict: DynamoType | dict[str, Any]) -> None:
+    """moto's ``DynamoType.__init__`` (the first type of a ``{type: value}``, or a copy of a
+    DynamoType; a list's and a map's members wrapped), without two lists built per value: every
+    attribute of every item written, read or copied is one."""
+    if type(type_as_dict) is DynamoType:
+        self.type, self.value = type_as_dict.type, type_as_dict.value
+    else:
+        self.type, self.value = next(iter(type_as_dict.items()))  # type: ignore[union-attr]
+    if self.type == "L":
+        self.value = [DynamoType(member) for member in self.value]
+    elif self.type == "M":
+        self.value = {name: DynamoType(member) for name, member in self.value.items()}
+
+
+def cast_value(self: DynamoType) -> Any:
+    """moto's ``cast_value``, with the string, binary and boolean answered first: every compare,
+    hash and sort of a key goes through it, and it asked five questions of the type before
+    answering the value itself."""
+    if self.type in _AS_THEY_ARE:
+        return self.value
+    return moto_cast_value(self)
+
+
+def size(self: DynamoType) -> int:
+    """moto's ``size``, with a string's answered first (its UTF-8 length, as moto's last
+    branch counts it): each Query sums the size of every attribute of every item it returns."""
+    if self.type == "S":
+        value = self.value
+        return len(value if isinstance(value, bytes) else value.encode("utf-8"))
+    return moto_size(self)
+
+
 def apply() -> None:
     """Install them (once per process)."""
     DynamoHandler.serialized = serialized  # type: ignore[method-assign]
@@ -446,3 +485,6 @@ def apply() -> None:
     Table.put_item = put_item  # type: ignore[method-assign]
     Table.delete_item = delete_item  # type: ignore[method-assign]
     DynamoDBBackend.update_item = update_item  # type: ignore[method-assign]
+    DynamoType.cast_value = property(cast_value)  # type: ignore[assignment,method-assign]
+    DynamoType.size = size  # type: ignore[method-assign]
+    DynamoType.__init__ = dynamo_type_init  # type: ignore[method-assign]

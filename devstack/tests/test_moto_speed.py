@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from moto.dynamodb.models.dynamo_type import Item
+from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import SecondaryIndex, Table
 from moto.dynamodb.responses import DynamoHandler
 
@@ -170,6 +170,21 @@ def _through_moto(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Table, "query", moto_speed.moto_query)
     monkeypatch.setattr(Table, "all_items", moto_speed.moto_all_items)
     monkeypatch.setattr(SecondaryIndex, "project", moto_speed.moto_project)
+    monkeypatch.setattr(DynamoType, "cast_value", property(moto_speed.moto_cast_value))
+    monkeypatch.setattr(DynamoType, "size", moto_speed.moto_size)
+    monkeypatch.setattr(DynamoType, "__init__", moto_speed.moto_dynamo_type_init)
+
+
+def test_every_attribute_type_compares_and_sizes_as_moto_does(emulator: Emulator) -> None:
+    values = [DynamoType(value) for value in _item("P#0", "S#0", 7).values()]
+    values += [DynamoType({"S": "déjà vu"}), DynamoType({"B": b"\x00"}), DynamoType({"BOOL": False})]
+    for value in values:
+        built_by_moto = DynamoType.__new__(DynamoType)
+        moto_speed.moto_dynamo_type_init(built_by_moto, value.to_json())
+        assert (value.type, value.to_regular_json()) == (built_by_moto.type, built_by_moto.to_regular_json())
+        assert value.cast_value == moto_speed.moto_cast_value(value), value
+        assert value.size() == moto_speed.moto_size(value), value
+    assert DynamoType.cast_value.fget is moto_speed.cast_value  # the emulator's, being compared
 
 
 def test_every_item_action_answers_as_moto_serializes_it(
