@@ -94,6 +94,8 @@ moto_all_items = Table.all_items
 moto_query = Table.query
 moto_item_init = Item.__init__
 moto_dynamo_type_init = DynamoType.__init__
+moto_dynamo_type_deepcopy = DynamoType.__deepcopy__
+moto_item_deepcopy = Item.__deepcopy__
 moto_cast_value = DynamoType.cast_value.fget
 moto_size = DynamoType.size
 moto_put_item = Table.put_item
@@ -457,6 +459,51 @@ def dynamo_type_init(self: DynamoType, type_as_dict: DynamoType | dict[str, Any]
         self.value = {name: DynamoType(member) for name, member in self.value.items()}
 
 
+_SETS = frozenset({"SS", "NS", "BS"})
+
+
+def _copied(value: DynamoType) -> DynamoType:
+    """A copy of ``value`` sharing nothing that can change (a list's, a map's, a set's members)."""
+    copied = DynamoType.__new__(DynamoType)
+    kind = copied.type = value.type
+    members = value.value
+    if kind == "L":
+        copied.value = [_copied(member) for member in members]
+    elif kind == "M":
+        copied.value = {name: _copied(member) for name, member in members.items()}
+    elif kind in _SETS:
+        copied.value = list(members)
+    else:
+        copied.value = members
+    return copied
+
+
+def dynamo_type_deepcopy(self: DynamoType, memo: dict[int, Any]) -> DynamoType:
+    """moto's ``DynamoType.__deepcopy__`` without ``copy.deepcopy``'s bookkeeping per member
+    (a value is a tree: nothing in it is shared or refers back)."""
+    return _copied(self)
+
+
+def item_deepcopy(self: Item, memo: dict[int, Any]) -> Item:
+    """moto's ``Item.__deepcopy__`` (its attributes copied without checking their size again,
+    which the item passed when written), each value copied by ``_copied``: a Scan copies every
+    item it reads, a transaction each item it touches."""
+    copied = Item.__new__(Item)
+    memo[id(self)] = copied
+    copied.hash_key = _copied(self.hash_key) if self.hash_key is not None else None
+    copied.range_key = _copied(self.range_key) if self.range_key is not None else None
+    attrs = LimitedSizeDict.__new__(LimitedSizeDict)
+    dict.__init__(
+        attrs,
+        (
+            (name, _copied(value) if type(value) is DynamoType else copy.deepcopy(value, memo))
+            for name, value in self.attrs.items()
+        ),
+    )
+    copied.attrs = attrs
+    return copied
+
+
 def cast_value(self: DynamoType) -> Any:
     """moto's ``cast_value``, with the string, binary and boolean answered first: every compare,
     hash and sort of a key goes through it, and it asked five questions of the type before
@@ -488,3 +535,5 @@ def apply() -> None:
     DynamoType.cast_value = property(cast_value)  # type: ignore[assignment,method-assign]
     DynamoType.size = size  # type: ignore[method-assign]
     DynamoType.__init__ = dynamo_type_init  # type: ignore[method-assign]
+    DynamoType.__deepcopy__ = dynamo_type_deepcopy  # type: ignore[method-assign]
+    Item.__deepcopy__ = item_deepcopy  # type: ignore[method-assign]

@@ -4,6 +4,7 @@ with filters and projections), before and after writes, through both."""
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -173,6 +174,8 @@ def _through_moto(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(DynamoType, "cast_value", property(moto_speed.moto_cast_value))
     monkeypatch.setattr(DynamoType, "size", moto_speed.moto_size)
     monkeypatch.setattr(DynamoType, "__init__", moto_speed.moto_dynamo_type_init)
+    monkeypatch.setattr(DynamoType, "__deepcopy__", moto_speed.moto_dynamo_type_deepcopy)
+    monkeypatch.setattr(Item, "__deepcopy__", moto_speed.moto_item_deepcopy)
 
 
 def test_every_attribute_type_compares_and_sizes_as_moto_does(emulator: Emulator) -> None:
@@ -185,6 +188,14 @@ def test_every_attribute_type_compares_and_sizes_as_moto_does(emulator: Emulator
         assert value.cast_value == moto_speed.moto_cast_value(value), value
         assert value.size() == moto_speed.moto_size(value), value
     assert DynamoType.cast_value.fget is moto_speed.cast_value  # the emulator's, being compared
+
+    item = Item(DynamoType({"S": "P#0"}), DynamoType({"S": "S#0"}), _item("P#0", "S#0", 7))
+    ours, moto_copy = copy.deepcopy(item), moto_speed.moto_item_deepcopy(item, {})
+    assert ours.to_json() == moto_copy.to_json() == item.to_json()
+    assert (ours.hash_key, ours.range_key) == (item.hash_key, item.range_key)
+    ours.attrs["address"].value["lines"].value.append(DynamoType({"S": "changed"}))
+    ours.attrs["tags"].value.append("c")
+    assert item.to_json() == moto_copy.to_json()  # the copy shares nothing that changes
 
 
 def test_every_item_action_answers_as_moto_serializes_it(
