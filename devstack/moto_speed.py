@@ -41,6 +41,7 @@ import threading
 from collections import defaultdict
 from typing import Any
 
+from moto import backends
 from moto.core.responses import ActionResult
 from moto.core.utils import get_service_model
 from moto.dynamodb.exceptions import ItemSizeTooLarge
@@ -93,6 +94,7 @@ moto_project = SecondaryIndex.project
 moto_all_items = Table.all_items
 moto_query = Table.query
 moto_item_init = Item.__init__
+moto_list_of_moto_modules = backends.list_of_moto_modules
 moto_dynamo_type_init = DynamoType.__init__
 moto_dynamo_type_deepcopy = DynamoType.__deepcopy__
 moto_item_deepcopy = Item.__deepcopy__
@@ -522,6 +524,17 @@ def size(self: DynamoType) -> int:
     return moto_size(self)
 
 
+@functools.cache
+def _moto_modules() -> frozenset[str]:
+    return frozenset(moto_list_of_moto_modules())
+
+
+def list_of_moto_modules() -> frozenset[str]:
+    """moto's service packages, listed once: the server listed its own folder (and asked of each
+    entry whether it is a folder) to route every request."""
+    return _moto_modules()
+
+
 def apply() -> None:
     """Install them (once per process)."""
     DynamoHandler.serialized = serialized  # type: ignore[method-assign]
@@ -537,3 +550,4 @@ def apply() -> None:
     DynamoType.__init__ = dynamo_type_init  # type: ignore[method-assign]
     DynamoType.__deepcopy__ = dynamo_type_deepcopy  # type: ignore[method-assign]
     Item.__deepcopy__ = item_deepcopy  # type: ignore[method-assign]
+    backends.list_of_moto_modules = list_of_moto_modules  # type: ignore[assignment]

@@ -338,3 +338,8 @@ def test_items_are_refused_over_the_size_limit_as_moto_refuses_them(
         moto = [put(size) for size in (404_000, 406_000)]
     assert ours == moto
     assert ours[0] == "stored" and ours[1] != "stored"
+
+
+def test_the_server_routes_by_moto_s_own_list_of_services(emulator: Emulator) -> None:
+    assert moto_speed.list_of_moto_modules() == set(moto_speed.moto_list_of_moto_modules())
+    assert {"dynamodb", "s3", "sqs"} <= moto_speed.list_of_moto_modules()
