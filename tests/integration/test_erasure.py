@@ -394,3 +394,23 @@ def test_erasure_follows_a_merged_lead_along_its_survivors_and_resumes_after_a_c
     assert alice.get(f"/leads/{g}").json["email"] == "gee@else.example"
     gone = alice.get(f"/leads/{b}")  # B stays merged into G, its record without the address
     assert gone.status_code == 404 and gone.json["merged_into"] == g
+
+
+def test_an_address_that_merely_contains_the_erased_one_is_another_persons_and_stays(alice: Caller) -> None:
+    """``jane@…`` is not ``mary.jane@…``: a lead whose email changed from the erased address to
+    one that ends with it keeps its new value in its history (and its current email)."""
+    email = address()
+    longer = f"mary.{email.lower()}"
+    moved = new_lead(alice, email=email, first_name="Jane")
+    assert alice.put(f"/leads/{moved}", lead_body(email=longer, first_name="Jane")).status_code == 200
+
+    response = alice.post("/privacy/erasure", {"email": email})
+
+    assert response.status_code == 200, response.json
+    history = alice.get(f"/leads/{moved}/history", query={"field": "email"}).json["data"]
+    email_changes = [next(c for c in entry["changes"] if c["field"] == "email") for entry in history]
+    assert [(change["old"], change["new"]) for change in email_changes] == [
+        ("[erased]", longer),
+        (None, "[erased]"),
+    ]
+    assert alice.get(f"/leads/{moved}").json["email"] == longer

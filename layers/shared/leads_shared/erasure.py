@@ -60,6 +60,7 @@ address together, and the key is not kept).
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -102,11 +103,24 @@ class ErasureStores:
     blobs: BlobStore
 
 
+# Characters that continue an address: before it, a local part's; after it, a domain's (a dot
+# only when a label follows). "jane@x.com" is in "Jane <jane@x.com>", not in "mary.jane@x.com"
+# nor in "jane@x.com.au": those are other people's addresses.
+_LOCAL_CHARS = r"A-Za-z0-9.!#$%&'*+/=?^_`{|}~-"
+_DOMAIN_CHARS = r"A-Za-z0-9-"
+
+
+def holds_address(text: str, address: str) -> bool:
+    """Whether ``text`` holds ``address`` (any case) as a whole address, not as part of another."""
+    pattern = rf"(?<![{_LOCAL_CHARS}]){re.escape(address)}(?![{_DOMAIN_CHARS}]|\.[{_DOMAIN_CHARS}])"
+    return re.search(pattern, text, re.IGNORECASE) is not None
+
+
 def redacted(value: Any, address: str) -> Any:
-    """``value`` with every text that contains ``address`` (any case) replaced by ``REDACTED``
-    (in lists and objects too)."""
+    """``value`` with every text that holds ``address`` (any case, as a whole address) replaced
+    by ``REDACTED`` (in lists and objects too)."""
     if isinstance(value, str):
-        return REDACTED if address.casefold() in value.casefold() else value
+        return REDACTED if holds_address(value, address) else value
     if isinstance(value, list):
         return [redacted(part, address) for part in value]
     if isinstance(value, dict):
