@@ -414,3 +414,34 @@ def test_an_address_that_merely_contains_the_erased_one_is_another_persons_and_s
         (None, "[erased]"),
     ]
     assert alice.get(f"/leads/{moved}").json["email"] == longer
+
+
+def test_a_retry_without_a_key_finds_an_email_logged_on_a_moved_lead_after_a_crash(
+    monkeypatch: pytest.MonkeyPatch, tenant: Tenant, alice: Caller
+) -> None:
+    """An email logged by hand has no participant item: only its link on the lead finds it. A
+    crash between its two deletes must leave the link (what finds it), not the email alone."""
+    email = address()
+    moved = new_lead(alice, email=email, first_name="Moved")
+    assert alice.post(f"/leads/{moved}/linked-emails", EMAIL).status_code == 201  # to its address
+    assert (
+        alice.put(f"/leads/{moved}", lead_body(email="moved@else.example", first_name="Moved")).status_code
+        == 200
+    )
+    real = ErasureStore._delete_keys
+    deletes: list[int] = []
+
+    def second_fails(store: ErasureStore, keys: list[dict[str, str]]) -> None:
+        deletes.append(1)
+        if len(deletes) == 2:
+            raise StoreFailure("injected")
+        real(store, keys)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ErasureStore, "_delete_keys", second_fails)
+        assert alice.post("/privacy/erasure", {"email": email}).status_code >= 500
+
+    retried = alice.post("/privacy/erasure", {"email": email})
+
+    assert retried.status_code == 200, retried.json
+    assert holding(email, tenant.tenant_id) == []

@@ -255,9 +255,11 @@ class ErasureStore(TableStore):
         self._delete_keys([MailKeys.participant(tenant_id, email_id, erased)])
 
     def remove_logged_email(self, tenant_id: str, lead_id: int, email_id: int) -> None:
-        """An email logged by hand on a lead (it belongs to that lead): its link, then the email."""
-        self._delete_keys([LeadKeys.email_link(tenant_id, lead_id, email_id)])
+        """An email logged by hand on a lead (it belongs to that lead): the email, then its link
+        (last: it is all that finds the email, having no participant items, so a retry after a
+        crash between the two finds the link again and takes it)."""
         self._delete_keys([MailKeys.primary(tenant_id, email_id)])
+        self._delete_keys([LeadKeys.email_link(tenant_id, lead_id, email_id)])
 
     def remove_submission(self, key: dict[str, str]) -> None:
         self._delete_keys([key])
