@@ -8,6 +8,7 @@ holds no address; a retry with the same key finishes what a crash left."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from typing import Any
@@ -444,4 +445,20 @@ def test_a_retry_without_a_key_finds_an_email_logged_on_a_moved_lead_after_a_cra
     retried = alice.post("/privacy/erasure", {"email": email})
 
     assert retried.status_code == 200, retried.json
+    assert holding(email, tenant.tenant_id) == []
+
+
+def test_no_hash_of_the_address_is_left_in_a_duplicate_claim(tenant: Tenant, alice: Caller) -> None:
+    """A create that refuses duplicates holds the email's match key (its SHA-256) in a claim item,
+    which TTL removes only later (DynamoDB's TTL takes up to days): a hash of the address can be
+    checked against a list of addresses, so the erasure takes it (as the receipt keeps none)."""
+    email = address()
+    digest = hashlib.sha256(email.lower().encode()).hexdigest()
+    response = alice.post("/leads", lead_body(email=email), query={"on_duplicate": "reject"})
+    assert response.status_code == 201, response.json
+    assert holding(digest, tenant.tenant_id) != []
+
+    assert alice.post("/privacy/erasure", {"email": email}).status_code == 200
+
+    assert holding(digest, tenant.tenant_id) == []
     assert holding(email, tenant.tenant_id) == []

@@ -18,6 +18,8 @@ What is found (through indexes: never by reading the tenant's leads), and what h
 - **Form submissions** with the address (every submission with an email is indexed by it).
 - **Emails logged by hand** on a lead that had the address, with it on From, To or Cc (logged
   emails have no participant items: they are found through that lead's links).
+- **A duplicate claim** on the address (a rejecting create's hold: the SHA-256 of the address in
+  its key, until TTL takes it): deleted, after the leads it may name.
 - **History of other leads**: when a lead's email changes away from an address, the write puts
   a past-email item (``PastEmailKeys``) in the same transaction. Through it, the leads whose
   history holds the address are found; in each of their history entries, every old or new value
@@ -362,6 +364,7 @@ def _remove(
             remove_for_good(principal, lead_id, stores.leads, stores.trash)
         except NotFound:  # gone already (a retry), its leftovers removed
             continue
+    store.forget_duplicate_claim(tenant_id, address)  # after the leads it may name
 
 
 @dataclass(frozen=True)
