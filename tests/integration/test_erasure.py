@@ -462,3 +462,36 @@ def test_no_hash_of_the_address_is_left_in_a_duplicate_claim(tenant: Tenant, ali
 
     assert holding(digest, tenant.tenant_id) == []
     assert holding(email, tenant.tenant_id) == []
+
+
+def test_a_merged_away_lead_whose_email_had_changed_from_the_address_stays_with_its_merge(
+    tenant: Tenant, alice: Caller
+) -> None:
+    """L had the address, then another (its own when merged into S): found through its past
+    email, it is kept as a live lead would be (its history redacted), not removed whole while
+    S's merge record still offered an undo that then failed ("no longer merged")."""
+    email = address()
+    moved = new_lead(alice, email=email, first_name="Lou")
+    assert alice.post(f"/leads/{moved}/linked-emails", EMAIL).status_code == 201  # to its address
+    assert (
+        alice.put(f"/leads/{moved}", lead_body(email="lou@else.example", first_name="Lou")).status_code == 200
+    )
+    survivor = new_lead(alice, email="sue@else.example", first_name="Sue")
+    merge_id = merge(alice, survivor, [moved])
+
+    response = alice.post("/privacy/erasure", {"email": email})
+
+    assert response.status_code == 200, response.json
+    assert response.json["erased"]["merged_leads"] == []
+    assert response.json["counts"]["emails"] == 1  # logged to its address, moved to S
+    assert holding(email, tenant.tenant_id) == []
+    merged = alice.get(f"/leads/{moved}")
+    assert merged.status_code == 404 and merged.json["merged_into"] == survivor
+    undo = alice.post(f"/leads/{survivor}/merges/{merge_id}/undo", {})
+    assert undo.status_code == 200, undo.json
+    assert alice.get(f"/leads/{moved}").json["email"] == "lou@else.example"
+    history = alice.get(f"/leads/{moved}/history", query={"field": "email"}).json["data"]
+    assert [(c["old"], c["new"]) for h in history for c in h["changes"] if c["field"] == "email"] == [
+        ("[erased]", "lou@else.example"),
+        (None, "[erased]"),
+    ]

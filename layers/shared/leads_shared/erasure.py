@@ -27,8 +27,10 @@ What is found (through indexes: never by reading the tenant's leads), and what h
   happened, by whom and when, not the value. Then the past-email item goes.
 - **Merges** (``merges``). A merge writes a past-email item of each merged-away lead's email
   (its ``MERGED`` item keeps the lead's values, for the undo, and no LOOKUP names it any more):
-  a merged-away lead found through it is the person's record and goes whole (its partition:
-  item, history, the links its merge left, its own merge records, past-email items). So do the
+  a merged-away lead found through it whose email (when merged) was the address is the person's
+  record and goes whole (one whose email had changed away before its merge is kept and
+  redacted, as a live one is, with its survivor's partition); going whole: its partition
+  (item, history, the links its merge left, its own merge records, past-email items). So do the
   leads merged into a lead that goes (found through its merge records: their values and
   children became its own, and their undo goes with it). The partitions of the leads that stay
   and hold the address as a merge left it (a lead found through its past email, the survivor
@@ -211,10 +213,15 @@ def plan(tenant_id: str, address: str, store: ErasureStore) -> ErasurePlan:
         if lead_id in gone:
             continue
         items = store.lead_items(tenant_id, lead_id)
-        if items.merged is not None and not items.live_or_trashed:
+        merged_away = items.merged is not None and not items.live_or_trashed
+        if merged_away and items.merged is not None and email_key(items.merged.lead.email) == address:
             _take_merged(items, found, gone, survivors, store)
-        else:
-            kept[lead_id] = items
+            continue
+        # Its email had changed away from the address before (a merged-away lead: before its
+        # merge): kept as a live lead is, redacted; its survivor too (its emails moved there).
+        kept[lead_id] = items
+        if merged_away and items.merged is not None:
+            survivors.append(items.merged.merged_into)
     for lead_id in sorted({*holders.leads, *holders.trashed_leads}):
         _take_merged_into(tenant_id, lead_id, store.merge_records(tenant_id, lead_id), found, gone, store)
     while survivors:  # the merged-away leads' survivors, along each chain of merges
