@@ -19,7 +19,7 @@ from devstack.emulator import Emulator
 from devstack.runtime import LambdaFunction
 from devstack.seed import dropbox_address as dropbox
 from leads_shared.config import get_settings
-from leads_shared.data import get_lead_store
+from leads_shared.data import get_blob_store, get_lead_store
 from leads_shared.data.dynamo import meter
 from leads_shared.data.erasure_store import ErasureStore
 from leads_shared.data.lead_store import CHILDREN_IN_DELETE, LeadStore
@@ -495,3 +495,38 @@ def test_a_merged_away_lead_whose_email_had_changed_from_the_address_stays_with_
         ("[erased]", "lou@else.example"),
         (None, "[erased]"),
     ]
+
+
+class RefusingDeletes:
+    """An S3 client whose DeleteObjects deletes nothing and answers each object as an error (as
+    S3 does, with status 200, for a version it may not delete)."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def delete_objects(self, **request: Any) -> dict[str, Any]:
+        objects = request["Delete"]["Objects"]
+        return {
+            "Errors": [{**found, "Code": "AccessDenied", "Message": "Access Denied"} for found in objects]
+        }
+
+
+def test_a_raw_message_s3_refuses_to_delete_stops_the_erasure_before_its_email_goes(
+    monkeypatch: pytest.MonkeyPatch, emulator: Emulator, tenant: Tenant, alice: Caller, world: dict[str, Any]
+) -> None:
+    """DeleteObjects answers 200 with per-object errors: taken as done, the email item (all that
+    names the raw message) went and the message stayed in the bucket, out of any retry's reach."""
+    email = world["email"]
+    blobs = get_blob_store()
+    with monkeypatch.context() as patched:
+        patched.setattr(blobs, "_client", RefusingDeletes(blobs.client))
+        assert alice.post("/privacy/erasure", {"email": email}).status_code >= 500
+
+    retried = alice.post("/privacy/erasure", {"email": email})
+
+    assert retried.status_code == 200, retried.json
+    assert objects_holding(emulator, email) == []
+    assert holding(email, tenant.tenant_id) == []
