@@ -193,3 +193,19 @@ def test_the_openapi_document_lists_the_parameter_the_headers_and_the_409(gatewa
         assert conflict == {"$ref": "#/components/schemas/DuplicateConflictBody"}
     body = document["components"]["schemas"]["DuplicateConflictBody"]
     assert set(body["properties"]) == {"message", "duplicates"} and body["required"] == ["message"]
+
+
+def test_a_rejecting_create_that_lost_the_id_and_the_keys_to_one_create_gets_the_409_naming_it(
+    bob, monkeypatch
+):
+    # Two rejecting creates read the same sequence: the loser's transaction fails on the id and on
+    # the hold at once (DynamoDB reports every failed condition). The hold names the winner, whose
+    # id is the loser's tentative one: it is another lead, not the loser's own.
+    stats = get_lead_store().stats_with_user(bob.tenant_id, None)
+    first = create(bob, REJECT, first_name="Ann", email="ann@x.io").json["id"]
+    monkeypatch.setattr(LeadStore, "match_ids", lambda *_, **__: [])  # the indexes show nothing yet
+    monkeypatch.setattr(LeadStore, "stats_with_user", lambda *_, **__: stats)  # read before the first
+    refused = create(bob, REJECT, first_name="Bo", email="ANN@x.io")
+    assert refused.status_code == 409
+    assert refused.json["duplicates"] == [{"id": first, "type": "lead", "reasons": ["email"], "score": 60}]
+    assert total(bob) == 1

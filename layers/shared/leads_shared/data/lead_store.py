@@ -687,13 +687,15 @@ class LeadStore(EntryReads):
             raise SequenceTaken() from failed
 
     def _claim_holders(self, lead: Lead, claims: KeyClaims) -> dict[str, int]:
-        """Which leads hold ``claims``' keys now (kind -> lead id), read consistently."""
+        """Which leads hold ``claims``' keys now (kind -> lead id), read consistently. A hold
+        naming ``lead.id`` is another create's: ``lead.id`` is tentative (this transaction wrote
+        nothing), and a create that read the same sequence took that id with its keys."""
         kinds = {DuplicateClaimKeys.primary(lead.tenant_id, k, v)["PK"]: k for k, v in claims.keys.items()}
         keys = [DuplicateClaimKeys.primary(lead.tenant_id, k, v) for k, v in claims.keys.items()]
         return {
             kinds[item["PK"]["S"]]: int(item["lead_id"]["N"])
             for item in self.batch_get(keys, consistent=True)
-            if int(item["expires_at"]["N"]) >= claims.now and int(item["lead_id"]["N"]) != lead.id
+            if int(item["expires_at"]["N"]) >= claims.now
         }
 
     def replace(self, before: Lead, after: Lead, change: HistoryEntry) -> None:
