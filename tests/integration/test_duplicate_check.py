@@ -209,3 +209,22 @@ def test_a_rejecting_create_that_lost_the_id_and_the_keys_to_one_create_gets_the
     assert refused.status_code == 409
     assert refused.json["duplicates"] == [{"id": first, "type": "lead", "reasons": ["email"], "score": 60}]
     assert total(bob) == 1
+
+
+def test_reject_refuses_a_put_by_what_it_changes_even_behind_fifty_better_duplicates(bob):
+    # 50 leads share the lead's phone (score 30 each): a new name and company shared with one more
+    # lead (score 25) ranks 51st among the lead's duplicates, and still refuses the change.
+    for n in range(50):
+        create(bob, first_name=f"P{n}", phone="+1 555 010 2030")
+    same = create(bob, first_name="Ann", last_name="Lee", company="Lee Ltd").json["id"]
+    lead = create(bob, first_name="Cy", last_name="Lee", phone="+1 555 010 2030").json["id"]
+    refused = bob.put(
+        f"/leads/{lead}",
+        lead_body(first_name="Ann", last_name="Lee", email=None, phone="+1 555 010 2030", company="LEE"),
+        query=REJECT,
+    )
+    assert refused.status_code == 409
+    assert refused.json["duplicates"] == [
+        {"id": same, "type": "lead", "reasons": ["name_company"], "score": 25}
+    ]
+    assert bob.get(f"/leads/{lead}").json["first_name"] == "Cy"
