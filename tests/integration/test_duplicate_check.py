@@ -228,3 +228,23 @@ def test_reject_refuses_a_put_by_what_it_changes_even_behind_fifty_better_duplic
         {"id": same, "type": "lead", "reasons": ["name_company"], "score": 25}
     ]
     assert bob.get(f"/leads/{lead}").json["first_name"] == "Cy"
+
+
+def test_a_contact_found_by_email_counts_a_same_phone_as_get_duplicates_does(bob):
+    # GET /leads/{id}/duplicates counts a contact's same phone once its email found it; the 409
+    # names it with the same reasons and score, and a PUT putting that phone in place is refused.
+    ann = create(bob, first_name="Ann", email="ann@x.io", phone="+1 555 010 2030").json["id"]
+    contact = bob.post(f"/leads/{ann}/qualify", {}).json["contact_id"]
+    lead = create(bob, first_name="Bo", email="ANN@x.io").json["id"]
+    listed = bob.get(f"/leads/{lead}/duplicates").json["data"]
+    assert {"id": contact, "type": "contact", "reasons": ["email"], "score": 60}.items() <= next(
+        d for d in listed if d["type"] == "contact"
+    ).items()
+    refused = bob.put(
+        f"/leads/{lead}", lead_body(first_name="Bo", email="ANN@x.io", phone="15550102030"), query=REJECT
+    )
+    assert refused.status_code == 409
+    assert {"id": contact, "type": "contact", "reasons": ["email", "phone"], "score": 90} in refused.json[
+        "duplicates"
+    ]
+    assert bob.get(f"/leads/{lead}").json["phone"] is None
