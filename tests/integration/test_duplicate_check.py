@@ -9,6 +9,8 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from devstack.runtime import LambdaFunction
+from devstack.template import REPO_ROOT
 from leads_shared.data import get_lead_store
 from leads_shared.data.lead_store import LeadStore
 from leads_shared.keys import DuplicateClaimKeys
@@ -248,3 +250,25 @@ def test_a_contact_found_by_email_counts_a_same_phone_as_get_duplicates_does(bob
         "duplicates"
     ]
     assert bob.get(f"/leads/{lead}").json["phone"] is None
+
+
+def test_the_link_keeps_the_stage_and_cors_exposes_both_headers(emulator, bob):
+    """On API Gateway's own domain the path has the stage first (`/dev/leads`)."""
+    create(bob, first_name="Ann", email="imogen.quarry@example.org")
+    event = json.loads((REPO_ROOT / "events" / "leads" / "create_reject_duplicates.json").read_text())
+    event["queryStringParameters"] = event["multiValueQueryStringParameters"] = None
+    event["headers"]["Authorization"] = f"Bearer {bob.token}"
+    event["multiValueHeaders"]["Authorization"] = [f"Bearer {bob.token}"]
+    event["headers"]["Origin"] = "https://crm.example.com"
+    event["multiValueHeaders"]["Origin"] = ["https://crm.example.com"]
+    answer = LambdaFunction(emulator.template.function("LeadsFunction")).invoke(event)
+    assert answer["statusCode"] == 201, answer
+    headers = {
+        **(answer.get("headers") or {}),
+        **{k: v[0] for k, v in (answer.get("multiValueHeaders") or {}).items()},
+    }
+    lead_id = json.loads(answer["body"])["id"]
+    assert headers["X-Possible-Duplicates"] == "1"
+    assert headers["Link"] == f'</dev/leads/{lead_id}/duplicates>; rel="duplicates"'
+    exposed = {h.strip() for h in headers["Access-Control-Expose-Headers"].split(",")}
+    assert {"X-Possible-Duplicates", "Link", "ETag"} <= exposed
