@@ -272,3 +272,19 @@ def test_the_link_keeps_the_stage_and_cors_exposes_both_headers(emulator, bob):
     assert headers["Link"] == f'</dev/leads/{lead_id}/duplicates>; rel="duplicates"'
     exposed = {h.strip() for h in headers["Access-Control-Expose-Headers"].split(",")}
     assert {"X-Possible-Duplicates", "Link", "ETag"} <= exposed
+
+
+def test_a_hold_whose_lead_was_merged_away_blocks_no_create(bob, monkeypatch):
+    held = create(bob, REJECT, first_name="Ann", email="ann@x.io").json["id"]
+    survivor = create(bob, first_name="Bea", email="bea@x.io").json["id"]
+    merged = bob.post(f"/leads/{survivor}/merge", {"merge_ids": [held]})
+    assert merged.status_code == 200, merged.json
+    assert bob.get(f"/leads/{survivor}").json["email"] == "bea@x.io"  # the survivor kept its own
+    monkeypatch.setattr(LeadStore, "match_ids", lambda *_, **__: [])  # the indexes show nothing yet
+    taken = create(bob, REJECT, first_name="Cy", email="ANN@x.io")
+    assert taken.status_code == 201, taken.json
+    hold = get_lead_store().client.get_item(
+        TableName=get_lead_store().table,
+        Key={k: {"S": v} for k, v in DuplicateClaimKeys.primary(bob.tenant_id, "email", "ann@x.io").items()},
+    )["Item"]
+    assert int(hold["lead_id"]["N"]) == taken.json["id"]
