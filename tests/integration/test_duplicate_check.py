@@ -9,6 +9,8 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from devstack.runtime import LambdaFunction
+from devstack.template import REPO_ROOT
 from leads_shared.data import get_lead_store
 from leads_shared.data.lead_store import LeadStore
 from leads_shared.keys import DuplicateClaimKeys
@@ -193,3 +195,96 @@ def test_the_openapi_document_lists_the_parameter_the_headers_and_the_409(gatewa
         assert conflict == {"$ref": "#/components/schemas/DuplicateConflictBody"}
     body = document["components"]["schemas"]["DuplicateConflictBody"]
     assert set(body["properties"]) == {"message", "duplicates"} and body["required"] == ["message"]
+
+
+def test_a_rejecting_create_that_lost_the_id_and_the_keys_to_one_create_gets_the_409_naming_it(
+    bob, monkeypatch
+):
+    # Two rejecting creates read the same sequence: the loser's transaction fails on the id and on
+    # the hold at once (DynamoDB reports every failed condition). The hold names the winner, whose
+    # id is the loser's tentative one: it is another lead, not the loser's own.
+    stats = get_lead_store().stats_with_user(bob.tenant_id, None)
+    first = create(bob, REJECT, first_name="Ann", email="ann@x.io").json["id"]
+    monkeypatch.setattr(LeadStore, "match_ids", lambda *_, **__: [])  # the indexes show nothing yet
+    monkeypatch.setattr(LeadStore, "stats_with_user", lambda *_, **__: stats)  # read before the first
+    refused = create(bob, REJECT, first_name="Bo", email="ANN@x.io")
+    assert refused.status_code == 409
+    assert refused.json["duplicates"] == [{"id": first, "type": "lead", "reasons": ["email"], "score": 60}]
+    assert total(bob) == 1
+
+
+def test_reject_refuses_a_put_by_what_it_changes_even_behind_fifty_better_duplicates(bob):
+    # 50 leads share the lead's phone (score 30 each): a new name and company shared with one more
+    # lead (score 25) ranks 51st among the lead's duplicates, and still refuses the change.
+    for n in range(50):
+        create(bob, first_name=f"P{n}", phone="+1 555 010 2030")
+    same = create(bob, first_name="Ann", last_name="Lee", company="Lee Ltd").json["id"]
+    lead = create(bob, first_name="Cy", last_name="Lee", phone="+1 555 010 2030").json["id"]
+    refused = bob.put(
+        f"/leads/{lead}",
+        lead_body(first_name="Ann", last_name="Lee", email=None, phone="+1 555 010 2030", company="LEE"),
+        query=REJECT,
+    )
+    assert refused.status_code == 409
+    assert refused.json["duplicates"] == [
+        {"id": same, "type": "lead", "reasons": ["name_company"], "score": 25}
+    ]
+    assert bob.get(f"/leads/{lead}").json["first_name"] == "Cy"
+
+
+def test_a_contact_found_by_email_counts_a_same_phone_as_get_duplicates_does(bob):
+    # GET /leads/{id}/duplicates counts a contact's same phone once its email found it; the 409
+    # names it with the same reasons and score, and a PUT putting that phone in place is refused.
+    ann = create(bob, first_name="Ann", email="ann@x.io", phone="+1 555 010 2030").json["id"]
+    contact = bob.post(f"/leads/{ann}/qualify", {}).json["contact_id"]
+    lead = create(bob, first_name="Bo", email="ANN@x.io").json["id"]
+    listed = bob.get(f"/leads/{lead}/duplicates").json["data"]
+    assert {"id": contact, "type": "contact", "reasons": ["email"], "score": 60}.items() <= next(
+        d for d in listed if d["type"] == "contact"
+    ).items()
+    refused = bob.put(
+        f"/leads/{lead}", lead_body(first_name="Bo", email="ANN@x.io", phone="15550102030"), query=REJECT
+    )
+    assert refused.status_code == 409
+    assert {"id": contact, "type": "contact", "reasons": ["email", "phone"], "score": 90} in refused.json[
+        "duplicates"
+    ]
+    assert bob.get(f"/leads/{lead}").json["phone"] is None
+
+
+def test_the_link_keeps_the_stage_and_cors_exposes_both_headers(emulator, bob):
+    """On API Gateway's own domain the path has the stage first (`/dev/leads`)."""
+    create(bob, first_name="Ann", email="imogen.quarry@example.org")
+    event = json.loads((REPO_ROOT / "events" / "leads" / "create_reject_duplicates.json").read_text())
+    event["queryStringParameters"] = event["multiValueQueryStringParameters"] = None
+    event["headers"]["Authorization"] = f"Bearer {bob.token}"
+    event["multiValueHeaders"]["Authorization"] = [f"Bearer {bob.token}"]
+    event["headers"]["Origin"] = "https://crm.example.com"
+    event["multiValueHeaders"]["Origin"] = ["https://crm.example.com"]
+    answer = LambdaFunction(emulator.template.function("LeadsFunction")).invoke(event)
+    assert answer["statusCode"] == 201, answer
+    headers = {
+        **(answer.get("headers") or {}),
+        **{k: v[0] for k, v in (answer.get("multiValueHeaders") or {}).items()},
+    }
+    lead_id = json.loads(answer["body"])["id"]
+    assert headers["X-Possible-Duplicates"] == "1"
+    assert headers["Link"] == f'</dev/leads/{lead_id}/duplicates>; rel="duplicates"'
+    exposed = {h.strip() for h in headers["Access-Control-Expose-Headers"].split(",")}
+    assert {"X-Possible-Duplicates", "Link", "ETag"} <= exposed
+
+
+def test_a_hold_whose_lead_was_merged_away_blocks_no_create(bob, monkeypatch):
+    held = create(bob, REJECT, first_name="Ann", email="ann@x.io").json["id"]
+    survivor = create(bob, first_name="Bea", email="bea@x.io").json["id"]
+    merged = bob.post(f"/leads/{survivor}/merge", {"merge_ids": [held]})
+    assert merged.status_code == 200, merged.json
+    assert bob.get(f"/leads/{survivor}").json["email"] == "bea@x.io"  # the survivor kept its own
+    monkeypatch.setattr(LeadStore, "match_ids", lambda *_, **__: [])  # the indexes show nothing yet
+    taken = create(bob, REJECT, first_name="Cy", email="ANN@x.io")
+    assert taken.status_code == 201, taken.json
+    hold = get_lead_store().client.get_item(
+        TableName=get_lead_store().table,
+        Key={k: {"S": v} for k, v in DuplicateClaimKeys.primary(bob.tenant_id, "email", "ann@x.io").items()},
+    )["Item"]
+    assert int(hold["lead_id"]["N"]) == taken.json["id"]

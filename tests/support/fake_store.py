@@ -32,7 +32,7 @@ from leads_shared.data.lead_store import (
 )
 from leads_shared.data.trash_store import NotInTrash
 from leads_shared.data.writes import VersionConflict
-from leads_shared.match_keys import email_key, lead_match_keys
+from leads_shared.match_keys import email_key, lead_match_keys, phone_key
 from leads_shared.models.activities import Note, Task
 from leads_shared.models.directory import DealStage, User
 from leads_shared.models.emails import EmailLink
@@ -138,6 +138,10 @@ class FakeLeadStore:
             ]
             for record in [*leads, *contacts][:per_key]:
                 found.setdefault(record, []).append(kind)
+                if record[0] == "contact":  # its LOOKUP item shows its phone too
+                    phone = phone_key(self.t.contacts[(tenant_id, record[1])].phone)
+                    if phone is not None and phone == keys.get("phone"):
+                        found[record].append("phone")
         return [MatchedRecord(kind, record_id, kinds) for (kind, record_id), kinds in found.items()]
 
     def get_with_notes(self, tenant_id: str, lead_id: int) -> tuple[Lead | None, list[Note]]:

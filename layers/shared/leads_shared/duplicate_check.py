@@ -90,10 +90,12 @@ class DuplicateCheck:
         self._answer(found, put_in_place)
 
     def _answer(self, found: list[DuplicateRef], put_in_place: set[str]) -> None:
-        """Keep ``found`` best first; with ``reject``, refuse those sharing a key put in place."""
+        """Keep ``found`` best first; with ``reject``, refuse those sharing a key put in place
+        (picked before the cut to ``MAX_DUPLICATES``: 50 better duplicates by a key the lead had
+        already must not hide one by the key a ``PUT`` puts in place)."""
         found.sort(key=lambda d: (-d.score, d.id, d.type != "lead"))
         self.found = found[:MAX_DUPLICATES]
-        refused = [d for d in self.found if put_in_place.intersection(d.reasons)]
+        refused = [d for d in found if put_in_place.intersection(d.reasons)][:MAX_DUPLICATES]
         if self._on_duplicate == "reject" and refused:
             raise DuplicatesFound([d.model_dump() for d in refused])
 

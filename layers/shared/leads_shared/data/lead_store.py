@@ -61,6 +61,7 @@ from leads_shared.keys import (
     TrashKeys,
     text_sort_key,
 )
+from leads_shared.match_keys import phone_key
 from leads_shared.models.activities import Note, Task
 from leads_shared.models.emails import EmailLink
 from leads_shared.models.leads import Lead
@@ -551,14 +552,17 @@ class LeadStore(EntryReads):
 
     def match_ids(self, tenant_id: str, keys: Mapping[str, str], *, per_key: int) -> list[MatchedRecord]:
         """Who shares a match key with ``keys``, and by which kinds, from the index items alone
-        (``_match_items``: one Query per key, no read of the leads), in the order first named."""
+        (``_match_items``: one Query per key, no read of the leads), in the order first named. A
+        contact (found by email only: it has no phone or name entries) also shares its phone when
+        it is the same, read from its LOOKUP item, as ``GET /leads/{id}/duplicates`` counts it."""
         found: dict[tuple[Literal["lead", "contact"], int], list[str]] = {}
         for kind, item in self._match_items(tenant_id, keys, per_key):
-            record: tuple[Literal["lead", "contact"], int] = (
-                "contact" if _is_contact(item) else "lead",
-                int(item["id"]["N"]),
-            )
-            found.setdefault(record, []).append(kind)
+            if _is_contact(item):
+                phone = phone_key(item.get("phone", {}).get("S"))
+                also = ["phone"] if phone is not None and phone == keys.get("phone") else []
+                found.setdefault(("contact", int(item["id"]["N"])), []).extend([kind, *also])
+            else:
+                found.setdefault(("lead", int(item["id"]["N"])), []).append(kind)
         return [MatchedRecord(kind, record_id, kinds) for (kind, record_id), kinds in found.items()]
 
     def _first_items(self, partition: IndexPartition, count: int) -> list[dict[str, Any]]:
@@ -687,13 +691,15 @@ class LeadStore(EntryReads):
             raise SequenceTaken() from failed
 
     def _claim_holders(self, lead: Lead, claims: KeyClaims) -> dict[str, int]:
-        """Which leads hold ``claims``' keys now (kind -> lead id), read consistently."""
+        """Which leads hold ``claims``' keys now (kind -> lead id), read consistently. A hold
+        naming ``lead.id`` is another create's: ``lead.id`` is tentative (this transaction wrote
+        nothing), and a create that read the same sequence took that id with its keys."""
         kinds = {DuplicateClaimKeys.primary(lead.tenant_id, k, v)["PK"]: k for k, v in claims.keys.items()}
         keys = [DuplicateClaimKeys.primary(lead.tenant_id, k, v) for k, v in claims.keys.items()]
         return {
             kinds[item["PK"]["S"]]: int(item["lead_id"]["N"])
             for item in self.batch_get(keys, consistent=True)
-            if int(item["expires_at"]["N"]) >= claims.now and int(item["lead_id"]["N"]) != lead.id
+            if int(item["expires_at"]["N"]) >= claims.now
         }
 
     def replace(self, before: Lead, after: Lead, change: HistoryEntry) -> None:
