@@ -8,6 +8,7 @@ holds no address; a retry with the same key finishes what a crash left."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from typing import Any
@@ -18,7 +19,7 @@ from devstack.emulator import Emulator
 from devstack.runtime import LambdaFunction
 from devstack.seed import dropbox_address as dropbox
 from leads_shared.config import get_settings
-from leads_shared.data import get_lead_store
+from leads_shared.data import get_blob_store, get_lead_store
 from leads_shared.data.dynamo import meter
 from leads_shared.data.erasure_store import ErasureStore
 from leads_shared.data.lead_store import CHILDREN_IN_DELETE, LeadStore
@@ -394,3 +395,138 @@ def test_erasure_follows_a_merged_lead_along_its_survivors_and_resumes_after_a_c
     assert alice.get(f"/leads/{g}").json["email"] == "gee@else.example"
     gone = alice.get(f"/leads/{b}")  # B stays merged into G, its record without the address
     assert gone.status_code == 404 and gone.json["merged_into"] == g
+
+
+def test_an_address_that_merely_contains_the_erased_one_is_another_persons_and_stays(alice: Caller) -> None:
+    """``jane@…`` is not ``mary.jane@…``: a lead whose email changed from the erased address to
+    one that ends with it keeps its new value in its history (and its current email)."""
+    email = address()
+    longer = f"mary.{email.lower()}"
+    moved = new_lead(alice, email=email, first_name="Jane")
+    assert alice.put(f"/leads/{moved}", lead_body(email=longer, first_name="Jane")).status_code == 200
+
+    response = alice.post("/privacy/erasure", {"email": email})
+
+    assert response.status_code == 200, response.json
+    history = alice.get(f"/leads/{moved}/history", query={"field": "email"}).json["data"]
+    email_changes = [next(c for c in entry["changes"] if c["field"] == "email") for entry in history]
+    assert [(change["old"], change["new"]) for change in email_changes] == [
+        ("[erased]", longer),
+        (None, "[erased]"),
+    ]
+    assert alice.get(f"/leads/{moved}").json["email"] == longer
+
+
+def test_a_retry_without_a_key_finds_an_email_logged_on_a_moved_lead_after_a_crash(
+    monkeypatch: pytest.MonkeyPatch, tenant: Tenant, alice: Caller
+) -> None:
+    """An email logged by hand has no participant item: only its link on the lead finds it. A
+    crash between its two deletes must leave the link (what finds it), not the email alone."""
+    email = address()
+    moved = new_lead(alice, email=email, first_name="Moved")
+    assert alice.post(f"/leads/{moved}/linked-emails", EMAIL).status_code == 201  # to its address
+    assert (
+        alice.put(f"/leads/{moved}", lead_body(email="moved@else.example", first_name="Moved")).status_code
+        == 200
+    )
+    real = ErasureStore._delete_keys
+    deletes: list[int] = []
+
+    def second_fails(store: ErasureStore, keys: list[dict[str, str]]) -> None:
+        deletes.append(1)
+        if len(deletes) == 2:
+            raise StoreFailure("injected")
+        real(store, keys)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ErasureStore, "_delete_keys", second_fails)
+        assert alice.post("/privacy/erasure", {"email": email}).status_code >= 500
+
+    retried = alice.post("/privacy/erasure", {"email": email})
+
+    assert retried.status_code == 200, retried.json
+    assert holding(email, tenant.tenant_id) == []
+
+
+def test_no_hash_of_the_address_is_left_in_a_duplicate_claim(tenant: Tenant, alice: Caller) -> None:
+    """A create that refuses duplicates holds the email's match key (its SHA-256) in a claim item,
+    which TTL removes only later (DynamoDB's TTL takes up to days): a hash of the address can be
+    checked against a list of addresses, so the erasure takes it (as the receipt keeps none)."""
+    email = address()
+    digest = hashlib.sha256(email.lower().encode()).hexdigest()
+    response = alice.post("/leads", lead_body(email=email), query={"on_duplicate": "reject"})
+    assert response.status_code == 201, response.json
+    assert holding(digest, tenant.tenant_id) != []
+
+    assert alice.post("/privacy/erasure", {"email": email}).status_code == 200
+
+    assert holding(digest, tenant.tenant_id) == []
+    assert holding(email, tenant.tenant_id) == []
+
+
+def test_a_merged_away_lead_whose_email_had_changed_from_the_address_stays_with_its_merge(
+    tenant: Tenant, alice: Caller
+) -> None:
+    """L had the address, then another (its own when merged into S): found through its past
+    email, it is kept as a live lead would be (its history redacted), not removed whole while
+    S's merge record still offered an undo that then failed ("no longer merged")."""
+    email = address()
+    moved = new_lead(alice, email=email, first_name="Lou")
+    assert alice.post(f"/leads/{moved}/linked-emails", EMAIL).status_code == 201  # to its address
+    assert (
+        alice.put(f"/leads/{moved}", lead_body(email="lou@else.example", first_name="Lou")).status_code == 200
+    )
+    survivor = new_lead(alice, email="sue@else.example", first_name="Sue")
+    merge_id = merge(alice, survivor, [moved])
+
+    response = alice.post("/privacy/erasure", {"email": email})
+
+    assert response.status_code == 200, response.json
+    assert response.json["erased"]["merged_leads"] == []
+    assert response.json["counts"]["emails"] == 1  # logged to its address, moved to S
+    assert holding(email, tenant.tenant_id) == []
+    merged = alice.get(f"/leads/{moved}")
+    assert merged.status_code == 404 and merged.json["merged_into"] == survivor
+    undo = alice.post(f"/leads/{survivor}/merges/{merge_id}/undo", {})
+    assert undo.status_code == 200, undo.json
+    assert alice.get(f"/leads/{moved}").json["email"] == "lou@else.example"
+    history = alice.get(f"/leads/{moved}/history", query={"field": "email"}).json["data"]
+    assert [(c["old"], c["new"]) for h in history for c in h["changes"] if c["field"] == "email"] == [
+        ("[erased]", "lou@else.example"),
+        (None, "[erased]"),
+    ]
+
+
+class RefusingDeletes:
+    """An S3 client whose DeleteObjects deletes nothing and answers each object as an error (as
+    S3 does, with status 200, for a version it may not delete)."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def delete_objects(self, **request: Any) -> dict[str, Any]:
+        objects = request["Delete"]["Objects"]
+        return {
+            "Errors": [{**found, "Code": "AccessDenied", "Message": "Access Denied"} for found in objects]
+        }
+
+
+def test_a_raw_message_s3_refuses_to_delete_stops_the_erasure_before_its_email_goes(
+    monkeypatch: pytest.MonkeyPatch, emulator: Emulator, tenant: Tenant, alice: Caller, world: dict[str, Any]
+) -> None:
+    """DeleteObjects answers 200 with per-object errors: taken as done, the email item (all that
+    names the raw message) went and the message stayed in the bucket, out of any retry's reach."""
+    email = world["email"]
+    blobs = get_blob_store()
+    with monkeypatch.context() as patched:
+        patched.setattr(blobs, "_client", RefusingDeletes(blobs.client))
+        assert alice.post("/privacy/erasure", {"email": email}).status_code >= 500
+
+    retried = alice.post("/privacy/erasure", {"email": email})
+
+    assert retried.status_code == 200, retried.json
+    assert objects_holding(emulator, email) == []
+    assert holding(email, tenant.tenant_id) == []

@@ -40,6 +40,14 @@ def test_a_value_that_holds_the_address_in_any_case_is_blanked_wherever_it_is() 
     assert redacted("jane@example.com", ADDRESS) == "jane@example.com"
 
 
+def test_an_address_that_only_contains_the_erased_one_is_another_persons() -> None:
+    assert redacted("Jane Roe <JANE.ROE@example.com>.", ADDRESS) == REDACTED
+    assert redacted("mary.jane.roe@example.com", ADDRESS) == "mary.jane.roe@example.com"
+    assert redacted("xjane.roe@example.com", ADDRESS) == "xjane.roe@example.com"
+    assert redacted("jane.roe@example.com.au", ADDRESS) == "jane.roe@example.com.au"
+    assert redacted(["jane.roe@example.community"], ADDRESS) == ["jane.roe@example.community"]
+
+
 def test_a_history_entry_keeps_its_change_without_the_value() -> None:
     before, after = lead(), lead(email="jane@elsewhere.example", version=2)
     entry = change(before, after, Actor(type="user", id=1, name="Alice"))

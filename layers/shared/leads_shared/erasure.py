@@ -18,6 +18,8 @@ What is found (through indexes: never by reading the tenant's leads), and what h
 - **Form submissions** with the address (every submission with an email is indexed by it).
 - **Emails logged by hand** on a lead that had the address, with it on From, To or Cc (logged
   emails have no participant items: they are found through that lead's links).
+- **A duplicate claim** on the address (a rejecting create's hold: the SHA-256 of the address in
+  its key, until TTL takes it): deleted, after the leads it may name.
 - **History of other leads**: when a lead's email changes away from an address, the write puts
   a past-email item (``PastEmailKeys``) in the same transaction. Through it, the leads whose
   history holds the address are found; in each of their history entries, every old or new value
@@ -25,8 +27,10 @@ What is found (through indexes: never by reading the tenant's leads), and what h
   happened, by whom and when, not the value. Then the past-email item goes.
 - **Merges** (``merges``). A merge writes a past-email item of each merged-away lead's email
   (its ``MERGED`` item keeps the lead's values, for the undo, and no LOOKUP names it any more):
-  a merged-away lead found through it is the person's record and goes whole (its partition:
-  item, history, the links its merge left, its own merge records, past-email items). So do the
+  a merged-away lead found through it whose email (when merged) was the address is the person's
+  record and goes whole (one whose email had changed away before its merge is kept and
+  redacted, as a live one is, with its survivor's partition); going whole: its partition
+  (item, history, the links its merge left, its own merge records, past-email items). So do the
   leads merged into a lead that goes (found through its merge records: their values and
   children became its own, and their undo goes with it). The partitions of the leads that stay
   and hold the address as a merge left it (a lead found through its past email, the survivor
@@ -60,6 +64,7 @@ address together, and the key is not kept).
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -102,11 +107,24 @@ class ErasureStores:
     blobs: BlobStore
 
 
+# Characters that continue an address: before it, a local part's; after it, a domain's (a dot
+# only when a label follows). "jane@x.com" is in "Jane <jane@x.com>", not in "mary.jane@x.com"
+# nor in "jane@x.com.au": those are other people's addresses.
+_LOCAL_CHARS = r"A-Za-z0-9.!#$%&'*+/=?^_`{|}~-"
+_DOMAIN_CHARS = r"A-Za-z0-9-"
+
+
+def holds_address(text: str, address: str) -> bool:
+    """Whether ``text`` holds ``address`` (any case) as a whole address, not as part of another."""
+    pattern = rf"(?<![{_LOCAL_CHARS}]){re.escape(address)}(?![{_DOMAIN_CHARS}]|\.[{_DOMAIN_CHARS}])"
+    return re.search(pattern, text, re.IGNORECASE) is not None
+
+
 def redacted(value: Any, address: str) -> Any:
-    """``value`` with every text that contains ``address`` (any case) replaced by ``REDACTED``
-    (in lists and objects too)."""
+    """``value`` with every text that holds ``address`` (any case, as a whole address) replaced
+    by ``REDACTED`` (in lists and objects too)."""
     if isinstance(value, str):
-        return REDACTED if address.casefold() in value.casefold() else value
+        return REDACTED if holds_address(value, address) else value
     if isinstance(value, list):
         return [redacted(part, address) for part in value]
     if isinstance(value, dict):
@@ -195,10 +213,15 @@ def plan(tenant_id: str, address: str, store: ErasureStore) -> ErasurePlan:
         if lead_id in gone:
             continue
         items = store.lead_items(tenant_id, lead_id)
-        if items.merged is not None and not items.live_or_trashed:
+        merged_away = items.merged is not None and not items.live_or_trashed
+        if merged_away and items.merged is not None and email_key(items.merged.lead.email) == address:
             _take_merged(items, found, gone, survivors, store)
-        else:
-            kept[lead_id] = items
+            continue
+        # Its email had changed away from the address before (a merged-away lead: before its
+        # merge): kept as a live lead is, redacted; its survivor too (its emails moved there).
+        kept[lead_id] = items
+        if merged_away and items.merged is not None:
+            survivors.append(items.merged.merged_into)
     for lead_id in sorted({*holders.leads, *holders.trashed_leads}):
         _take_merged_into(tenant_id, lead_id, store.merge_records(tenant_id, lead_id), found, gone, store)
     while survivors:  # the merged-away leads' survivors, along each chain of merges
@@ -348,6 +371,7 @@ def _remove(
             remove_for_good(principal, lead_id, stores.leads, stores.trash)
         except NotFound:  # gone already (a retry), its leftovers removed
             continue
+    store.forget_duplicate_claim(tenant_id, address)  # after the leads it may name
 
 
 @dataclass(frozen=True)

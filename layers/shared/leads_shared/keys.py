@@ -288,7 +288,8 @@ class DuplicateClaimKeys:
     create holds it (or that its hold expired, or names a lead that no longer has the key), so of
     rejecting creates racing with one email, phone, or name and company, one wins before any
     index shows the winner. In no index; ``expires_at`` (the table's TTL) removes it. The key's
-    value is hashed: the item holds no personal data (an erasure need not look for it)."""
+    value is hashed, but a hash of an address can be checked against a list of addresses: an
+    erasure deletes the claim of its address (named by it: no read)."""
 
     SK = "CLAIM"
 

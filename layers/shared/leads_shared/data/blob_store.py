@@ -247,9 +247,14 @@ class BlobStore:
                 if found["Key"] == key
             ]
             for start in range(0, len(versions), 1000):
-                self.client.delete_objects(
+                answer = self.client.delete_objects(
                     Bucket=bucket, Delete={"Objects": versions[start : start + 1000], "Quiet": True}
                 )
+                # A version S3 did not delete is an error in a 200 answer, not an exception: the
+                # caller must not go on (an erasure would delete what names the object).
+                refused = answer.get("Errors", [])
+                if refused:
+                    raise StoreFailure(f"S3 {refused[0].get('Code', 'Error')}")
         except (ClientError, BotoCoreError) as exc:
             raise _failed(exc) from exc
         return len(versions)

@@ -18,6 +18,7 @@ from leads_shared.data.writes import ConditionFailed, transient_retries
 from leads_shared.errors import Conflict
 from leads_shared.keys import (
     ContactKeys,
+    DuplicateClaimKeys,
     EmailLookup,
     ErasureKeys,
     FormKeys,
@@ -255,9 +256,20 @@ class ErasureStore(TableStore):
         self._delete_keys([MailKeys.participant(tenant_id, email_id, erased)])
 
     def remove_logged_email(self, tenant_id: str, lead_id: int, email_id: int) -> None:
-        """An email logged by hand on a lead (it belongs to that lead): its link, then the email."""
-        self._delete_keys([LeadKeys.email_link(tenant_id, lead_id, email_id)])
+        """An email logged by hand on a lead (it belongs to that lead): the email, then its link
+        (last: it is all that finds the email, having no participant items, so a retry after a
+        crash between the two finds the link again and takes it)."""
         self._delete_keys([MailKeys.primary(tenant_id, email_id)])
+        self._delete_keys([LeadKeys.email_link(tenant_id, lead_id, email_id)])
+
+    def forget_duplicate_claim(self, tenant_id: str, address: str) -> None:
+        """Delete the hold a rejecting create put on the address's match key (``DuplicateClaimKeys``:
+        its key is the SHA-256 of the address, which a list of addresses can be checked against;
+        TTL removes it only up to days after its minute). Named by the address: no read."""
+        with store_errors():
+            self.client.delete_item(
+                TableName=self.table, Key=to_item(DuplicateClaimKeys.primary(tenant_id, "email", address))
+            )
 
     def remove_submission(self, key: dict[str, str]) -> None:
         self._delete_keys([key])
