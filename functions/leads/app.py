@@ -44,7 +44,7 @@ from leads_shared.data.idempotency import HEADER as IDEMPOTENCY_HEADER
 from leads_shared.lead_history import HistoryField
 from leads_shared.lead_listing import LeadFilters
 from leads_shared.list_params import takes_lead_filters
-from leads_shared.models.common import BlankMeans, SuccessBody
+from leads_shared.models.common import BlankMeans, IdempotencyKeyText, SuccessBody
 from leads_shared.models.history import HistoryPage, TimelineKindsText, TimelinePage
 from leads_shared.models.leads import (
     MAX_PAGE,
@@ -84,7 +84,7 @@ IfMatch = Annotated[
 ]
 IdempotencyKey = Annotated[
     # The constraints belong to the key itself: a blank header is no key (None) and has none.
-    Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$")] | None,
+    IdempotencyKeyText | None,
     BlankMeans(None),
     Header(
         alias=IDEMPOTENCY_HEADER,
