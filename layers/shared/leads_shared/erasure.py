@@ -384,17 +384,13 @@ def list_receipts(
     principal: Principal, limit: int, cursor: str | None, store: ErasureStore, settings: Settings
 ) -> ReceiptListing:
     """A page of the tenant's erasure receipts, newest first (one Query, from the cursor)."""
-    bound = list_cursors.binding(principal.tenant_id, principal.user_id, {"list": "erasures"})
-    after, listed = None, 0
-    if cursor:
-        position = list_cursors.read(cursor, bound, settings)
-        after, listed = position.sort_key, position.listed
-    found, more = store.receipts(principal.tenant_id, count=limit, after=after)
-    next_cursor = None
-    if more and found:
-        last = found[-1]
-        assert last.erasure_id is not None
-        sort_key = ErasureKeys.sort_key(last.requested_at, last.erasure_id)
-        position = list_cursors.ListPosition("sort", sort_key, 0, listed + len(found))
-        next_cursor = list_cursors.issue(position, bound, settings)
+    tenant_id = principal.tenant_id
+    bound = list_cursors.binding(tenant_id, principal.user_id, {"list": "erasures"})
+    found, next_cursor = list_cursors.keyed_page(
+        cursor,
+        bound,
+        settings,
+        lambda at: store.receipts(tenant_id, count=limit, after=at.sort_key if at else None),
+        lambda last: (ErasureKeys.sort_key(last.requested_at, last.erasure_id or ""), 0),
+    )
     return ReceiptListing(found, next_cursor)

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from leads_shared.errors import ValidationFailed
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from leads_shared.config import Settings
 
 VERSION = 1
@@ -108,3 +110,23 @@ def read(cursor: str, bound_to: str, settings: Settings, now: float | None = Non
     if (time.time() if now is None else now) >= expires:
         raise ValidationFailed({"cursor": [EXPIRED]})
     return position
+
+
+def keyed_page[T](
+    cursor: str | None,
+    bound_to: str,
+    settings: Settings,
+    fetch: Callable[[ListPosition | None], tuple[list[T], bool]],
+    position_of: Callable[[T], tuple[str, int]],
+) -> tuple[list[T], str | None]:
+    """A page of a list read in its index's order from a cursor's position: the cursor read
+    (``read``), the page fetched after it (``fetch``: the page and whether more follow), and the
+    next page's cursor at the page's last item (``position_of``: its sort key and id) when more
+    follow."""
+    after = read(cursor, bound_to, settings) if cursor else None
+    found, more = fetch(after)
+    if not (more and found):
+        return found, None
+    sort_key, item_id = position_of(found[-1])
+    listed = (after.listed if after else 0) + len(found)
+    return found, issue(ListPosition("sort", sort_key, item_id, listed), bound_to, settings)

@@ -131,18 +131,15 @@ def list_trash(
     tenant_id = principal.tenant_id
     deleter = None if principal.is_admin else principal.user_id
     bound = list_cursors.binding(tenant_id, principal.user_id, {"list": "trash", "deleted_by": deleter})
-    after, listed = None, 0
-    if cursor:
-        position = list_cursors.read(cursor, bound, settings)
-        after, listed = (position.sort_key, position.lead_id), position.listed
-    found, more = trash.page(tenant_id, deleter, count=limit, after=after)
-    next_cursor = None
-    if more and found:
-        last = found[-1]
-        position = list_cursors.ListPosition(
-            "sort", TrashKeys.sort_key(last.deleted_at, last.lead.id), last.lead.id, listed + len(found)
-        )
-        next_cursor = list_cursors.issue(position, bound, settings)
+    found, next_cursor = list_cursors.keyed_page(
+        cursor,
+        bound,
+        settings,
+        lambda at: trash.page(
+            tenant_id, deleter, count=limit, after=(at.sort_key, at.lead_id) if at else None
+        ),
+        lambda last: (TrashKeys.sort_key(last.deleted_at, last.lead.id), last.lead.id),
+    )
     now = time.time()
     return TrashListing([trashed for trashed in found if not trashed.expired(now)], next_cursor)
 
